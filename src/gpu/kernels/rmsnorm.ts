@@ -1,0 +1,46 @@
+// RMSNorm kernel (shaders/rmsnorm.wgsl): one workgroup per row.
+import source from '../../../shaders/rmsnorm.wgsl?raw';
+import type { GpuContext } from '../context';
+import { UNIFORM, createBuffer, writeBuffer } from '../buffers';
+
+export interface RmsnormBinding {
+  group: GPUBindGroup;
+}
+
+export class RmsnormKernel {
+  readonly pipeline: GPUComputePipeline;
+  private readonly params: GPUBuffer;
+
+  constructor(
+    private readonly ctx: GpuContext,
+    readonly dim: number,
+    eps: number,
+  ) {
+    const wg = Math.min(256, ctx.caps.limits.maxComputeInvocationsPerWorkgroup);
+    this.pipeline = ctx.pipelines.get({ shader: 'rmsnorm', source, constants: { WG: wg } });
+    this.params = createBuffer(ctx, 'rmsnorm.params', 16, UNIFORM);
+    const p = new ArrayBuffer(16);
+    new Uint32Array(p, 0, 1)[0] = dim;
+    new Float32Array(p, 4, 1)[0] = eps;
+    writeBuffer(ctx, this.params, 0, new Uint8Array(p));
+  }
+
+  /** Bind once at load: x [rows, dim], g [dim], y [rows, dim]. */
+  bind(x: GPUBuffer, g: GPUBuffer, y: GPUBuffer): RmsnormBinding {
+    const group = this.ctx.device.createBindGroup({
+      label: 'rmsnorm',
+      layout: this.pipeline.getBindGroupLayout(0),
+      entries: [
+        { binding: 0, resource: { buffer: this.params } },
+        { binding: 1, resource: { buffer: x } },
+        { binding: 2, resource: { buffer: g } },
+        { binding: 3, resource: { buffer: y } },
+      ],
+    });
+    return { group };
+  }
+
+  encode(pass: GPUComputePassEncoder, b: RmsnormBinding, rows: number): void {
+    this.ctx.dispatch(pass, this.pipeline, [b.group], rows);
+  }
+}
