@@ -1,0 +1,221 @@
+// The app end to end, as a person would use it, on Chromium's software WebGPU with the tiny synthetic
+// model from the local hub: hostile output that must stay text and a finished reasoning shown collapsed
+// (from a stored answer), load with progress, the prompt of every mode, streaming, stop, continue,
+// history across a reload mid-answer, dark theme and a phone-sized screen. One page is shared and the
+// model is loaded once (loading is slow on a software GPU).
+import { expect, test, type Page } from '@playwright/test';
+import { loadTinyModel, openApp, pickMode, screenshot, setNumber, tokenCount } from './app';
+
+test.describe.configure({ mode: 'serial' });
+
+let page: Page;
+
+test.beforeAll(async ({ browser }) => {
+  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page.on('pageerror', (e) => console.log('[pageerror]', e.message));
+});
+test.afterAll(async () => {
+  await page.close();
+});
+
+const IM = (role: string, content: string) => `<|im_start|>${role}\n${content}<|im_end|>\n`;
+const PROBLEM = 'What is 2 + 3?';
+const MCQ4 = "Answer the following multiple choice question. The last line of your response should be in the following format: 'Answer: \\boxed{A/B/C/D}' (e.g. 'Answer: \\boxed{A}').";
+const MCQ10 = "Answer the following multiple choice question. The last line of your response should be in the following format: 'Answer: \\boxed{A/B/C/D/E/F/G/H/I/J}' (e.g. 'Answer: \\boxed{A}').";
+const CODE =
+  'You are a helpful and harmless assistant. You should think step-by-step before responding to the instruction below.\n\nPlease use python programming language only.\n\nYou must use ```python for just the final solution code block with the following format:\n```python\n# Your code here\n```';
+const HLE_SYSTEM =
+  'Your response should be in the following format:\nExplanation: {{your explanation for your final answer}}\nAnswer: {{your succinct, final answer}}\nConfidence: {{your confidence score between 0% and 100% for your answer}}';
+
+const EXPECTED_PROMPTS: Array<[label: string, prompt: string]> = [
+  ['Math', IM('system', '') + IM('user', `Solve the following math problem. Make sure to put the answer (and only answer) inside \\boxed{}.\n\n${PROBLEM}`) + '<|im_start|>assistant\n'],
+  ['Code (Python)', IM('system', '') + IM('user', `${CODE}\n\n${PROBLEM}`) + '<|im_start|>assistant\n'],
+  ['Science, 4 choices', IM('system', '') + IM('user', `${MCQ4}\n\n${PROBLEM}`) + '<|im_start|>assistant\n'],
+  ['Science, 10 choices', IM('system', '') + IM('user', `${MCQ10}\n\n${PROBLEM}`) + '<|im_start|>assistant\n'],
+  ['Science, open answer', IM('system', HLE_SYSTEM) + IM('user', PROBLEM) + '<|im_start|>assistant\n'],
+  ['Chat', IM('system', '') + IM('user', PROBLEM) + '<|im_start|>assistant\n'],
+];
+
+const HOSTILE = [
+  '<think>\nThe user wants <b>bold</b> and <script>window.__pwned = 1</script> here.\n</think>',
+  '',
+  'The answer: <img src=x onerror="window.__pwned = 2"> and [a link](javascript:window.__pwned=3) and <a href="javascript:window.__pwned=4">b</a>.',
+  '',
+  'So $\\boxed{5}$',
+  '',
+].join('\n');
+
+/** Stores an answer that was cut off mid-way, as the app itself does, straight into IndexedDB. */
+async function seedHostileEntry(): Promise<void> {
+  await page.evaluate(async (text) => {
+    const db = await new Promise<IDBDatabase>((res, rej) => {
+      const r = indexedDB.open('boxed-history');
+      r.onsuccess = () => res(r.result);
+      r.onerror = () => rej(r.error);
+    });
+    await new Promise<void>((res, rej) => {
+      const tx = db.transaction('entries', 'readwrite');
+      tx.objectStore('entries').put({
+        id: 'hostile-1',
+        createdAt: Date.now() - 60_000,
+        updatedAt: Date.now() - 50_000,
+        mode: 'math',
+        problem: 'Hostile output',
+        text,
+        tokens: 60,
+        status: 'running',
+        sampling: { temperature: 0, topP: 0.95, topK: 0, seed: 1 },
+        maxTokens: 30,
+        model: 'tiny',
+        thinkingMs: 1200,
+        thinkingTokens: 20,
+      });
+      tx.oncomplete = () => res();
+      tx.onerror = () => rej(tx.error);
+    });
+    db.close();
+  }, HOSTILE);
+}
+
+const pwned = () => page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned);
+
+async function openEntry(title: string): Promise<void> {
+  await page.getByTestId('history-entry').filter({ hasText: title }).getByRole('button', { name: new RegExp(`^${title}`) }).click();
+}
+
+test('hostile HTML in a stored answer stays text, and a finished reasoning is collapsed', async () => {
+  await openApp(page);
+  await seedHostileEntry();
+  await page.reload();
+  await expect(page.getByRole('heading', { name: 'Your GPU' })).toBeVisible();
+  await expect(page.getByTestId('history-entry').filter({ hasText: 'Hostile output' })).toContainText('interrupted');
+  await openEntry('Hostile output');
+  const output = page.getByTestId('output');
+  const thinking = page.getByTestId('thinking');
+  await expect(thinking).not.toHaveAttribute('open', '');
+  await expect(thinking.locator('summary')).toContainText('Thought for');
+  const answer = page.getByTestId('answer');
+  await expect(answer).toContainText('<img src=x onerror="window.__pwned = 2">');
+  await expect(answer).toContainText('<a href="javascript:window.__pwned=4">b</a>');
+  await expect(page.getByTestId('final-answer')).toContainText('5');
+  await expect(output.locator('img, script, iframe')).toHaveCount(0);
+  await expect(output.locator('a[href^="javascript:" i]')).toHaveCount(0);
+  await expect(output.getByText('a link')).toBeVisible();
+  // the reasoning's HTML is text too
+  await thinking.locator('summary').click();
+  await expect(thinking).toHaveAttribute('open', '');
+  await expect(thinking.locator('.thinking-text')).toContainText('<script>window.__pwned = 1</script>');
+  await thinking.locator('summary').click();
+  await expect(thinking).not.toHaveAttribute('open', '');
+  expect(await pwned()).toBeUndefined();
+});
+
+test('the start screen shows the GPU report, and the model loads with progress visible', async () => {
+  await expect(page.getByLabel('Hub repository')).toHaveValue('nvidia/OpenReasoning-Nemotron-1.5B');
+  await expect(page.getByLabel('Hub endpoint')).toHaveValue('https://huggingface.co');
+  await screenshot(page, '01-start');
+  await loadTinyModel(page, { screenshotLoading: true });
+  await screenshot(page, '03-solve');
+});
+
+test('in each mode the rendered prompt is the mode template', async () => {
+  await page.getByLabel('Your problem').fill(PROBLEM);
+  await page.getByRole('button', { name: 'Show the prompt' }).click();
+  for (const [label, expected] of EXPECTED_PROMPTS) {
+    await pickMode(page, label);
+    await expect(page.getByTestId('prompt-text')).toHaveText(expected, { useInnerText: false });
+  }
+  await pickMode(page, 'Math');
+  await screenshot(page, '04-prompt');
+  await page.getByRole('button', { name: 'Hide the prompt' }).click();
+});
+
+test('generated text after hostile HTML joins the answer, and the HTML still is text', async () => {
+  await setNumber(page, 'Temperature', 0);
+  await setNumber(page, 'Max new tokens', 24);
+  await openEntry('Hostile output');
+  const answer = page.getByTestId('answer');
+  const before = (await answer.textContent()) ?? '';
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await expect(page.getByRole('button', { name: 'Regenerate' })).toBeVisible({ timeout: 90_000 });
+  await expect(page.getByText('Stopped at the token limit')).toBeVisible();
+  const after = (await answer.textContent()) ?? '';
+  expect(after.length).toBeGreaterThan(before.length);
+  await expect(page.getByTestId('thinking')).not.toHaveAttribute('open', '');
+  await expect(page.getByTestId('output').locator('img, script, iframe')).toHaveCount(0);
+  expect(await pwned()).toBeUndefined();
+  await screenshot(page, '08-answer');
+});
+
+test('tokens stream into the open reasoning panel, stop works, and continue goes on', async () => {
+  await setNumber(page, 'Max new tokens', 3000);
+  await page.getByLabel('Your problem').fill(PROBLEM);
+  await page.getByRole('button', { name: 'Solve' }).click();
+  const stop = page.getByRole('button', { name: 'Stop' });
+  await expect(stop).toBeVisible();
+  // tokens arrive one after another while the run goes on
+  await expect.poll(() => tokenCount(page), { timeout: 60_000, intervals: [50] }).toBeGreaterThan(2);
+  const early = await tokenCount(page);
+  await expect.poll(() => tokenCount(page), { timeout: 60_000, intervals: [50] }).toBeGreaterThan(early);
+  // no </think> from a random model: the reasoning panel is open and streaming
+  const thinking = page.getByTestId('thinking');
+  await expect(thinking).toHaveAttribute('open', '');
+  await expect(thinking.locator('summary')).toContainText('Thinking…');
+  await stop.click();
+  await expect(page.getByText('Stopped. Continue to let it write more.')).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Regenerate' })).toBeEnabled();
+  const stoppedAt = await tokenCount(page);
+  expect(stoppedAt).toBeGreaterThan(early);
+  expect(stoppedAt).toBeLessThan(3000);
+  // stopped means stopped: the count stays put
+  await page.waitForTimeout(500);
+  expect(await tokenCount(page)).toBe(stoppedAt);
+  await screenshot(page, '05-stopped');
+
+  // continue after the stop: the same answer grows from where it was
+  await setNumber(page, 'Max new tokens', 16);
+  const before = (await thinking.locator('.thinking-text').textContent()) ?? '';
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await expect(page.getByText('Stopped at the token limit')).toBeVisible({ timeout: 90_000 });
+  expect(await tokenCount(page)).toBe(stoppedAt + 16);
+  const after = (await thinking.locator('.thinking-text').textContent()) ?? '';
+  expect(after.length).toBeGreaterThan(before.length);
+  expect(after.startsWith(before.slice(0, Math.max(0, before.length - 16)))).toBe(true);
+});
+
+test('a reload mid-answer keeps the text so far in the history', async () => {
+  await setNumber(page, 'Max new tokens', 3000);
+  await page.getByLabel('Your problem').fill('Count to one hundred.');
+  await page.getByRole('button', { name: 'Solve' }).click();
+  await expect.poll(() => tokenCount(page), { timeout: 60_000 }).toBeGreaterThan(5);
+  await screenshot(page, '05-streaming');
+  await page.waitForTimeout(1500); // the running answer is written about once a second
+  await page.reload();
+  await expect(page.getByRole('heading', { name: 'History' })).toBeVisible();
+  const entries = page.getByTestId('history-entry');
+  await expect(entries).toHaveCount(3);
+  const interrupted = entries.filter({ hasText: 'Count to one hundred.' });
+  await expect(interrupted).toContainText('interrupted');
+  await expect(entries.filter({ hasText: PROBLEM })).toContainText('token limit');
+  await openEntry('Count to one hundred.');
+  await expect(page.getByTestId('output')).toBeVisible();
+  const text = (await page.getByTestId('thinking').locator('.thinking-text').textContent()) ?? '';
+  expect(text.length).toBeGreaterThan(0);
+  await screenshot(page, '06-history');
+  // delete it
+  await interrupted.getByRole('button', { name: /^Delete/ }).click();
+  await expect(entries).toHaveCount(2);
+  await expect(page.getByTestId('output')).toHaveCount(0);
+});
+
+test('dark theme and a phone-sized screen', async () => {
+  await page.getByRole('button', { name: /Switch theme/ }).click();
+  await expect(page.locator('html')).toHaveAttribute('data-theme', 'dark');
+  await openEntry('Hostile output');
+  await page.setViewportSize({ width: 390, height: 844 });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  expect(overflow).toBeLessThanOrEqual(0);
+  await screenshot(page, '09-phone-dark');
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await screenshot(page, '10-desktop-dark');
+});

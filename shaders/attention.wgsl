@@ -1,0 +1,250 @@
+// Causal grouped-query attention over the KV cache, flash style: the score matrix is never stored.
+// Row r with (pos, slot) attends positions 0..pos of its slot; query head h uses kv head h / G.
+//
+// Entry `main`: a workgroup takes the query vectors of BR rows x the G query heads of one kv head
+// (BQ = BR*G vectors), loops over tiles of BK cache positions (K tile, then V tile, in workgroup
+// memory, converted to f32) and keeps a running max m, sum l and accumulator acc[HD] per query vector
+// in f32 (online softmax). Rows of a tile with different slots are handled one slot after another.
+//   Prefill (PARTIAL = false): dispatch (x = rows in the last tile (1..BR), nKvHeads, ceil(rows/BR));
+//     workgroups with id.x > 0 exit at once: x only tells the shader the row count. Writes out = acc / l.
+//   Decode (PARTIAL = true, BR = 1): dispatch (nSplits, nKvHeads, rows). Split s of a row covers
+//     positions [s*c, min((s+1)*c, pos+1)) with c = ceil((pos+1)/nSplits); it writes a partial record
+//     (m, l, nSplits, 0, acc[HD]) for entry `combine`.
+// Entry `combine`: dispatch (nHeads, rows); merges a row's partial records (nSplits read from record 0):
+//   M = max m_s, out = sum_s acc_s e^(m_s - M) / sum_s l_s e^(m_s - M).
+// Bindings (group 0):
+//   0 uniform  params { nHeads, nKvHeads, context, slots, scale: f32, maxSplits, partRows }
+//   1 storage  q:       array<f32>        [rows, nHeads*HD]          read (rotated)
+//   2 storage  rowMeta: array<vec2<u32>>  [maxRows]                  read ((pos, slot) per row)
+//   3 storage  kc:      array<u32>        [slots, context, kvDim]    read (f16 pairs or f32 bits)
+//   4 storage  vc:      array<u32>        [slots, context, kvDim]    read
+//   5 storage  outp:    array<f32>        [rows, nHeads*HD]          write
+//   6 storage  part:    array<f32>        [partRows, nHeads, maxSplits, 4 + HD]  partial records
+// Overrides: WG threads, G = nHeads/nKvHeads, HD = headDim, BR rows per tile, BK positions per tile,
+//   KV_F16 cache format, PARTIAL mode. Workgroup memory: 4*(2*BQ*HD + BK*HD + BQ*BK + 3*BQ) + 8*BR bytes.
+
+struct Params { nHeads: u32, nKvHeads: u32, context: u32, slots: u32, scale: f32, maxSplits: u32, partRows: u32, hd: u32, bk: u32, br: u32 }
+
+override WG: u32 = 128;
+override G: u32 = 1;
+override HD: u32 = 64;
+override BR: u32 = 1;
+override BK: u32 = 32;
+override KV_F16: bool = true;
+override PARTIAL: bool = false;
+
+const NONE: u32 = 0xffffffffu;
+const NEG: f32 = -3.4e38; // stands for -inf (masked scores, empty ranges)
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> q: array<f32>;
+@group(0) @binding(2) var<storage, read> rowMeta: array<vec2<u32>>;
+@group(0) @binding(3) var<storage, read> kc: array<u32>;
+@group(0) @binding(4) var<storage, read> vc: array<u32>;
+@group(0) @binding(5) var<storage, read_write> outp: array<f32>;
+@group(0) @binding(6) var<storage, read_write> part: array<f32>;
+
+var<workgroup> qs: array<f32, BR * G * HD>;   // query vectors, pre-scaled
+var<workgroup> acc: array<f32, BR * G * HD>;  // running sum of p * v
+var<workgroup> kv: array<f32, BK * HD>;       // K tile, then V tile
+var<workgroup> sc: array<f32, BR * G * BK>;   // scores, then p
+var<workgroup> mrun: array<f32, BR * G>;
+var<workgroup> lrun: array<f32, BR * G>;
+var<workgroup> alpha: array<f32, BR * G>;
+var<workgroup> rpos: array<u32, BR>;
+var<workgroup> rslot: array<u32, BR>;
+var<workgroup> wCur: u32;
+var<workgroup> wSpan: u32;
+
+fn cacheValue(isK: bool, slot: u32, p: u32, kvHead: u32, d: u32) -> f32 {
+  let e = (slot * params.context + p) * params.nKvHeads * HD + kvHead * HD + d;
+  if (KV_F16) {
+    var w: u32;
+    if (isK) { w = kc[e / 2u]; } else { w = vc[e / 2u]; }
+    return unpack2x16float(w)[e % 2u];
+  }
+  if (isK) { return bitcast<f32>(kc[e]); }
+  return bitcast<f32>(vc[e]);
+}
+
+fn loadTile(isK: bool, lid: u32, slot: u32, t0: u32, kEnd: u32, kvHead: u32) {
+  for (var i = lid; i < params.bk * params.hd; i += WG) {
+    let p = t0 + i / HD;
+    var v = 0.0;
+    if (p < kEnd) { v = cacheValue(isK, slot, p, kvHead, i % HD); }
+    kv[i] = v;
+  }
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  // loop bounds from the uniform (equal to the overrides): keeps compilers from unrolling them
+  let br = params.br;
+  let hd = params.hd;
+  let bk = params.bk;
+  let BQ = br * G;
+  var rows: u32;
+  var split = 0u;
+  var nSplits = 1u;
+  if (PARTIAL) {
+    rows = nwg.z;
+    split = wid.x;
+    nSplits = nwg.x;
+  } else {
+    if (wid.x != 0u) { return; }
+    rows = (nwg.z - 1u) * BR + nwg.x;
+  }
+  let kvHead = wid.y;
+  let row0 = wid.z * BR;
+  let qDim = params.nHeads * HD;
+
+  // the tile's rows: (pos, slot), slot NONE for rows past the end or out of range
+  for (var r = lid; r < br; r += WG) {
+    var slot = NONE;
+    var pos = 0u;
+    if (row0 + r < rows) {
+      let m = rowMeta[row0 + r];
+      if (m.x < params.context && m.y < params.slots) { pos = m.x; slot = m.y; }
+    }
+    rpos[r] = pos;
+    rslot[r] = slot;
+  }
+  for (var i = lid; i < BQ * hd; i += WG) {
+    let qi = i / HD;
+    let row = row0 + qi / G;
+    let head = kvHead * G + qi % G;
+    var v = 0.0;
+    if (row < rows) { v = q[row * qDim + head * HD + i % HD] * params.scale; }
+    qs[i] = v;
+    acc[i] = 0.0;
+  }
+  for (var i = lid; i < BQ; i += WG) {
+    mrun[i] = NEG;
+    lrun[i] = 0.0;
+  }
+  workgroupBarrier();
+
+  var lowSlot = 0u;
+  for (var iter = 0u; iter < br; iter++) {
+    // the next slot among the tile's rows, and the longest span (pos + 1) of its rows
+    if (lid == 0u) {
+      var cur = NONE;
+      for (var r = 0u; r < br; r++) {
+        if (rslot[r] != NONE && rslot[r] >= lowSlot) { cur = min(cur, rslot[r]); }
+      }
+      var span = 0u;
+      for (var r = 0u; r < br; r++) {
+        if (rslot[r] == cur) { span = max(span, rpos[r] + 1u); }
+      }
+      wCur = cur;
+      wSpan = span;
+    }
+    let cur = workgroupUniformLoad(&wCur);
+    let span = workgroupUniformLoad(&wSpan);
+    if (cur == NONE) { break; }
+    lowSlot = cur + 1u;
+    let chunk = (span + nSplits - 1u) / nSplits;
+    let kStart = split * chunk;
+    let kEnd = min(kStart + chunk, span);
+
+    for (var t0 = kStart; t0 < kEnd; t0 += BK) {
+      loadTile(true, lid, cur, t0, kEnd, kvHead);
+      workgroupBarrier();
+      // scores of every (query vector, position) pair of the tile; masked ones are -inf
+      for (var i = lid; i < BQ * bk; i += WG) {
+        let qi = i / BK;
+        let c = i % BK;
+        let r = qi / G;
+        let p = t0 + c;
+        var s = NEG;
+        if (rslot[r] == cur && p <= rpos[r] && p < kEnd) {
+          var dot = 0.0;
+          for (var d = 0u; d < params.hd; d++) { dot += qs[qi * HD + d] * kv[c * HD + d]; }
+          s = dot;
+        }
+        sc[i] = s;
+      }
+      workgroupBarrier();
+      // online softmax: new running max, rescale factor, p = exp(s - m)
+      for (var qi = lid; qi < BQ; qi += WG) {
+        let mOld = mrun[qi];
+        var mNew = mOld;
+        for (var c = 0u; c < params.bk; c++) { mNew = max(mNew, sc[qi * BK + c]); }
+        var a = 1.0;
+        var sum = 0.0;
+        if (mNew > mOld) { a = exp(mOld - mNew); }
+        for (var c = 0u; c < params.bk; c++) {
+          let s = sc[qi * BK + c];
+          var pv = 0.0;
+          if (s > -3.0e38) { pv = exp(s - mNew); }
+          sc[qi * BK + c] = pv;
+          sum += pv;
+        }
+        mrun[qi] = mNew;
+        lrun[qi] = lrun[qi] * a + sum;
+        alpha[qi] = a;
+      }
+      workgroupBarrier();
+      loadTile(false, lid, cur, t0, kEnd, kvHead);
+      workgroupBarrier();
+      for (var i = lid; i < BQ * hd; i += WG) {
+        let qi = i / HD;
+        let d = i % HD;
+        var s = 0.0;
+        for (var c = 0u; c < params.bk; c++) { s += sc[qi * BK + c] * kv[c * HD + d]; }
+        acc[i] = acc[i] * alpha[qi] + s;
+      }
+      workgroupBarrier();
+    }
+  }
+
+  for (var i = lid; i < BQ * hd; i += WG) {
+    let qi = i / HD;
+    let d = i % HD;
+    let row = row0 + qi / G;
+    let head = kvHead * G + qi % G;
+    if (row >= rows) { continue; }
+    if (PARTIAL) {
+      if (row >= params.partRows || split >= params.maxSplits) { continue; }
+      let rec = ((row * params.nHeads + head) * params.maxSplits + split) * (4u + HD);
+      if (d == 0u) {
+        part[rec] = mrun[qi];
+        part[rec + 1u] = lrun[qi];
+        part[rec + 2u] = f32(nSplits);
+      }
+      part[rec + 4u + d] = acc[i];
+    } else {
+      let l = lrun[qi];
+      var o = 0.0;
+      if (l > 0.0) { o = acc[i] / l; }
+      outp[row * qDim + head * HD + d] = o;
+    }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn combine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let head = wid.x;
+  let row = wid.y;
+  let base = (row * params.nHeads + head) * params.maxSplits;
+  let stride = 4u + HD;
+  let nSplits = min(u32(part[base * stride + 2u]), params.maxSplits);
+  var mMax = NEG;
+  for (var s = 0u; s < nSplits; s++) { mMax = max(mMax, part[(base + s) * stride]); }
+  var l = 0.0;
+  for (var s = 0u; s < nSplits; s++) {
+    let m = part[(base + s) * stride];
+    if (m > -3.0e38) { l += part[(base + s) * stride + 1u] * exp(m - mMax); }
+  }
+  let qDim = params.nHeads * HD;
+  for (var d = lid; d < HD; d += WG) {
+    var o = 0.0;
+    for (var s = 0u; s < nSplits; s++) {
+      let m = part[(base + s) * stride];
+      if (m > -3.0e38) { o += part[(base + s) * stride + 4u + d] * exp(m - mMax); }
+    }
+    if (l > 0.0) { o = o / l; }
+    outp[row * qDim + head * HD + d] = o;
+  }
+}

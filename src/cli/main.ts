@@ -1,0 +1,48 @@
+// The Node CLI: the engine on Dawn (npm `webgpu`), for tests, benchmarks and scripting.
+//   make-model  writes a synthetic Qwen2 model      logits  writes the last position's logits
+//   generate    streams an answer                    bench   prints speed and GPU counters as JSON
+// Every command prints a one-line error and exits non-zero on bad input.
+import { BoxedError, toErrorInfo } from '../protocol/errors';
+import { makeModelCommand } from './make-model';
+import { logitsCommand } from './logits';
+import { generateCommand } from './generate';
+import { benchCommand } from './bench';
+
+const USAGE = `usage: npm run -s cli -- COMMAND [options]
+  make-model --out DIR --preset tiny|odd|full [--untied] [--seed N]
+  logits     --model DIR --tokens 1,2,3 --out FILE [--path prefill|decode] [--weights q4|q8|f16|f32] [--context N] [--kv f16|f32]
+  generate   --model DIR --prompt TEXT [--mode raw|chat|math|code|science4|science10|science-open] [--max-tokens N]
+             [--temperature T] [--top-p P] [--top-k K] [--seed S] [--weights ...] [--context N] [--json]
+  bench      --model DIR [--prompt-tokens P] [--gen-tokens G] [--weights ...] [--context N] [--json]`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'make-model':
+        await makeModelCommand(rest);
+        return 0;
+      case 'logits':
+        await logitsCommand(rest);
+        return 0;
+      case 'generate':
+        await generateCommand(rest);
+        return 0;
+      case 'bench':
+        await benchCommand(rest);
+        return 0;
+      case undefined:
+      case '--help':
+      case 'help':
+        process.stdout.write(USAGE + '\n');
+        return command === undefined ? 2 : 0;
+      default:
+        throw new BoxedError('InvalidRequest', `unknown command '${command}'\n${USAGE}`);
+    }
+  } catch (e) {
+    const info = toErrorInfo(e);
+    process.stderr.write(`error: ${info.name}: ${info.message.split('\n')[0]}\n`);
+    if (process.env.BOXED_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+    return info.name === 'InvalidRequest' ? 2 : 1;
+  }
+}

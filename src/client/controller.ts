@@ -1,0 +1,203 @@
+// The app's commands: each one talks to the engine (through the worker connection) and moves the store
+// through its phases. Plain async functions, usable without React; the UI gets them from a context.
+import type { EngineApi, GenerateRequest, ModelSource } from '../protocol/engine';
+import { BoxedError, toErrorInfo } from '../protocol/errors';
+import { entryFromRun, runFromEntry } from '../state/history';
+import type { HistoryDb } from '../state/history-db';
+import type { Run } from '../state/run';
+import type { UiMode } from '../state/settings';
+import type { BoxedStore } from '../state/store';
+import type { EngineConnection } from './engine-client';
+import { promptFor } from './prompt';
+
+/** How often a running answer is written to the history while tokens stream. */
+export const SAVE_INTERVAL_MS = 1000;
+
+export interface ControllerDeps {
+  connect(): EngineConnection;
+  store: BoxedStore;
+  openHistory(): Promise<HistoryDb>;
+  now?: () => number;
+  newId?: () => string;
+}
+
+export interface Controller {
+  probe(): Promise<void>;
+  /** Loads the model named in the settings (hub), or the given local files. */
+  load(files?: ReadonlyArray<File>): Promise<void>;
+  unload(): Promise<void>;
+  renderPrompt(mode: UiMode, problem: string): Promise<{ text: string; tokens: number }>;
+  solve(): Promise<void>;
+  stop(): Promise<void>;
+  regenerate(): Promise<void>;
+  /** Continues the answer on screen from its text so far (after a stop, or an interrupted entry). */
+  continueAnswer(): Promise<void>;
+  /** After a lost device: a fresh worker and device, the same model, then continue the answer. */
+  recover(): Promise<void>;
+  initHistory(): Promise<void>;
+  openEntry(id: string): void;
+  deleteEntry(id: string): Promise<void>;
+}
+
+export function createController(deps: ControllerDeps): Controller {
+  const { store } = deps;
+  const now = deps.now ?? (() => performance.now() + performance.timeOrigin);
+  const newId = deps.newId ?? (() => crypto.randomUUID());
+  let conn: EngineConnection | null = null;
+  let lastSource: ModelSource | null = null;
+  let db: Promise<HistoryDb> | null = null;
+  const created = new Map<string, number>();
+  let saving: Promise<void> = Promise.resolve();
+
+  const engine = (): EngineApi => {
+    conn ??= deps.connect();
+    return conn.api;
+  };
+  const s = () => store.getState();
+  const history = () => (db ??= deps.openHistory());
+
+  /** Writes the run on screen to the history; writes are serialized and never throw. */
+  const save = (run: Run | null) => {
+    if (!run) return saving;
+    const createdAt = created.get(run.id) ?? run.startedAt;
+    const entry = entryFromRun(run, s().model?.name ?? s().settings.repo, createdAt, now());
+    s().upsertHistory(entry);
+    saving = saving
+      .then(() => history())
+      .then((h) => h.put(entry))
+      .catch((e: unknown) => console.warn('history write failed', e));
+    return saving;
+  };
+
+  const sourceFromSettings = (): ModelSource => {
+    const { endpoint, repo, revision } = s().settings;
+    return { kind: 'hub', endpoint, repo, revision };
+  };
+
+  const loadSource = async (source: ModelSource) => {
+    const { weights, context } = s().settings;
+    lastSource = source;
+    s().loadStarted(now());
+    try {
+      const info = await engine().load({ source, weights, context }, (e) => s().loadEvent(e));
+      s().setModel(info);
+      s().loadFinished();
+    } catch (e) {
+      s().loadFailed(toErrorInfo(e));
+      throw e;
+    }
+  };
+
+  const requestFor = (prompt: GenerateRequest['prompt'], seed: number, continueFrom?: string): GenerateRequest => {
+    const { maxTokens, temperature, topP, topK } = s().settings;
+    return { prompt, maxTokens, sampling: { temperature, topP, topK, seed }, continueFrom };
+  };
+
+  /** Runs one generation for the run already in the store and records its end. */
+  const generate = async (req: GenerateRequest) => {
+    let lastSave = now();
+    await save(s().run);
+    try {
+      const result = await engine().generate(req, (e) => {
+        s().generateEvent(e, now());
+        if (e.type === 'token' && now() - lastSave >= SAVE_INTERVAL_MS) {
+          lastSave = now();
+          void save(s().run);
+        }
+      });
+      s().runFinished(result, now());
+    } catch (e) {
+      s().runFailed(toErrorInfo(e));
+    }
+    await save(s().run);
+  };
+
+  const startRun = async (mode: UiMode, problem: string, seed: number) => {
+    if (s().phase.kind !== 'ready' && s().phase.kind !== 'error') throw new BoxedError('InvalidRequest', 'The model is not ready.');
+    if (!s().model) throw new BoxedError('InvalidRequest', 'No model is loaded.');
+    const req = requestFor(promptFor(mode, problem), seed);
+    const id = newId();
+    created.set(id, now());
+    s().runStarted(id, mode, problem, req, now());
+    await generate(req);
+  };
+
+  const continueAnswer = async () => {
+    const run = s().run;
+    if (!run || !s().model || s().phase.kind === 'generating') return;
+    const req: GenerateRequest = { ...run.request, maxTokens: s().settings.maxTokens, continueFrom: run.text };
+    if (!created.has(run.id)) created.set(run.id, run.startedAt);
+    s().runContinued(req, now());
+    await generate(req);
+  };
+
+  return {
+    async probe() {
+      s().setGpuProbe({ kind: 'probing' });
+      try {
+        s().setGpuProbe({ kind: 'ok', report: await engine().probe() });
+      } catch (e) {
+        s().setGpuProbe({ kind: 'unavailable', error: toErrorInfo(e) });
+      }
+    },
+    async load(files) {
+      const source: ModelSource = files ? { kind: 'files', files } : sourceFromSettings();
+      await loadSource(source).catch(() => undefined);
+    },
+    async unload() {
+      await engine().unload().catch(() => undefined);
+      s().unloaded();
+    },
+    renderPrompt: (mode, problem) => engine().renderPrompt(promptFor(mode, problem)),
+    solve: () => {
+      const { draft, settings } = s();
+      if (draft.trim() === '') return Promise.resolve();
+      return startRun(settings.mode, draft, settings.seed);
+    },
+    async stop() {
+      if (s().phase.kind !== 'generating') return;
+      s().stopRequested();
+      await engine().stop();
+    },
+    regenerate: () => {
+      const run = s().run;
+      if (!run) return Promise.resolve();
+      // same problem and mode; the next seed, so a sampled answer differs from the last one
+      return startRun(run.mode, run.problem, (run.request.sampling.seed + 1) % 2 ** 31);
+    },
+    continueAnswer,
+    async recover() {
+      conn?.close();
+      conn = null;
+      s().setModel(null);
+      if (!lastSource) lastSource = sourceFromSettings();
+      try {
+        await loadSource(lastSource);
+      } catch {
+        return;
+      }
+      await continueAnswer();
+    },
+    async initHistory() {
+      try {
+        s().setHistory(await (await history()).list());
+      } catch (e) {
+        console.warn('history unavailable', e);
+      }
+    },
+    openEntry(id) {
+      const entry = s().history.find((e) => e.id === id);
+      if (!entry || s().phase.kind === 'generating') return;
+      created.set(entry.id, entry.createdAt);
+      s().showRun(runFromEntry(entry, promptFor(entry.mode, entry.problem)));
+      s().setDraft(entry.problem);
+      s().updateSettings({ mode: entry.mode });
+    },
+    async deleteEntry(id) {
+      if (s().phase.kind === 'generating' && s().run?.id === id) return;
+      s().removeHistory(id);
+      if (s().run?.id === id) s().showRun(null);
+      await (await history()).delete(id).catch((e: unknown) => console.warn('history delete failed', e));
+    },
+  };
+}

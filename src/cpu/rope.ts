@@ -1,0 +1,122 @@
+// RoPE (rotate-half / neox) + KV-cache append, the oracle twin of shaders/rope-kv.wgsl.
+// Angles in float64: angle = pos * theta^(-2i/headDim), for i < headDim/2. The cache is a plain
+// Float32Array per layer with the GPU layout [slot][pos][kvDim]; the 'f16' format stores values
+// rounded through f16 (round to nearest even), as the GPU's pack2x16float does.
+import type { KvFormat } from '../protocol/engine';
+
+export interface RopeShape {
+  nHeads: number;
+  nKvHeads: number;
+  headDim: number;
+  ropeTheta: number;
+  context: number;
+}
+
+/** A plain-array KV cache for one layer: k, v [slots][context][kvDim]. */
+export interface CpuKvLayer {
+  k: Float32Array;
+  v: Float32Array;
+}
+
+export function cpuKvLayer(slots: number, context: number, kvDim: number): CpuKvLayer {
+  return { k: new Float32Array(slots * context * kvDim), v: new Float32Array(slots * context * kvDim) };
+}
+
+// ---- f16 rounding (local helper; src/loader/quant.ts has its own, the lead will dedupe) ----
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** f32 -> f16 bits, round to nearest even; overflow -> inf, NaN kept. */
+export function f32ToF16Bits(x: number): number {
+  f32[0] = x;
+  const b = u32[0];
+  const sign = (b >>> 16) & 0x8000;
+  const exp = (b >>> 23) & 0xff;
+  let mant = b & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  const e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - e;
+    let h = mant >>> shift;
+    const rem = mant & ((1 << shift) - 1);
+    const halfway = 1 << (shift - 1);
+    if (rem > halfway || (rem === halfway && (h & 1))) h++;
+    return sign | h;
+  }
+  let h = (e << 10) | (mant >>> 13);
+  const rem = mant & 0x1fff;
+  if (rem > 0x1000 || (rem === 0x1000 && (h & 1))) h++; // a carry into the exponent is correct (may reach inf)
+  return sign | h;
+}
+
+/** f16 bits -> number. */
+export function f16BitsToF32(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >>> 10) & 0x1f;
+  const mant = h & 0x3ff;
+  if (exp === 0) return sign * mant * 2 ** -24;
+  if (exp === 0x1f) return mant ? NaN : sign * Infinity;
+  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
+}
+
+/** x rounded through f16 and back. */
+export function roundF16(x: number): number {
+  return f16BitsToF32(f32ToF16Bits(x));
+}
+
+/** Rotates one head vector in place (f64 math) at position pos. */
+function rotate(x: Float64Array, pos: number, headDim: number, theta: number): void {
+  const half = headDim / 2;
+  for (let i = 0; i < half; i++) {
+    const angle = pos * Math.pow(theta, (-2 * i) / headDim);
+    const c = Math.cos(angle);
+    const s = Math.sin(angle);
+    const a = x[i];
+    const b = x[i + half];
+    x[i] = a * c - b * s;
+    x[i + half] = b * c + a * s;
+  }
+}
+
+/**
+ * qkv [rows, qDim + 2*kvDim] (q, k, v per row), meta [rows * 2] = (pos, slot) per row.
+ * Returns qOut [rows, qDim] (rotated q) and writes rotated k and v into cache at (slot, pos).
+ */
+export function ropeAppendKv(
+  s: RopeShape,
+  format: KvFormat,
+  qkv: Float32Array,
+  meta: Uint32Array,
+  rows: number,
+  cache: CpuKvLayer,
+): Float32Array {
+  const { nHeads, nKvHeads, headDim, ropeTheta, context } = s;
+  const qDim = nHeads * headDim;
+  const kvDim = nKvHeads * headDim;
+  const stride = qDim + 2 * kvDim;
+  const store = format === 'f16' ? roundF16 : (x: number) => x;
+  const qOut = new Float32Array(rows * qDim);
+  const head = new Float64Array(headDim);
+  for (let r = 0; r < rows; r++) {
+    const pos = meta[2 * r];
+    const slot = meta[2 * r + 1];
+    if (pos >= context) throw new RangeError(`row ${r}: pos ${pos} >= context ${context}`);
+    const base = r * stride;
+    for (let h = 0; h < nHeads; h++) {
+      for (let d = 0; d < headDim; d++) head[d] = qkv[base + h * headDim + d];
+      rotate(head, pos, headDim, ropeTheta);
+      for (let d = 0; d < headDim; d++) qOut[r * qDim + h * headDim + d] = head[d];
+    }
+    const cbase = (slot * context + pos) * kvDim;
+    for (let h = 0; h < nKvHeads; h++) {
+      for (let d = 0; d < headDim; d++) head[d] = qkv[base + qDim + h * headDim + d];
+      rotate(head, pos, headDim, ropeTheta);
+      for (let d = 0; d < headDim; d++) cache.k[cbase + h * headDim + d] = store(head[d]);
+    }
+    for (let c = 0; c < kvDim; c++) cache.v[cbase + c] = store(qkv[base + qDim + kvDim + c]);
+  }
+  return qOut;
+}

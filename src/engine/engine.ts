@@ -1,0 +1,234 @@
+// The engine: implements EngineApi over WebGPU. The browser's worker creates it with navigator.gpu,
+// the Node CLI with Dawn's GPU object. Owns the device, the loaded model and the tokenizer; generates
+// one request at a time.
+import type { EngineApi, GenerateEvent, GenerateRequest, GenerateResult, GpuReport, LoadEvent, LoadRequest, ModelInfo } from '../protocol/engine';
+import { BoxedError, toErrorInfo } from '../protocol/errors';
+import { openDevice, type BoxedDevice, type DeviceOptions } from '../gpu/device';
+import { GpuContext } from '../gpu/context';
+import { GpuModel } from '../gpu/model';
+import { openCheckpoint, type Checkpoint } from '../loader/checkpoint';
+import type { FileProvider } from '../loader/checkpoint';
+import { hubFileProvider } from '../loader/hub';
+import { blobSource } from '../loader/source';
+import { Tokenizer } from '../tokenizer/tokenizer';
+import { StreamingDetokenizer } from '../tokenizer/detokenizer';
+import { renderChat } from '../chat/template';
+import { generateSequence } from './generate';
+
+export interface EngineOptions {
+  device?: DeviceOptions;
+  fetch?: typeof fetch;
+  /** Rows per prefill chunk (default 128). */
+  prefillChunk?: number;
+}
+
+interface Loaded {
+  model: GpuModel;
+  tokenizer: Tokenizer;
+  checkpoint: Checkpoint;
+  chatTemplate: string | null;
+  eosIds: Set<number>;
+  info: ModelInfo;
+}
+
+export class Engine implements EngineApi {
+  private boxed: BoxedDevice | null = null;
+  private ctx: GpuContext | null = null;
+  private loaded: Loaded | null = null;
+  private stopRequested = false;
+  private busy = false;
+  private lostInfo: string | null = null;
+
+  constructor(
+    private readonly gpu: GPU | undefined,
+    private readonly opts: EngineOptions = {},
+  ) {}
+
+  /** The GPU context (the CLI's bench reads its counters). */
+  get context(): GpuContext | null {
+    return this.ctx;
+  }
+  get model(): GpuModel | null {
+    return this.loaded?.model ?? null;
+  }
+  get tokenizer(): Tokenizer | null {
+    return this.loaded?.tokenizer ?? null;
+  }
+
+  private async device(): Promise<GpuContext> {
+    if (this.ctx && !this.lostInfo) return this.ctx;
+    this.boxed = await openDevice(this.gpu, this.opts.device);
+    this.ctx = new GpuContext(this.boxed);
+    this.lostInfo = null;
+    const ctx = this.ctx;
+    void this.boxed.lost.then((info) => {
+      if (this.ctx === ctx) {
+        this.lostInfo = info.message || info.reason || 'device lost';
+        this.loaded = null;
+      }
+    });
+    return ctx;
+  }
+
+  async probe(): Promise<GpuReport> {
+    return (await this.device()).boxed.report;
+  }
+
+  async load(req: LoadRequest, onEvent: (e: LoadEvent) => void = () => {}): Promise<ModelInfo> {
+    const provider = this.provider(req, onEvent);
+    return this.loadFrom(provider, req, onEvent, sourceName(req));
+  }
+
+  /** Loads from any FileProvider (the CLI passes a local directory). */
+  async loadFrom(provider: FileProvider, req: Omit<LoadRequest, 'source'>, onEvent: (e: LoadEvent) => void = () => {}, name = 'model'): Promise<ModelInfo> {
+    this.guardIdle();
+    await this.unload();
+    const ctx = await this.device();
+    onEvent({ type: 'phase', phase: 'download' });
+    const checkpoint = await openCheckpoint(provider);
+    const tokenizer = Tokenizer.fromFiles(checkpoint.tokenizerJson, checkpoint.tokenizerConfig);
+    const cfg = checkpoint.config;
+    const context = req.context;
+    if (!(Number.isInteger(context) && context >= 16)) throw new BoxedError('InvalidRequest', `context must be an integer >= 16, got ${context}`);
+    const batch = req.batch ?? 1;
+    onEvent({ type: 'phase', phase: 'convert' });
+    const model = await GpuModel.load(
+      ctx,
+      cfg,
+      checkpoint,
+      { weights: req.weights, kv: req.kv ?? 'f16', context, slots: batch, chunk: this.opts.prefillChunk ?? 128 },
+      tokenizer.size,
+      (tensor, done, total) => onEvent({ type: 'convert', tensor, done, total }),
+    );
+    onEvent({ type: 'phase', phase: 'compile' });
+    onEvent({ type: 'compile', done: ctx.pipelines.created, total: ctx.pipelines.created });
+    onEvent({ type: 'phase', phase: 'warmup' });
+    // one real step through every kernel, so the first answer does not pay for shader compilation
+    const h = model.submitStep([{ slot: 0, pos: 0 }], { tokens: [tokenizer.eosIds()[0] ?? 0], lastRowOnly: true, sampling: [{ temperature: 0, topP: 1, topK: 0, coin: 0 }] });
+    await model.readTokens(h);
+    onEvent({ type: 'warmup', done: 1, total: 1 });
+    const tplCfg = checkpoint.tokenizerConfig as { chat_template?: unknown };
+    const chatTemplate = typeof tplCfg.chat_template === 'string' ? tplCfg.chat_template : null;
+    const eosIds = new Set<number>([...cfg.eosTokenIds, ...(checkpoint.generation?.eosTokenIds ?? []), ...tokenizer.eosIds()]);
+    const info: ModelInfo = {
+      name,
+      config: {
+        hiddenSize: cfg.dim,
+        layers: cfg.nLayers,
+        heads: cfg.nHeads,
+        kvHeads: cfg.nKvHeads,
+        headDim: cfg.headDim,
+        vocabSize: cfg.vocab,
+        intermediateSize: cfg.ffnDim,
+        tiedEmbeddings: cfg.tiedEmbeddings,
+        maxPositions: cfg.maxPositions,
+      },
+      memory: model.memory,
+      gpu: ctx.boxed.report,
+      weights: req.weights,
+      context,
+    };
+    this.loaded = { model, tokenizer, checkpoint, chatTemplate, eosIds, info };
+    return info;
+  }
+
+  private provider(req: LoadRequest, onEvent: (e: LoadEvent) => void): FileProvider {
+    const src = req.source;
+    switch (src.kind) {
+      case 'hub':
+        return hubFileProvider({
+          endpoint: src.endpoint,
+          repo: src.repo,
+          revision: src.revision,
+          fetch: this.opts.fetch,
+          onProgress: (e) => onEvent({ type: 'download', file: e.file, loaded: e.loaded, total: e.total, bytesPerSecond: e.bytesPerSecond }),
+        });
+      case 'files': {
+        const byName = new Map(src.files.map((f) => [f.name, f]));
+        return { open: async (name: string) => (byName.has(name) ? blobSource(name, byName.get(name)!) : null) };
+      }
+      case 'dir':
+        throw new BoxedError('InvalidRequest', 'a directory source is only available in the CLI');
+    }
+  }
+
+  async renderPrompt(prompt: GenerateRequest['prompt']): Promise<{ text: string; tokens: number }> {
+    const l = this.requireLoaded();
+    const text = this.promptText(l, prompt);
+    return { text, tokens: l.tokenizer.encode(text).length };
+  }
+
+  private promptText(l: Loaded, prompt: GenerateRequest['prompt']): string {
+    if (prompt.kind === 'raw') return prompt.text;
+    if (!l.chatTemplate) throw new BoxedError('ModelFormat', 'the model has no chat_template', { file: 'tokenizer_config.json' });
+    return renderChat(l.chatTemplate, [...prompt.messages], { addGenerationPrompt: true });
+  }
+
+  async generate(req: GenerateRequest, onEvent: (e: GenerateEvent) => void = () => {}): Promise<GenerateResult> {
+    const l = this.requireLoaded();
+    this.guardIdle();
+    this.busy = true;
+    this.stopRequested = false;
+    const prefix = req.continueFrom ?? '';
+    const promptIds = l.tokenizer.encode(this.promptText(l, req.prompt) + prefix);
+    const detok = new StreamingDetokenizer(l.tokenizer);
+    let text = '';
+    try {
+      const budget = Math.min(req.maxTokens, l.model.opts.context - promptIds.length);
+      const r = await generateSequence(l.model, {
+        promptIds,
+        maxTokens: Math.max(1, budget),
+        sampling: req.sampling,
+        eosIds: l.eosIds,
+        shouldStop: () => this.stopRequested || this.lostInfo !== null,
+        onPrefill: (done, total) => onEvent({ type: 'prefill', done, total }),
+        onToken: (id, count) => {
+          const piece = detok.push(id);
+          text += piece;
+          onEvent({ type: 'token', text: piece, id, count });
+        },
+      });
+      const tail = detok.flush();
+      if (tail) {
+        text += tail;
+        onEvent({ type: 'token', text: tail, id: -1, count: r.ids.length });
+      }
+      onEvent({ type: 'stats', stats: r.stats });
+      if (this.lostInfo) throw new BoxedError('DeviceLost', `the GPU device was lost: ${this.lostInfo}`, { detail: { textSoFar: text.length } });
+      return { text, ids: r.ids, stop: r.stop, stats: r.stats };
+    } catch (e) {
+      if (this.lostInfo) throw new BoxedError('DeviceLost', `the GPU device was lost: ${this.lostInfo}`, { cause: e });
+      throw e instanceof BoxedError ? e : new BoxedError(toErrorInfo(e).name, toErrorInfo(e).message, { cause: e });
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopRequested = true;
+  }
+
+  async unload(): Promise<void> {
+    this.loaded?.model.destroy();
+    this.loaded = null;
+  }
+
+  private requireLoaded(): Loaded {
+    if (this.lostInfo) throw new BoxedError('DeviceLost', `the GPU device was lost: ${this.lostInfo}; load the model again`);
+    if (!this.loaded) throw new BoxedError('InvalidRequest', 'no model is loaded');
+    return this.loaded;
+  }
+
+  private guardIdle(): void {
+    if (this.busy) throw new BoxedError('InvalidRequest', 'the engine is busy generating; stop it first');
+  }
+}
+
+function sourceName(req: LoadRequest): string {
+  const s = req.source;
+  return s.kind === 'hub' ? `${s.repo}@${s.revision}` : s.kind === 'dir' ? s.path : 'local files';
+}
+
+export function createEngine(gpu: GPU | undefined, opts: EngineOptions = {}): Engine {
+  return new Engine(gpu, opts);
+}

@@ -1,0 +1,159 @@
+// Attention kernel (shaders/attention.wgsl): causal GQA over the KV cache, never materializing scores.
+// Two paths, chosen in encode() by the number of rows:
+//   prefill (many rows): tiles of BR rows x G heads per workgroup, online softmax over K/V tiles;
+//   decode (few rows, long caches): split-K over up to maxSplits workgroups per row and kv head,
+//     then a combine dispatch merges the partial (max, sum, acc) records.
+// Everything (pipelines, uniforms, the partials buffer) is built at construction; encode() allocates nothing.
+import source from '../../../shaders/attention.wgsl?raw';
+import type { GpuContext } from '../context';
+import type { KvFormat } from '../../protocol/engine';
+import { BoxedError } from '../../protocol/errors';
+import { UNIFORM, createBuffer, writeBuffer } from '../buffers';
+
+export interface AttentionShape {
+  nHeads: number;
+  nKvHeads: number;
+  headDim: number;
+  context: number;
+  kvFormat: KvFormat;
+  maxRows: number;
+}
+
+export type AttentionPath = 'prefill' | 'decode';
+
+export interface AttentionBinding {
+  prefill: GPUBindGroup;
+  decode: GPUBindGroup;
+  combine: GPUBindGroup;
+  /** the bindings' uniforms (prefill, decode) */
+  params: GPUBuffer[];
+}
+
+interface Tiling {
+  br: number;
+  bk: number;
+}
+
+/** Rows up to this many take the decode (split-K) path; the partials buffer holds this many rows. */
+export const DECODE_MAX_ROWS = 64;
+/** Most splits of one row's positions. */
+export const MAX_SPLITS = 32;
+// a split covers at least this many positions
+const MIN_SPLIT_POSITIONS = 64;
+// enough workgroups to fill a large GPU
+const TARGET_WORKGROUPS = 256;
+
+function workgroupBytes(br: number, g: number, hd: number, bk: number): number {
+  const bq = br * g;
+  return 4 * (2 * bq * hd + bk * hd + bq * bk + 3 * bq) + 8 * br + 8;
+}
+
+/** The largest tiling that fits workgroup memory: rows per tile (<= maxBr, BR*G <= 32) and positions per tile. */
+function chooseTiling(g: number, hd: number, limit: number, maxBr: number, bks: number[]): Tiling {
+  for (const bk of bks) {
+    for (let br = Math.max(1, Math.min(maxBr, Math.floor(32 / g))); br >= 1; br--) {
+      if (workgroupBytes(br, g, hd, bk) <= limit) return { br, bk };
+    }
+  }
+  throw new BoxedError('OutOfMemory', `attention: headDim ${hd} with ${g} heads per kv head does not fit ${limit} bytes of workgroup memory`, {
+    detail: { neededBytes: workgroupBytes(1, g, hd, 8), limitBytes: limit },
+  });
+}
+
+export class AttentionKernel {
+  readonly prefillTiling: Tiling;
+  readonly decodeTiling: Tiling;
+  private readonly prefill: GPUComputePipeline;
+  private readonly decode: GPUComputePipeline;
+  private readonly combine: GPUComputePipeline;
+  /** [partRows, nHeads, MAX_SPLITS, 4 + headDim] f32 partial records of the decode path */
+  private readonly part: GPUBuffer;
+  private readonly partRows: number;
+
+  constructor(
+    private readonly ctx: GpuContext,
+    readonly shape: AttentionShape,
+  ) {
+    const { nHeads, nKvHeads, headDim, kvFormat, maxRows } = shape;
+    if (nHeads % nKvHeads !== 0 || headDim % 2 !== 0) throw new BoxedError('ModelFormat', `attention needs nHeads a multiple of nKvHeads and an even headDim (got ${nHeads}/${nKvHeads}, ${headDim})`);
+    const g = nHeads / nKvHeads;
+    const lim = ctx.caps.limits;
+    const wg = Math.min(128, lim.maxComputeInvocationsPerWorkgroup, lim.maxComputeWorkgroupSizeX);
+    this.prefillTiling = chooseTiling(g, headDim, lim.maxComputeWorkgroupStorageSize, 16, [16, 8]);
+    this.decodeTiling = chooseTiling(g, headDim, lim.maxComputeWorkgroupStorageSize, 1, [32, 16, 8]);
+    const common = { WG: wg, G: g, HD: headDim, KV_F16: kvFormat === 'f16' ? 1 : 0 };
+    const p = this.prefillTiling;
+    const d = this.decodeTiling;
+    this.prefill = ctx.pipelines.get({ shader: 'attention', source, constants: { ...common, BR: p.br, BK: p.bk, PARTIAL: 0 } });
+    this.decode = ctx.pipelines.get({ shader: 'attention', source, constants: { ...common, BR: 1, BK: d.bk, PARTIAL: 1 } });
+    this.combine = ctx.pipelines.get({ shader: 'attention', source, entryPoint: 'combine', constants: { ...common, BR: 1, BK: d.bk, PARTIAL: 1 } });
+    this.partRows = Math.min(maxRows, DECODE_MAX_ROWS);
+    this.part = createBuffer(ctx, 'attention.partials', this.partRows * nHeads * MAX_SPLITS * (4 + headDim) * 4);
+  }
+
+  /** Bind once at load: q [maxRows, qDim] (rotated), meta [maxRows] (pos, slot), the layer's K and V cache, out [maxRows, qDim]. */
+  bind(q: GPUBuffer, meta: GPUBuffer, kCache: GPUBuffer, vCache: GPUBuffer, out: GPUBuffer): AttentionBinding {
+    const { nHeads, nKvHeads, headDim, context, kvFormat } = this.shape;
+    const slotBytes = context * nKvHeads * headDim * (kvFormat === 'f16' ? 2 : 4);
+    const slots = Math.floor(Math.min(kCache.size, vCache.size) / slotBytes);
+    // one uniform per pipeline: the loop bounds (headDim, positions per tile) are runtime values on purpose,
+    // so shader compilers do not unroll them fully (lavapipe then compiles for tens of seconds)
+    const makeParams = ({ bk, br }: Tiling) => {
+      const buf = createBuffer(this.ctx, 'attention.params', 48, UNIFORM);
+      const raw = new ArrayBuffer(48);
+      new Uint32Array(raw).set([nHeads, nKvHeads, context, slots, 0, MAX_SPLITS, this.partRows, headDim, bk, br]);
+      new Float32Array(raw, 16, 1)[0] = 1 / Math.sqrt(headDim);
+      writeBuffer(this.ctx, buf, 0, new Uint8Array(raw));
+      return buf;
+    };
+    const prefillParams = makeParams(this.prefillTiling);
+    const decodeParams = makeParams({ bk: this.decodeTiling.bk, br: 1 });
+    const group = (pipeline: GPUComputePipeline, label: string, params: GPUBuffer, bindings: number[]) => {
+      const all: Record<number, GPUBuffer> = { 0: params, 1: q, 2: meta, 3: kCache, 4: vCache, 5: out, 6: this.part };
+      return this.ctx.device.createBindGroup({ label, layout: pipeline.getBindGroupLayout(0), entries: bindings.map((b) => ({ binding: b, resource: { buffer: all[b] } })) });
+    };
+    return {
+      prefill: group(this.prefill, 'attention.prefill', prefillParams, [0, 1, 2, 3, 4, 5, 6]),
+      decode: group(this.decode, 'attention.decode', decodeParams, [0, 1, 2, 3, 4, 5, 6]),
+      combine: group(this.combine, 'attention.combine', decodeParams, [0, 5, 6]),
+      params: [prefillParams, decodeParams],
+    };
+  }
+
+  /** The path encode() takes for a step of `rows` rows. */
+  pathFor(rows: number): AttentionPath {
+    return rows <= this.partRows ? 'decode' : 'prefill';
+  }
+
+  /** Splits per row on the decode path: enough workgroups to fill the GPU, each covering >= 64 positions. */
+  splitsFor(rows: number, maxPos: number): number {
+    const byLength = Math.ceil(maxPos / MIN_SPLIT_POSITIONS);
+    const byOccupancy = Math.ceil(TARGET_WORKGROUPS / (rows * this.shape.nKvHeads));
+    return Math.max(1, Math.min(MAX_SPLITS, byLength, byOccupancy));
+  }
+
+  /**
+   * Records attention for `rows` rows; maxPos = the largest pos + 1 among them. `path` forces a path
+   * (tests); by default few rows take the decode path and many the prefill path.
+   */
+  encode(pass: GPUComputePassEncoder, b: AttentionBinding, rows: number, maxPos: number, path: AttentionPath = this.pathFor(rows)): void {
+    if (rows === 0) return;
+    if (rows > this.shape.maxRows) throw new BoxedError('Internal', `attention: ${rows} rows > maxRows ${this.shape.maxRows}`);
+    const { nHeads, nKvHeads } = this.shape;
+    if (path === 'decode') {
+      if (rows > this.partRows) throw new BoxedError('Internal', `attention: the decode path takes at most ${this.partRows} rows, got ${rows}`);
+      const splits = this.splitsFor(rows, maxPos);
+      this.ctx.dispatch(pass, this.decode, [b.decode], splits, nKvHeads, rows);
+      this.ctx.dispatch(pass, this.combine, [b.combine], nHeads, rows);
+    } else {
+      const br = this.prefillTiling.br;
+      const tiles = Math.ceil(rows / br);
+      // x = rows in the last tile: the shader derives the row count from it (workgroups with x > 0 exit)
+      this.ctx.dispatch(pass, this.prefill, [b.prefill], rows - (tiles - 1) * br, nKvHeads, tiles);
+    }
+  }
+
+  destroy(): void {
+    this.part.destroy();
+  }
+}

@@ -1,0 +1,86 @@
+// Embedding gather (shaders/embed.wgsl): x[r, :] = dequantized row tokens[r] of a GpuWeight
+// [vocab, dim] in any format; one dispatch per weight chunk, rows whose token is elsewhere skip.
+import source from '../../../shaders/embed.wgsl?raw';
+import formatsSource from '../../../shaders/weight-formats.wgsl?raw';
+import type { GpuContext } from '../context';
+import { UNIFORM, createBuffer, writeBuffer } from '../buffers';
+import { formatDefines, type GpuWeight } from '../weights';
+import type { WeightFormat } from '../../protocol/engine';
+import { BoxedError } from '../../protocol/errors';
+
+export interface EmbedOptions {
+  dim: number;
+  vocab: number;
+  format: WeightFormat;
+  maxRows: number;
+}
+
+export interface EmbedBinding {
+  /** one bind group per weight chunk, each in a one-element list */
+  groups: GPUBindGroup[][];
+  params: GPUBuffer;
+}
+
+const PARAMS_BYTES = 32;
+
+export class EmbedKernel {
+  readonly pipeline: GPUComputePipeline;
+  private readonly paramsStride: number;
+
+  constructor(
+    private readonly ctx: GpuContext,
+    readonly opts: EmbedOptions,
+  ) {
+    const { dim, vocab, maxRows } = opts;
+    if (!(dim > 0 && vocab > 0 && maxRows > 0) || ![dim, vocab, maxRows].every(Number.isInteger)) {
+      throw new BoxedError('Internal', `embed: bad shape dim=${dim} vocab=${vocab} maxRows=${maxRows}`);
+    }
+    const lim = ctx.caps.limits;
+    if (maxRows > lim.maxComputeWorkgroupsPerDimension) {
+      throw new BoxedError('Internal', `embed: maxRows ${maxRows} exceeds maxComputeWorkgroupsPerDimension ${lim.maxComputeWorkgroupsPerDimension}`);
+    }
+    const wg = Math.min(64, lim.maxComputeInvocationsPerWorkgroup, lim.maxComputeWorkgroupSizeX);
+    this.pipeline = ctx.pipelines.get({
+      shader: 'embed',
+      source: `${source}\n${formatsSource}`,
+      defines: formatDefines(opts.format),
+      constants: { WG: wg },
+    });
+    this.paramsStride = Math.max(256, lim.minUniformBufferOffsetAlignment);
+  }
+
+  /** Bind once at load: w [vocab, dim], tokens [maxRows] u32, x [maxRows, dim] f32. */
+  bind(w: GpuWeight, tokens: GPUBuffer, x: GPUBuffer): EmbedBinding {
+    const { dim, vocab, format, maxRows } = this.opts;
+    if (w.format !== format || w.rows !== vocab || w.cols !== dim) {
+      throw new BoxedError('Internal', `embed: weight ${w.label} is ${w.format} [${w.rows}, ${w.cols}], kernel wants ${format} [${vocab}, ${dim}]`);
+    }
+    if (tokens.size < maxRows * 4 || x.size < maxRows * dim * 4) throw new BoxedError('Internal', `embed: tokens or x buffer smaller than ${maxRows} rows`);
+    if (w.chunks.length === 0) throw new BoxedError('Internal', `embed: weight ${w.label} was destroyed`);
+    const stride = this.paramsStride;
+    const params = createBuffer(this.ctx, 'embed.params', w.chunks.length * stride, UNIFORM);
+    const raw = new Uint32Array((w.chunks.length * stride) / 4);
+    const layout = this.pipeline.getBindGroupLayout(0);
+    const groups = w.chunks.map((c, i) => {
+      raw.set([dim, w.wordsPerRow, w.groupsPerRow, c.rows, c.rowStart], (i * stride) / 4);
+      const entries: GPUBindGroupEntry[] = [
+        { binding: 0, resource: { buffer: params, offset: i * stride, size: PARAMS_BYTES } },
+        { binding: 1, resource: { buffer: tokens } },
+        { binding: 2, resource: { buffer: c.data } },
+      ];
+      if (c.scales) entries.push({ binding: 3, resource: { buffer: c.scales } });
+      entries.push({ binding: 4, resource: { buffer: x } });
+      return [this.ctx.device.createBindGroup({ label: `embed#${i}`, layout, entries })];
+    });
+    writeBuffer(this.ctx, params, 0, raw);
+    return { groups, params };
+  }
+
+  /** Records x[r, :] = embedding[tokens[r], :] for r < rows. Allocates nothing. */
+  encode(pass: GPUComputePassEncoder, b: EmbedBinding, rows: number): void {
+    if (!(rows >= 1 && rows <= this.opts.maxRows && Number.isInteger(rows))) {
+      throw new BoxedError('Internal', `embed: rows ${rows} outside 1..${this.opts.maxRows}`);
+    }
+    for (let c = 0; c < b.groups.length; c++) this.ctx.dispatch(pass, this.pipeline, b.groups[c], rows);
+  }
+}

@@ -1,0 +1,95 @@
+// RoPE + KV-cache append kernel (shaders/rope-kv.wgsl): q rotated into qOut, k rotated and v written
+// into one layer's cache at each row's (slot, pos). The (cos, sin) table is built once, in float64.
+import source from '../../../shaders/rope-kv.wgsl?raw';
+import type { GpuContext } from '../context';
+import type { KvFormat } from '../../protocol/engine';
+import { BoxedError } from '../../protocol/errors';
+import { UNIFORM, createBuffer, uploadBuffer, writeBuffer } from '../buffers';
+
+export interface RopeKvShape {
+  nHeads: number;
+  nKvHeads: number;
+  headDim: number;
+  ropeTheta: number;
+  /** positions per slot of the cache (and rows of the angle table) */
+  context: number;
+  kvFormat: KvFormat;
+  maxRows: number;
+}
+
+export interface RopeKvBinding {
+  group: GPUBindGroup;
+  /** this binding's uniform (the slot count comes from the cache buffer's size) */
+  params: GPUBuffer;
+}
+
+/** (cos, sin) of pos * theta^(-2i/headDim) for pos < context, i < headDim/2: [context, half, 2] f32, angles in f64. */
+export function ropeTable(headDim: number, theta: number, context: number): Float32Array {
+  const half = headDim / 2;
+  const invFreq = new Float64Array(half);
+  for (let i = 0; i < half; i++) invFreq[i] = Math.pow(theta, (-2 * i) / headDim);
+  const t = new Float32Array(context * half * 2);
+  for (let p = 0; p < context; p++) {
+    for (let i = 0; i < half; i++) {
+      const a = p * invFreq[i];
+      t[(p * half + i) * 2] = Math.cos(a);
+      t[(p * half + i) * 2 + 1] = Math.sin(a);
+    }
+  }
+  return t;
+}
+
+export class RopeKvKernel {
+  readonly pipeline: GPUComputePipeline;
+  private readonly table: GPUBuffer;
+  private readonly width: number;
+  private readonly wg: number;
+
+  constructor(
+    private readonly ctx: GpuContext,
+    readonly shape: RopeKvShape,
+  ) {
+    const { nHeads, nKvHeads, headDim, ropeTheta, context, kvFormat } = shape;
+    if (headDim % 2 !== 0 || nHeads % nKvHeads !== 0) throw new BoxedError('ModelFormat', `RoPE needs an even headDim and nHeads a multiple of nKvHeads (got ${headDim}, ${nHeads}/${nKvHeads})`);
+    const tableBytes = context * headDim * 4;
+    const limit = ctx.caps.limits.maxStorageBufferBindingSize;
+    if (tableBytes > limit) throw new BoxedError('OutOfMemory', `RoPE table needs ${tableBytes} bytes, more than the ${limit}-byte binding limit`, { detail: { neededBytes: tableBytes, limitBytes: limit } });
+    this.wg = Math.min(64, ctx.caps.limits.maxComputeInvocationsPerWorkgroup);
+    this.pipeline = ctx.pipelines.get({ shader: 'rope-kv', source, constants: { WG: this.wg, KV_F16: kvFormat === 'f16' ? 1 : 0 } });
+    this.width = nHeads * headDim + 2 * nKvHeads * headDim;
+    // [context, headDim/2] vec2 (cos, sin)
+    this.table = uploadBuffer(ctx, 'rope-kv.table', ropeTable(headDim, ropeTheta, context));
+  }
+
+  /** Bind once at load: qkv [maxRows, qDim+2kvDim], meta [maxRows] (pos, slot), qOut [maxRows, qDim], the layer's K and V cache. */
+  bind(qkv: GPUBuffer, meta: GPUBuffer, qOut: GPUBuffer, kCache: GPUBuffer, vCache: GPUBuffer): RopeKvBinding {
+    const { nHeads, nKvHeads, headDim, context, kvFormat } = this.shape;
+    const slotBytes = context * nKvHeads * headDim * (kvFormat === 'f16' ? 2 : 4);
+    const slots = Math.floor(Math.min(kCache.size, vCache.size) / slotBytes);
+    const params = createBuffer(this.ctx, 'rope-kv.params', 32, UNIFORM);
+    writeBuffer(this.ctx, params, 0, new Uint32Array([nHeads, nKvHeads, headDim, context, slots, 0, 0, 0]));
+    const group = this.ctx.device.createBindGroup({
+      label: 'rope-kv',
+      layout: this.pipeline.getBindGroupLayout(0),
+      entries: [
+        { binding: 0, resource: { buffer: params } },
+        { binding: 1, resource: { buffer: qkv } },
+        { binding: 2, resource: { buffer: meta } },
+        { binding: 3, resource: { buffer: this.table } },
+        { binding: 4, resource: { buffer: qOut } },
+        { binding: 5, resource: { buffer: kCache } },
+        { binding: 6, resource: { buffer: vCache } },
+      ],
+    });
+    return { group, params };
+  }
+
+  encode(pass: GPUComputePassEncoder, b: RopeKvBinding, rows: number): void {
+    if (rows > this.shape.maxRows) throw new BoxedError('Internal', `rope-kv: ${rows} rows > maxRows ${this.shape.maxRows}`);
+    this.ctx.dispatch(pass, this.pipeline, [b.group], Math.ceil(this.width / 2 / this.wg), rows);
+  }
+
+  destroy(): void {
+    this.table.destroy();
+  }
+}

@@ -1,0 +1,115 @@
+// The KV cache: per layer one K and one V buffer, layout [slot][pos][kvDim]. A slot is one sequence
+// (heavy mode decodes several at once). Format 'f16' packs two f16 per u32 (pack2x16float, core WGSL:
+// no shader-f16 needed); 'f32' stores plain f32.
+import type { GpuContext } from './context';
+import type { KvFormat } from '../protocol/engine';
+import { BoxedError } from '../protocol/errors';
+import { createBuffer, STORAGE } from './buffers';
+
+export interface KvShape {
+  nLayers: number;
+  /** nKvHeads * headDim (even for 'f16') */
+  kvDim: number;
+  /** sequences held at once */
+  slots: number;
+  /** positions per slot */
+  context: number;
+  format: KvFormat;
+}
+
+export function kvBytesPerElement(format: KvFormat): number {
+  return format === 'f16' ? 2 : 4;
+}
+
+/** Bytes of one layer's K (or V) buffer. */
+export function kvLayerBytes(s: KvShape): number {
+  return s.slots * s.context * s.kvDim * kvBytesPerElement(s.format);
+}
+
+/** Total bytes of the cache: K and V for every layer. */
+export function planKvBytes(s: KvShape): number {
+  return 2 * s.nLayers * kvLayerBytes(s);
+}
+
+// copySlot goes through a scratch buffer (WebGPU forbids a copy within one buffer), in chunks of at most this size
+const SCRATCH_BYTES = 8 * 1024 * 1024;
+
+export interface KvCacheOptions {
+  /** size of copySlot's scratch buffer (tests use a small one to exercise chunking) */
+  scratchBytes?: number;
+}
+
+export class KvCache {
+  readonly shape: KvShape;
+  /** total bytes of all K and V buffers */
+  readonly bytes: number;
+  private readonly ks: GPUBuffer[] = [];
+  private readonly vs: GPUBuffer[] = [];
+  private scratch: GPUBuffer | undefined;
+  private readonly scratchBytes: number;
+
+  constructor(
+    private readonly ctx: GpuContext,
+    shape: KvShape,
+    opts: KvCacheOptions = {},
+  ) {
+    this.scratchBytes = Math.max(16, opts.scratchBytes ?? SCRATCH_BYTES);
+    this.shape = { ...shape };
+    const { nLayers, kvDim, slots, context, format } = shape;
+    for (const [name, v] of Object.entries({ nLayers, kvDim, slots, context })) {
+      if (!Number.isInteger(v) || v <= 0) throw new BoxedError('InvalidRequest', `KV cache: ${name} must be a positive integer, got ${v}`);
+    }
+    if (format === 'f16' && kvDim % 2 !== 0) throw new BoxedError('InvalidRequest', `KV cache: kvDim ${kvDim} must be even for the f16 format`);
+    const layerBytes = kvLayerBytes(shape);
+    const limit = Math.min(ctx.caps.limits.maxStorageBufferBindingSize, ctx.caps.limits.maxBufferSize);
+    if (layerBytes > limit) {
+      throw new BoxedError(
+        'OutOfMemory',
+        `KV cache: one layer's K buffer needs ${layerBytes} bytes (${slots} slots x ${context} positions x ${kvDim} x ${format}), more than this GPU's limit of ${limit} bytes per buffer; use fewer parallel sequences or a shorter context`,
+        { detail: { neededBytes: layerBytes, limitBytes: limit } },
+      );
+    }
+    this.bytes = planKvBytes(shape);
+    for (let l = 0; l < nLayers; l++) {
+      // [slots, context, kvDim] in `format`
+      this.ks.push(createBuffer(ctx, `kv.k${l}`, layerBytes, STORAGE));
+      this.vs.push(createBuffer(ctx, `kv.v${l}`, layerBytes, STORAGE));
+    }
+  }
+
+  k(layer: number): GPUBuffer {
+    return this.ks[layer];
+  }
+
+  v(layer: number): GPUBuffer {
+    return this.vs[layer];
+  }
+
+  /** Copies positions 0..positions-1 of slot `from` to slot `to`, every layer (prompt-KV sharing). */
+  copySlot(encoder: GPUCommandEncoder, from: number, to: number, positions: number): void {
+    const { slots, context, kvDim, format } = this.shape;
+    if (from === to) return;
+    if (![from, to].every((s) => Number.isInteger(s) && s >= 0 && s < slots)) throw new BoxedError('InvalidRequest', `copySlot: slots ${from} -> ${to} out of range 0..${slots - 1}`);
+    if (!Number.isInteger(positions) || positions < 0 || positions > context) throw new BoxedError('InvalidRequest', `copySlot: ${positions} positions out of range 0..${context}`);
+    const rowBytes = kvDim * kvBytesPerElement(format); // a multiple of 4 (kvDim even for f16)
+    const bytes = positions * rowBytes;
+    if (bytes === 0) return;
+    const slotBytes = context * rowBytes;
+    if (!this.scratch) this.scratch = createBuffer(this.ctx, 'kv.scratch', Math.min(this.scratchBytes, slotBytes), STORAGE);
+    const chunk = this.scratch.size - (this.scratch.size % 4);
+    for (const buf of [...this.ks, ...this.vs]) {
+      for (let off = 0; off < bytes; off += chunk) {
+        const n = Math.min(chunk, bytes - off);
+        encoder.copyBufferToBuffer(buf, from * slotBytes + off, this.scratch, 0, n);
+        encoder.copyBufferToBuffer(this.scratch, 0, buf, to * slotBytes + off, n);
+      }
+    }
+  }
+
+  destroy(): void {
+    for (const b of [...this.ks, ...this.vs]) b.destroy();
+    this.scratch?.destroy();
+    this.ks.length = 0;
+    this.vs.length = 0;
+  }
+}

@@ -1,0 +1,454 @@
+// The Qwen2 model on the GPU: weights uploaded once (q/k/v concatenated, norm gains folded into the
+// matrices that follow them, gate/up interleaved), activation buffers and bind groups made once, and
+// the StepOps that forward() sequences. A step covers `rows` rows (a prefill chunk of one sequence, or
+// one token of each of N sequences); nothing is allocated while a step is recorded.
+import type { ModelConfig } from '../model/config';
+import { forward, type StepOps } from '../model/forward';
+import { mapWeights, type LayerWeights } from '../model/weights';
+import type { KvFormat, MemoryPlan, WeightFormat } from '../protocol/engine';
+import { BoxedError } from '../protocol/errors';
+import { packWeight, packedBytes } from '../loader/quant';
+import type { GpuContext } from './context';
+import { USAGE, createBuffer, readF32, uploadBuffer, writeBuffer } from './buffers';
+import { uploadWeight, destroyWeight, type GpuWeight } from './weights';
+import { EmbedKernel, type EmbedBinding } from './kernels/embed';
+import { MatmulKernel, type MatmulBinding } from './kernels/matmul';
+import { RmsnormKernel, type RmsnormBinding } from './kernels/rmsnorm';
+import { RopeKvKernel, type RopeKvBinding } from './kernels/ropeKv';
+import { AttentionKernel, type AttentionBinding } from './kernels/attention';
+import { SampleKernel, type SampleBinding } from './kernels/sample';
+import { KvCache, planKvBytes } from './kv';
+
+export interface GpuModelOptions {
+  weights: WeightFormat;
+  kv: KvFormat;
+  /** KV positions per sequence (prompt + answer). */
+  context: number;
+  /** Sequences held at once (KV slots); rows of a decode step are at most this many. */
+  slots: number;
+  /** Rows of a prefill chunk (bounds activation memory for any prompt length). */
+  chunk: number;
+}
+
+/** Reads one tensor, as f32, by its Hugging Face name (a Checkpoint does this). */
+export interface TensorReader {
+  read(name: string): Promise<Float32Array>;
+}
+
+export interface RowSampling {
+  temperature: number;
+  topP: number;
+  topK: number;
+  coin: number;
+}
+
+/** One row of a step: which sequence (KV slot) and which position in it. */
+export interface RowSpec {
+  slot: number;
+  pos: number;
+}
+
+interface LayerBindings {
+  qkv: MatmulBinding;
+  rope: RopeKvBinding;
+  attn: AttentionBinding;
+  out: MatmulBinding;
+  gateUp: MatmulBinding;
+  down: MatmulBinding;
+}
+
+/** Bytes of the activation buffers for these shapes (the memory plan counts them). */
+function activationBytes(cfg: ModelConfig, o: GpuModelOptions): number {
+  const qDim = cfg.nHeads * cfg.headDim;
+  const rows = Math.max(o.chunk, o.slots);
+  const perRow = cfg.dim * 2 + (qDim + 2 * cfg.kvDim) + qDim * 2 + cfg.ffnDim + 8;
+  return 4 * (rows * perRow + o.slots * (cfg.vocab + cfg.dim));
+}
+
+export function planMemory(cfg: ModelConfig, o: GpuModelOptions): MemoryPlan {
+  const qDim = cfg.nHeads * cfg.headDim;
+  const f = o.weights;
+  let weights = packedBytes(cfg.vocab, cfg.dim, f) + cfg.dim * 4;
+  if (!cfg.tiedEmbeddings) weights += packedBytes(cfg.vocab, cfg.dim, f);
+  weights +=
+    cfg.nLayers *
+    (packedBytes(qDim + 2 * cfg.kvDim, cfg.dim, f) +
+      (qDim + 2 * cfg.kvDim) * 4 +
+      packedBytes(cfg.dim, qDim, f) +
+      packedBytes(2 * cfg.ffnDim, cfg.dim, f) +
+      packedBytes(cfg.dim, cfg.ffnDim, f));
+  const kvCache = planKvBytes({ nLayers: cfg.nLayers, kvDim: cfg.kvDim, slots: o.slots, context: o.context, format: o.kv });
+  const activations = activationBytes(cfg, o);
+  return { weights, kvCache, activations, total: weights + kvCache + activations };
+}
+
+export type LoadProgress = (tensor: string, done: number, total: number) => void;
+
+export class GpuModel implements StepOps {
+  readonly memory: MemoryPlan;
+  // weights
+  private embedW!: GpuWeight;
+  private headW!: GpuWeight;
+  private finalNorm!: GPUBuffer; // [dim]
+  private layerW: { qkv: GpuWeight; qkvBias: GPUBuffer; out: GpuWeight; gateUp: GpuWeight; down: GpuWeight }[] = [];
+  private kv!: KvCache;
+  // activations (R = max(chunk, slots) rows)
+  private x!: GPUBuffer; //      [R, dim]   residual stream
+  private qkv!: GPUBuffer; //    [R, qDim + 2*kvDim]
+  private q!: GPUBuffer; //      [R, qDim]  rotated queries
+  private attnOut!: GPUBuffer; //[R, qDim]
+  private h!: GPUBuffer; //      [R, ffnDim] SiLU(gate) * up
+  private xLast!: GPUBuffer; //  [slots, dim] rows that need logits
+  private xNorm!: GPUBuffer; //  [slots, dim] final-normed rows
+  private logitsBuf!: GPUBuffer; // [slots, vocab]
+  private tokens!: GPUBuffer; // [R] u32: step input ids; the sampler writes the next ids here
+  private meta!: GPUBuffer; //   [R] (pos, slot) u32 pairs
+  private staging: GPUBuffer[] = []; // MAP_READ, two for pipelined decode
+  private metaScratch: Uint32Array;
+  // kernels and their bindings, made once
+  private k!: {
+    embed: EmbedKernel;
+    qkv: MatmulKernel;
+    rope: RopeKvKernel;
+    attn: AttentionKernel;
+    out: MatmulKernel;
+    gateUp: MatmulKernel;
+    down: MatmulKernel;
+    finalNorm: RmsnormKernel;
+    head: MatmulKernel;
+    sample: SampleKernel;
+  };
+  private b!: {
+    embed: EmbedBinding;
+    layers: LayerBindings[];
+    finalNormRows: RmsnormBinding; // x -> xNorm (decode: every row needs logits)
+    finalNormLast: RmsnormBinding; // xLast -> xNorm (prefill: only the last row)
+    head: MatmulBinding;
+    sample: SampleBinding;
+  };
+  // the step being recorded
+  private pass: GPUComputePassEncoder | null = null;
+  private encoder: GPUCommandEncoder | null = null;
+  private stepRows = 0;
+  private stepMaxPos = 0;
+  private stepLastRowOnly = false;
+
+  private constructor(
+    readonly ctx: GpuContext,
+    readonly cfg: ModelConfig,
+    readonly opts: GpuModelOptions,
+    /** Token ids that may be sampled (the tokenizer's size; the vocab has padding rows past it). */
+    readonly validVocab: number,
+  ) {
+    this.memory = planMemory(cfg, opts);
+    this.metaScratch = new Uint32Array(2 * Math.max(opts.chunk, opts.slots));
+  }
+
+  get rowsPerStep(): number {
+    return Math.max(this.opts.chunk, this.opts.slots);
+  }
+
+  static async load(ctx: GpuContext, cfg: ModelConfig, reader: TensorReader, opts: GpuModelOptions, validVocab: number, onProgress?: LoadProgress): Promise<GpuModel> {
+    if (opts.slots < 1 || opts.chunk < 1 || opts.context < 2) throw new BoxedError('InvalidRequest', `bad model options ${JSON.stringify(opts)}`);
+    if (cfg.headDim % 2 !== 0) throw new BoxedError('ModelFormat', `head_dim ${cfg.headDim} must be even for RoPE`);
+    const m = new GpuModel(ctx, cfg, opts, Math.min(validVocab, cfg.vocab));
+    ctx.device.pushErrorScope('out-of-memory');
+    try {
+      m.allocate();
+      await m.uploadWeights(reader, onProgress);
+    } finally {
+      const err = await ctx.device.popErrorScope();
+      if (err) {
+        m.destroy();
+        throw new BoxedError('OutOfMemory', `The GPU ran out of memory while loading: this model needs about ${mb(m.memory.total)} MB (weights ${mb(m.memory.weights)} MB, KV cache ${mb(m.memory.kvCache)} MB). Lower the context length or use a smaller weight format.`, {
+          detail: { neededBytes: m.memory.total, weightBytes: m.memory.weights, kvCacheBytes: m.memory.kvCache },
+        });
+      }
+    }
+    m.buildKernels();
+    return m;
+  }
+
+  private allocate(): void {
+    const { cfg, opts, ctx } = this;
+    const R = this.rowsPerStep;
+    const qDim = cfg.nHeads * cfg.headDim;
+    this.kv = new KvCache(ctx, { nLayers: cfg.nLayers, kvDim: cfg.kvDim, slots: opts.slots, context: opts.context, format: opts.kv });
+    this.x = createBuffer(ctx, 'x', R * cfg.dim * 4);
+    this.qkv = createBuffer(ctx, 'qkv', R * (qDim + 2 * cfg.kvDim) * 4);
+    this.q = createBuffer(ctx, 'q', R * qDim * 4);
+    this.attnOut = createBuffer(ctx, 'attn', R * qDim * 4);
+    this.h = createBuffer(ctx, 'h', R * cfg.ffnDim * 4);
+    this.xLast = createBuffer(ctx, 'xLast', opts.slots * cfg.dim * 4);
+    this.xNorm = createBuffer(ctx, 'xNorm', Math.max(R, opts.slots) * cfg.dim * 4);
+    const logitsBytes = opts.slots * cfg.vocab * 4;
+    if (logitsBytes > ctx.caps.limits.maxStorageBufferBindingSize) {
+      throw new BoxedError('OutOfMemory', `logits for ${opts.slots} sequences (${mb(logitsBytes)} MB) exceed this GPU's largest binding (${mb(ctx.caps.limits.maxStorageBufferBindingSize)} MB): use fewer parallel solutions`, {
+        detail: { neededBytes: logitsBytes, limitBytes: ctx.caps.limits.maxStorageBufferBindingSize },
+      });
+    }
+    this.logitsBuf = createBuffer(ctx, 'logits', logitsBytes);
+    this.tokens = createBuffer(ctx, 'tokens', R * 4);
+    this.meta = createBuffer(ctx, 'meta', R * 8);
+    for (let i = 0; i < 2; i++) {
+      this.staging.push(ctx.device.createBuffer({ label: `tokens:readback${i}`, size: Math.max(16, R * 4), usage: USAGE.MAP_READ | USAGE.COPY_DST }));
+    }
+  }
+
+  private async uploadWeights(reader: TensorReader, onProgress?: LoadProgress): Promise<void> {
+    const { cfg, ctx, opts } = this;
+    const f = opts.weights;
+    const names = mapWeights(cfg, (n) => n);
+    const total = 2 + cfg.nLayers + (cfg.tiedEmbeddings ? 0 : 1);
+    let done = 0;
+    const tick = (name: string) => onProgress?.(name, ++done, total);
+
+    const embed = await reader.read(names.embed);
+    this.embedW = uploadWeight(ctx, 'embed', packWeight(embed, cfg.vocab, cfg.dim, f));
+    tick(names.embed);
+    if (names.lmHead) {
+      const head = await reader.read(names.lmHead);
+      this.headW = uploadWeight(ctx, 'lm_head', packWeight(head, cfg.vocab, cfg.dim, f));
+      tick(names.lmHead);
+    } else {
+      this.headW = this.embedW;
+    }
+    this.finalNorm = uploadBuffer(ctx, 'norm', await reader.read(names.norm));
+    tick(names.norm);
+
+    const qDim = cfg.nHeads * cfg.headDim;
+    for (let l = 0; l < cfg.nLayers; l++) {
+      const t = {} as LayerWeights<Float32Array>;
+      for (const [field, name] of Object.entries(names.layers[l]) as [keyof LayerWeights<string>, string][]) t[field] = await reader.read(name);
+      // q, k, v stacked into one [qDim + 2*kvDim, dim] matrix, attention norm gain folded into its columns
+      const wqkv = foldColumns(concatRows([t.wq, t.wk, t.wv]), t.attnNorm, cfg.dim);
+      const bqkv = concatRows([t.bq, t.bk, t.bv]);
+      // gate and up interleaved row by row ([2*ffnDim, dim]), MLP norm gain folded in
+      const wGateUp = foldColumns(interleaveRows(t.wGate, t.wUp, cfg.ffnDim, cfg.dim), t.mlpNorm, cfg.dim);
+      this.layerW.push({
+        qkv: uploadWeight(ctx, `L${l}.qkv`, packWeight(wqkv, qDim + 2 * cfg.kvDim, cfg.dim, f)),
+        qkvBias: uploadBuffer(ctx, `L${l}.qkv.bias`, bqkv),
+        out: uploadWeight(ctx, `L${l}.o`, packWeight(t.wo, cfg.dim, qDim, f)),
+        gateUp: uploadWeight(ctx, `L${l}.gateUp`, packWeight(wGateUp, 2 * cfg.ffnDim, cfg.dim, f)),
+        down: uploadWeight(ctx, `L${l}.down`, packWeight(t.wDown, cfg.dim, cfg.ffnDim, f)),
+      });
+      tick(`model.layers.${l}`);
+    }
+  }
+
+  private buildKernels(): void {
+    const { cfg, ctx, opts } = this;
+    const R = this.rowsPerStep;
+    const f = opts.weights;
+    const qDim = cfg.nHeads * cfg.headDim;
+    const eps = cfg.normEps;
+    this.k = {
+      embed: new EmbedKernel(ctx, { dim: cfg.dim, vocab: cfg.vocab, format: f, maxRows: R }),
+      qkv: new MatmulKernel(ctx, { N: qDim + 2 * cfg.kvDim, K: cfg.dim, format: f, bias: true, norm: { eps }, maxRows: R, label: 'qkv' }),
+      rope: new RopeKvKernel(ctx, { nHeads: cfg.nHeads, nKvHeads: cfg.nKvHeads, headDim: cfg.headDim, ropeTheta: cfg.ropeTheta, context: opts.context, kvFormat: opts.kv, maxRows: R }),
+      attn: new AttentionKernel(ctx, { nHeads: cfg.nHeads, nKvHeads: cfg.nKvHeads, headDim: cfg.headDim, context: opts.context, kvFormat: opts.kv, maxRows: R }),
+      out: new MatmulKernel(ctx, { N: cfg.dim, K: qDim, format: f, residual: true, maxRows: R, label: 'o' }),
+      gateUp: new MatmulKernel(ctx, { N: 2 * cfg.ffnDim, K: cfg.dim, format: f, norm: { eps }, swiglu: true, maxRows: R, label: 'gateUp' }),
+      down: new MatmulKernel(ctx, { N: cfg.dim, K: cfg.ffnDim, format: f, residual: true, maxRows: R, label: 'down' }),
+      finalNorm: new RmsnormKernel(ctx, cfg.dim, eps),
+      head: new MatmulKernel(ctx, { N: cfg.vocab, K: cfg.dim, format: f, maxRows: opts.slots, label: 'lm_head' }),
+      sample: new SampleKernel(ctx, { vocab: cfg.vocab, validVocab: this.validVocab, maxRows: opts.slots }),
+    };
+    const k = this.k;
+    this.b = {
+      embed: k.embed.bind(this.embedW, this.tokens, this.x),
+      layers: this.layerW.map((w, l) => ({
+        qkv: k.qkv.bind(w.qkv, this.x, this.qkv, w.qkvBias),
+        rope: k.rope.bind(this.qkv, this.meta, this.q, this.kv.k(l), this.kv.v(l)),
+        attn: k.attn.bind(this.q, this.meta, this.kv.k(l), this.kv.v(l), this.attnOut),
+        out: k.out.bind(w.out, this.attnOut, this.x),
+        gateUp: k.gateUp.bind(w.gateUp, this.x, this.h),
+        down: k.down.bind(w.down, this.h, this.x),
+      })),
+      finalNormRows: k.finalNorm.bind(this.x, this.finalNorm, this.xNorm),
+      finalNormLast: k.finalNorm.bind(this.xLast, this.finalNorm, this.xNorm),
+      head: k.head.bind(this.headW, this.xNorm, this.logitsBuf),
+      sample: k.sample.bind(this.logitsBuf, undefined, this.tokens),
+    };
+  }
+
+  // ---- StepOps: each records one step of forward() into the current pass ----
+  embed(): void {
+    this.k.embed.encode(this.p, this.b.embed, this.stepRows);
+  }
+  normQkv(l: number): void {
+    this.k.qkv.encode(this.p, this.b.layers[l].qkv, this.stepRows);
+  }
+  ropeAppendKv(l: number): void {
+    this.k.rope.encode(this.p, this.b.layers[l].rope, this.stepRows);
+  }
+  attend(l: number): void {
+    this.k.attn.encode(this.p, this.b.layers[l].attn, this.stepRows, this.stepMaxPos);
+  }
+  outProj(l: number): void {
+    this.k.out.encode(this.p, this.b.layers[l].out, this.stepRows);
+  }
+  normGateUp(l: number): void {
+    this.k.gateUp.encode(this.p, this.b.layers[l].gateUp, this.stepRows);
+  }
+  down(l: number): void {
+    this.k.down.encode(this.p, this.b.layers[l].down, this.stepRows);
+  }
+  logits(): void {
+    if (this.stepLastRowOnly) {
+      // prefill: only the chunk's last row needs logits; copy it out between passes
+      this.endPass();
+      const rowBytes = this.cfg.dim * 4;
+      this.encoder!.copyBufferToBuffer(this.x, (this.stepRows - 1) * rowBytes, this.xLast, 0, rowBytes);
+      this.beginPass();
+      this.k.finalNorm.encode(this.p, this.b.finalNormLast, 1);
+      this.k.head.encode(this.p, this.b.head, 1);
+    } else {
+      this.k.finalNorm.encode(this.p, this.b.finalNormRows, this.stepRows);
+      this.k.head.encode(this.p, this.b.head, this.stepRows);
+    }
+  }
+
+  private get p(): GPUComputePassEncoder {
+    if (!this.pass) throw new Error('no step is being recorded');
+    return this.pass;
+  }
+  private beginPass(): void {
+    this.pass = this.encoder!.beginComputePass({ label: 'step' });
+  }
+  private endPass(): void {
+    this.pass!.end();
+    this.pass = null;
+  }
+
+  /**
+   * Records and submits one step. `rows` gives each row's slot and position; `tokens` the input ids
+   * (omit for a decode step that continues from the ids the previous step sampled into the tokens
+   * buffer). With `lastRowOnly`, logits and sampling cover only the last row (a prefill chunk); else
+   * every row (batched decode). `sampling` (one per logits row) also samples; then the sampled ids are
+   * copied to a staging buffer: await `readTokens(handle)` to get them.
+   */
+  submitStep(rows: readonly RowSpec[], opts: { tokens?: ArrayLike<number>; lastRowOnly: boolean; sampling?: readonly RowSampling[] }): StepHandle {
+    const n = rows.length;
+    if (n < 1 || n > this.rowsPerStep) throw new BoxedError('InvalidRequest', `a step takes 1..${this.rowsPerStep} rows, got ${n}`);
+    const logitRows = opts.lastRowOnly ? 1 : n;
+    if (logitRows > this.opts.slots) throw new BoxedError('InvalidRequest', `${logitRows} logits rows exceed ${this.opts.slots} slots`);
+    let maxPos = 0;
+    for (let i = 0; i < n; i++) {
+      const { slot, pos } = rows[i];
+      if (slot < 0 || slot >= this.opts.slots || pos < 0 || pos >= this.opts.context) {
+        throw new BoxedError('InvalidRequest', `row ${i}: slot ${slot} / position ${pos} outside ${this.opts.slots} slots x ${this.opts.context} positions`);
+      }
+      this.metaScratch[2 * i] = pos;
+      this.metaScratch[2 * i + 1] = slot;
+      maxPos = Math.max(maxPos, pos + 1);
+    }
+    writeBuffer(this.ctx, this.meta, 0, this.metaScratch.subarray(0, 2 * n));
+    if (opts.tokens) {
+      if (opts.tokens.length !== n) throw new BoxedError('InvalidRequest', `${opts.tokens.length} tokens for ${n} rows`);
+      writeBuffer(this.ctx, this.tokens, 0, Uint32Array.from(opts.tokens));
+    }
+    if (opts.sampling) {
+      if (opts.sampling.length !== logitRows) throw new BoxedError('InvalidRequest', `${opts.sampling.length} sampling rows for ${logitRows} logits rows`);
+      this.k.sample.writeParams(opts.sampling);
+    }
+    this.stepRows = n;
+    this.stepMaxPos = maxPos;
+    this.stepLastRowOnly = opts.lastRowOnly;
+    this.encoder = this.ctx.device.createCommandEncoder({ label: 'step' });
+    this.beginPass();
+    forward(this.cfg, this);
+    let staging: GPUBuffer | null = null;
+    if (opts.sampling) {
+      this.k.sample.encode(this.p, this.b.sample, logitRows);
+      this.endPass();
+      staging = this.staging[this.stagingIndex];
+      this.stagingIndex = (this.stagingIndex + 1) % this.staging.length;
+      this.encoder.copyBufferToBuffer(this.tokens, 0, staging, 0, logitRows * 4);
+    } else {
+      this.endPass();
+    }
+    this.ctx.submit([this.encoder.finish()]);
+    this.encoder = null;
+    return { staging, rows: logitRows };
+  }
+  private stagingIndex = 0;
+
+  /** Waits for a step's sampled ids (the only readback of a decode step: 4 bytes a row). */
+  async readTokens(h: StepHandle): Promise<Uint32Array> {
+    if (!h.staging) throw new Error('this step did not sample');
+    await h.staging.mapAsync(1 /* GPUMapMode.READ */, 0, Math.max(16, h.rows * 4));
+    const ids = new Uint32Array(h.staging.getMappedRange(0, Math.max(16, h.rows * 4)).slice(0, h.rows * 4));
+    h.staging.unmap();
+    this.ctx.stats.readbacks++;
+    return ids;
+  }
+
+  /** The logits of the last step's logits rows (tests and the CLI's `logits`; not used while generating). */
+  async readLogits(rows = 1): Promise<Float32Array> {
+    return readF32(this.ctx, this.logitsBuf, rows * this.cfg.vocab);
+  }
+
+  /** Copies the first `positions` KV entries of one slot into another (a shared prompt). */
+  copySlot(from: number, to: number, positions: number): void {
+    const enc = this.ctx.device.createCommandEncoder({ label: 'copySlot' });
+    this.kv.copySlot(enc, from, to, positions);
+    this.ctx.submit([enc.finish()]);
+  }
+
+  gpuBytes(): { weights: number; kvCache: number; activations: number } {
+    return { weights: this.memory.weights, kvCache: this.kv.bytes, activations: this.memory.activations };
+  }
+
+  destroy(): void {
+    const bufs = [this.x, this.qkv, this.q, this.attnOut, this.h, this.xLast, this.xNorm, this.logitsBuf, this.tokens, this.meta, this.finalNorm, ...this.staging];
+    for (const b of bufs) b?.destroy();
+    for (const w of this.layerW) {
+      destroyWeight(w.qkv);
+      destroyWeight(w.out);
+      destroyWeight(w.gateUp);
+      destroyWeight(w.down);
+      w.qkvBias.destroy();
+    }
+    if (this.embedW) destroyWeight(this.embedW);
+    if (this.headW && this.headW !== this.embedW) destroyWeight(this.headW);
+    this.kv?.destroy();
+  }
+}
+
+export interface StepHandle {
+  staging: GPUBuffer | null;
+  rows: number;
+}
+
+function mb(bytes: number): number {
+  return Math.round(bytes / 1e6);
+}
+
+/** Stacks row-major matrices (or vectors) with the same row width. */
+export function concatRows(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/** [2*rows, cols]: row 2j = a_j, row 2j+1 = b_j. */
+export function interleaveRows(a: Float32Array, b: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(2 * rows * cols);
+  for (let j = 0; j < rows; j++) {
+    out.set(a.subarray(j * cols, (j + 1) * cols), 2 * j * cols);
+    out.set(b.subarray(j * cols, (j + 1) * cols), (2 * j + 1) * cols);
+  }
+  return out;
+}
+
+/** W[n, k] * g[k] in place (a norm gain folded into the matrix that reads the normed vector). */
+export function foldColumns(w: Float32Array, g: Float32Array, cols: number): Float32Array {
+  for (let i = 0; i < w.length; i++) w[i] *= g[i % cols];
+  return w;
+}
+

@@ -1,0 +1,28 @@
+// The browser entry: the store (with settings kept in localStorage), the controller over the engine
+// worker, the history from IndexedDB, and the React tree.
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import 'katex/dist/katex.min.css';
+import './ui/styles.css';
+import { createController } from './client/controller';
+import { connectEngine } from './client/engine-client';
+import { openHistoryDb } from './state/history-db';
+import { persistSettings } from './state/settings-storage';
+import { boxed } from './state/store';
+import { App } from './ui/App';
+import { ControllerContext } from './ui/controller-context';
+
+persistSettings(boxed, localStorage);
+const controller = createController({ connect: connectEngine, store: boxed, openHistory: openHistoryDb });
+void controller.probe();
+void controller.initHistory();
+
+const root = document.getElementById('root');
+if (!root) throw new Error('index.html has no #root');
+createRoot(root).render(
+  <StrictMode>
+    <ControllerContext value={controller}>
+      <App />
+    </ControllerContext>
+  </StrictMode>,
+);

@@ -1,0 +1,63 @@
+// Settings: defaults match the model's evaluation settings; anything stored or typed is brought into
+// range; persistence round-trips through a Storage and survives junk.
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_SETTINGS, MAX_NEW_TOKENS, sanitizeSettings } from './settings';
+import { persistSettings, readSettings } from './settings-storage';
+import { createBoxedStore } from './store';
+
+class MemoryStorage {
+  private m = new Map<string, string>();
+  getItem(k: string) {
+    return this.m.get(k) ?? null;
+  }
+  setItem(k: string, v: string) {
+    this.m.set(k, v);
+  }
+}
+
+describe('settings', () => {
+  it('defaults to the evaluation sampling and the hub model', () => {
+    expect(DEFAULT_SETTINGS).toMatchObject({ temperature: 0.6, topP: 0.95, topK: 0, repo: 'nvidia/OpenReasoning-Nemotron-1.5B', revision: 'main', endpoint: 'https://huggingface.co' });
+  });
+
+  it('clamps and repairs values', () => {
+    const s = sanitizeSettings({ temperature: -1, topP: 7, topK: 3.6, maxTokens: 1e9, seed: 'x', weights: 'q3', mode: 'raw', endpoint: 'http://127.0.0.1:9/', context: '4096', theme: 'neon', repo: '   ' });
+    expect(s.temperature).toBe(0);
+    expect(s.topP).toBe(1);
+    expect(s.topK).toBe(4);
+    expect(s.maxTokens).toBe(MAX_NEW_TOKENS);
+    expect(s.seed).toBe(DEFAULT_SETTINGS.seed);
+    expect(s.weights).toBe(DEFAULT_SETTINGS.weights);
+    expect(s.mode).toBe(DEFAULT_SETTINGS.mode);
+    expect(s.endpoint).toBe('http://127.0.0.1:9');
+    expect(s.context).toBe(4096);
+    expect(s.theme).toBe('system');
+    expect(s.repo).toBe(DEFAULT_SETTINGS.repo);
+    expect(Object.keys(s).sort()).toEqual(Object.keys(DEFAULT_SETTINGS).sort());
+  });
+
+  it('updateSettings validates every change', () => {
+    const st = createBoxedStore();
+    st.getState().updateSettings({ maxTokens: 0, temperature: 0.25, mode: 'science10' });
+    expect(st.getState().settings).toMatchObject({ maxTokens: 1, temperature: 0.25, mode: 'science10' });
+    st.getState().resetSettings();
+    expect(st.getState().settings).toEqual(DEFAULT_SETTINGS);
+  });
+
+  it('persists to storage and reads back, ignoring junk', () => {
+    const storage = new MemoryStorage();
+    const a = createBoxedStore();
+    const stopA = persistSettings(a, storage);
+    a.getState().updateSettings({ seed: 1234, weights: 'f16', theme: 'dark' });
+    stopA();
+    const b = createBoxedStore();
+    persistSettings(b, storage);
+    expect(b.getState().settings).toMatchObject({ seed: 1234, weights: 'f16', theme: 'dark' });
+
+    const junk = new MemoryStorage();
+    junk.setItem('boxed.settings.v1', '{not json');
+    expect(readSettings(junk)).toBeNull();
+    junk.setItem('boxed.settings.v1', '"a string"');
+    expect(readSettings(junk)).toBeNull();
+  });
+});

@@ -1,0 +1,87 @@
+// Settings slice: where the model comes from, how it is loaded, how answers are sampled, the UI theme.
+// Defaults follow the model's evaluation settings (temperature 0.6, top-p 0.95, no top-k).
+import type { StateCreator } from 'zustand';
+import type { Mode, WeightFormat } from '../protocol/engine';
+import type { Boxed } from './store';
+
+/** The modes a person picks from (the engine also has 'raw', which the app does not offer). */
+export type UiMode = Exclude<Mode, 'raw'>;
+export const UI_MODES: ReadonlyArray<UiMode> = ['math', 'code', 'science4', 'science10', 'science-open', 'chat'];
+
+export type ThemeChoice = 'system' | 'light' | 'dark';
+export const WEIGHT_FORMATS: ReadonlyArray<WeightFormat> = ['q4', 'q8', 'f16', 'f32'];
+
+export const MAX_NEW_TOKENS = 65536;
+export const MAX_CONTEXT = 131072;
+
+export interface Settings {
+  endpoint: string;
+  repo: string;
+  revision: string;
+  weights: WeightFormat;
+  /** KV-cache positions planned at load (prompt + answer). */
+  context: number;
+  maxTokens: number;
+  temperature: number;
+  topP: number;
+  topK: number;
+  seed: number;
+  mode: UiMode;
+  theme: ThemeChoice;
+}
+
+export const DEFAULT_SETTINGS: Settings = {
+  endpoint: 'https://huggingface.co',
+  repo: 'nvidia/OpenReasoning-Nemotron-1.5B',
+  revision: 'main',
+  weights: 'q4',
+  context: 16384,
+  maxTokens: 8192,
+  temperature: 0.6,
+  topP: 0.95,
+  topK: 0,
+  seed: 1,
+  mode: 'math',
+  theme: 'system',
+};
+
+const clamp = (x: number, lo: number, hi: number, fallback: number) => (Number.isFinite(x) ? Math.min(hi, Math.max(lo, x)) : fallback);
+
+/**
+ * Brings any partial, possibly stale or hand-edited settings object into range. Unknown keys are
+ * dropped; missing or invalid values take their defaults.
+ */
+export function sanitizeSettings(input: Partial<Record<keyof Settings, unknown>>): Settings {
+  const d = DEFAULT_SETTINGS;
+  const str = (v: unknown, fb: string) => (typeof v === 'string' && v.trim() !== '' ? v.trim() : fb);
+  const num = (v: unknown) => (typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN);
+  const int = (v: unknown, lo: number, hi: number, fb: number) => Math.round(clamp(num(v), lo, hi, fb));
+  const context = int(input.context, 256, MAX_CONTEXT, d.context);
+  return {
+    endpoint: str(input.endpoint, d.endpoint).replace(/\/+$/, ''),
+    repo: str(input.repo, d.repo),
+    revision: str(input.revision, d.revision),
+    weights: WEIGHT_FORMATS.includes(input.weights as WeightFormat) ? (input.weights as WeightFormat) : d.weights,
+    context,
+    maxTokens: int(input.maxTokens, 1, MAX_NEW_TOKENS, d.maxTokens),
+    temperature: clamp(num(input.temperature), 0, 2, d.temperature),
+    topP: clamp(num(input.topP), 0.01, 1, d.topP),
+    topK: int(input.topK, 0, 1000, d.topK),
+    seed: int(input.seed, 0, 2 ** 31 - 1, d.seed),
+    mode: UI_MODES.includes(input.mode as UiMode) ? (input.mode as UiMode) : d.mode,
+    theme: (['system', 'light', 'dark'] as const).includes(input.theme as ThemeChoice) ? (input.theme as ThemeChoice) : d.theme,
+  };
+}
+
+export interface SettingsSlice {
+  settings: Settings;
+  /** Merges a change and re-validates the whole object. */
+  updateSettings(change: Partial<Settings>): void;
+  resetSettings(): void;
+}
+
+export const createSettingsSlice: StateCreator<Boxed, [], [], SettingsSlice> = (set) => ({
+  settings: DEFAULT_SETTINGS,
+  updateSettings: (change) => set((s) => ({ settings: sanitizeSettings({ ...s.settings, ...change }) })),
+  resetSettings: () => set({ settings: DEFAULT_SETTINGS }),
+});

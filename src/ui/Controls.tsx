@@ -1,0 +1,32 @@
+// Stop, regenerate, continue: what can be done with the answer on screen, depending on the phase.
+import { useBoxed } from '../state/store';
+import { useController } from './controller-context';
+
+export function Controls() {
+  const phase = useBoxed((s) => s.phase);
+  const run = useBoxed((s) => s.run);
+  const hasModel = useBoxed((s) => s.model !== null);
+  const controller = useController();
+  const generating = phase.kind === 'generating';
+  const canContinue = hasModel && !generating && run !== null && run.text !== '' && (run.stop === 'aborted' || run.stop === 'max-tokens');
+  return (
+    <div className="controls" role="toolbar" aria-label="Answer controls">
+      {generating ? (
+        <button type="button" className="danger" onClick={() => void controller.stop()} disabled={phase.stopping} aria-keyshortcuts="Escape">
+          {phase.stopping ? 'Stopping…' : 'Stop'}
+        </button>
+      ) : (
+        <>
+          <button type="button" className="secondary" onClick={() => void controller.regenerate()} disabled={!hasModel || run === null}>
+            Regenerate
+          </button>
+          {canContinue && (
+            <button type="button" className="secondary" onClick={() => void controller.continueAnswer()}>
+              Continue
+            </button>
+          )}
+        </>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,69 @@
+// A failure in words: what happened, and what to do about it. A lost device offers to reload the
+// engine and continue from the text so far; running out of GPU memory names the settings to lower.
+import type { ErrorInfo } from '../protocol/errors';
+import { useBoxed } from '../state/store';
+import { useController } from './controller-context';
+import { formatBytes } from './units';
+
+function advice(e: ErrorInfo, weights: string, context: number): string {
+  switch (e.name) {
+    case 'OutOfMemory': {
+      const need = typeof e.detail?.neededBytes === 'number' ? ` It needed ${formatBytes(e.detail.neededBytes)}` : '';
+      const limit = e.detail?.availableBytes ?? e.detail?.limitBytes;
+      const have = typeof limit === 'number' ? `, the GPU allowed ${formatBytes(limit)}.` : need ? '.' : '';
+      const smaller = weights === 'f32' ? 'f16 or q8' : weights === 'f16' ? 'q8 or q4' : weights === 'q8' ? 'q4' : '';
+      return `The GPU ran out of memory.${need}${have} Lower the context length (now ${context.toLocaleString()} tokens)${smaller ? ` or choose a smaller weight format (${smaller} instead of ${weights})` : ''}, then load again. Closing other tabs that use the GPU also helps.`;
+    }
+    case 'DeviceLost':
+      return 'The GPU stopped answering (the driver reset it, or the tab was in the background too long). The text so far is kept.';
+    case 'Network':
+      return 'A download failed. Check the connection and the hub endpoint, then try again; finished files are not downloaded twice.';
+    case 'Quota':
+      return 'The browser’s storage is full. Delete old history entries or free space for this site, then try again.';
+    case 'ModelFormat':
+      return 'A model file is not what Boxed expects. Check the repository and revision: Boxed reads Qwen2 models as safetensors or GGUF.';
+    case 'NoWebGPU':
+      return 'This browser did not give Boxed a GPU.';
+    case 'InvalidRequest':
+      return 'A setting is out of range.';
+    case 'Aborted':
+      return 'Stopped.';
+    case 'Internal':
+      return 'Something went wrong inside Boxed. Reloading the page usually helps.';
+  }
+}
+
+export function ErrorPanel() {
+  const phase = useBoxed((s) => s.phase);
+  const settings = useBoxed((s) => s.settings);
+  const run = useBoxed((s) => s.run);
+  const dismiss = useBoxed((s) => s.dismissError);
+  const controller = useController();
+  if (phase.kind !== 'error') return null;
+  const e = phase.error;
+  const canRecover = e.name === 'DeviceLost' && phase.during === 'generate';
+  return (
+    <section className="card error" role="alert" aria-labelledby="error-title" data-error={e.name}>
+      <h2 id="error-title">{e.name === 'DeviceLost' ? 'The GPU was lost' : e.name === 'OutOfMemory' ? 'Not enough GPU memory' : 'Something failed'}</h2>
+      <p>{advice(e, settings.weights, settings.context)}</p>
+      <p className="muted small mono">
+        {e.name}: {e.message}
+      </p>
+      <div className="actions">
+        {canRecover && (
+          <button type="button" className="primary" onClick={() => void controller.recover()}>
+            {run && run.text ? 'Reload the engine and continue' : 'Reload the engine'}
+          </button>
+        )}
+        {phase.during === 'load' && (
+          <button type="button" className="primary" onClick={() => void controller.load()}>
+            Try again
+          </button>
+        )}
+        <button type="button" className="secondary" onClick={dismiss}>
+          Dismiss
+        </button>
+      </div>
+    </section>
+  );
+}
