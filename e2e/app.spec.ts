@@ -111,6 +111,7 @@ test('hostile HTML in a stored answer stays text, and a finished reasoning is co
 });
 
 test('the start screen shows the GPU report, and the model loads with progress visible', async () => {
+  test.setTimeout(330_000); // the warm-up compiles every shader, slowly on a software GPU
   await expect(page.getByLabel('Hub repository')).toHaveValue('nvidia/OpenReasoning-Nemotron-1.5B');
   await expect(page.getByLabel('Hub endpoint')).toHaveValue('https://huggingface.co');
   await screenshot(page, '01-start');

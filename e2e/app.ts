@@ -37,7 +37,7 @@ export async function loadTinyModel(page: Page, opts: { screenshotLoading?: bool
   await expect(page.getByRole('heading', { name: /^Loading / })).toBeVisible();
   await expect(page.getByRole('progressbar', { name: 'Download' })).toBeVisible();
   if (opts.screenshotLoading) await screenshot(page, '02-loading');
-  await expect(page.getByRole('button', { name: 'Solve' })).toBeVisible({ timeout: 150_000 });
+  await expect(page.getByRole('button', { name: 'Solve' })).toBeVisible({ timeout: 270_000 });
 }
 
 /** Sets a numeric setting in the Settings panel. */

@@ -8,22 +8,26 @@
 //   Prefill (PARTIAL = false): dispatch (x = rows in the last tile (1..BR), nKvHeads, ceil(rows/BR));
 //     workgroups with id.x > 0 exit at once: x only tells the shader the row count. Writes out = acc / l.
 //   Decode (PARTIAL = true, BR = 1): dispatch (nSplits, nKvHeads, rows). Split s of a row covers
-//     positions [s*c, min((s+1)*c, pos+1)) with c = ceil((pos+1)/nSplits); it writes a partial record
-//     (m, l, nSplits, 0, acc[HD]) for entry `combine`.
-// Entry `combine`: dispatch (nHeads, rows); merges a row's partial records (nSplits read from record 0):
+//     positions [s*c, min((s+1)*c, pos+1)) with c = ceil((pos+1)/nSplits); it writes the partial record
+//     (m, l, 0, 0, acc[HD]) number (row*nHeads + head)*nSplits + s; workgroup (0,0,0) writes nSplits
+//     into the header part[0] for entry `combine`.
+// Entry `combine`: dispatch (nHeads, rows), after the decode dispatch; merges a row's nSplits records:
 //   M = max m_s, out = sum_s acc_s e^(m_s - M) / sum_s l_s e^(m_s - M).
 // Bindings (group 0):
-//   0 uniform  params { nHeads, nKvHeads, context, slots, scale: f32, maxSplits, partRows }
+//   0 uniform  params { nHeads, nKvHeads, context, slots, scale: f32, partRecords, _, hd, bk, br }
 //   1 storage  q:       array<f32>        [rows, nHeads*HD]          read (rotated)
 //   2 storage  rowMeta: array<vec2<u32>>  [maxRows]                  read ((pos, slot) per row)
 //   3 storage  kc:      array<u32>        [slots, context, kvDim]    read (f16 pairs or f32 bits)
 //   4 storage  vc:      array<u32>        [slots, context, kvDim]    read
 //   5 storage  outp:    array<f32>        [rows, nHeads*HD]          write
-//   6 storage  part:    array<f32>        [partRows, nHeads, maxSplits, 4 + HD]  partial records
+//   6 storage  part:    array<f32>        [4 + partRecords * (4 + HD)]  header, then [rows, nHeads, nSplits] records
 // Overrides: WG threads, G = nHeads/nKvHeads, HD = headDim, BR rows per tile, BK positions per tile,
-//   KV_F16 cache format, PARTIAL mode. Workgroup memory: 4*(2*BQ*HD + BK*HD + BQ*BK + 3*BQ) + 8*BR bytes.
+//   KV_F16 cache format, PARTIAL mode. Workgroup memory: 4*(2*BQ*HD + BK*(HD+1) + BQ*(BK+1) + 3*BQ) + 8*BR + 8 bytes.
+// params.hd/bk/br repeat HD/BK/BR as loop bounds read at run time, so compilers do not fully unroll the
+// loops (Mesa lavapipe otherwise compiles this shader for tens of seconds). No subgroup operations: every
+// reduction here is a per-thread loop over a tile, so the shader is the same on every adapter.
 
-struct Params { nHeads: u32, nKvHeads: u32, context: u32, slots: u32, scale: f32, maxSplits: u32, partRows: u32, hd: u32, bk: u32, br: u32 }
+struct Params { nHeads: u32, nKvHeads: u32, context: u32, slots: u32, scale: f32, partRecords: u32, pad0: u32, hd: u32, bk: u32, br: u32 }
 
 override WG: u32 = 128;
 override G: u32 = 1;
@@ -46,8 +50,10 @@ const NEG: f32 = -3.4e38; // stands for -inf (masked scores, empty ranges)
 
 var<workgroup> qs: array<f32, BR * G * HD>;   // query vectors, pre-scaled
 var<workgroup> acc: array<f32, BR * G * HD>;  // running sum of p * v
-var<workgroup> kv: array<f32, BK * HD>;       // K tile, then V tile
-var<workgroup> sc: array<f32, BR * G * BK>;   // scores, then p
+// row strides padded by one float so threads reading one column of a tile hit different memory banks
+const PAD: u32 = 1u;
+var<workgroup> kv: array<f32, BK * (HD + PAD)>;     // K tile, then V tile: [BK][HD + 1]
+var<workgroup> sc: array<f32, BR * G * (BK + PAD)>; // scores, then p: [BQ][BK + 1]
 var<workgroup> mrun: array<f32, BR * G>;
 var<workgroup> lrun: array<f32, BR * G>;
 var<workgroup> alpha: array<f32, BR * G>;
@@ -56,23 +62,28 @@ var<workgroup> rslot: array<u32, BR>;
 var<workgroup> wCur: u32;
 var<workgroup> wSpan: u32;
 
-fn cacheValue(isK: bool, slot: u32, p: u32, kvHead: u32, d: u32) -> f32 {
+// elements d, d+1 (d even) of kv head kvHead at (slot, p)
+fn cachePair(isK: bool, slot: u32, p: u32, kvHead: u32, d: u32) -> vec2<f32> {
   let e = (slot * params.context + p) * params.nKvHeads * HD + kvHead * HD + d;
   if (KV_F16) {
-    var w: u32;
-    if (isK) { w = kc[e / 2u]; } else { w = vc[e / 2u]; }
-    return unpack2x16float(w)[e % 2u];
+    if (isK) { return unpack2x16float(kc[e / 2u]); }
+    return unpack2x16float(vc[e / 2u]);
   }
-  if (isK) { return bitcast<f32>(kc[e]); }
-  return bitcast<f32>(vc[e]);
+  if (isK) { return vec2<f32>(bitcast<f32>(kc[e]), bitcast<f32>(kc[e + 1u])); }
+  return vec2<f32>(bitcast<f32>(vc[e]), bitcast<f32>(vc[e + 1u]));
 }
 
+// a tile of BK positions of one kv head into kv[c][d], a pair of adjacent elements (one f16 word) per step
 fn loadTile(isK: bool, lid: u32, slot: u32, t0: u32, kEnd: u32, kvHead: u32) {
-  for (var i = lid; i < params.bk * params.hd; i += WG) {
-    let p = t0 + i / HD;
-    var v = 0.0;
-    if (p < kEnd) { v = cacheValue(isK, slot, p, kvHead, i % HD); }
-    kv[i] = v;
+  let half = params.hd / 2u;
+  for (var i = lid; i < params.bk * half; i += WG) {
+    let c = i / half;
+    let d = 2u * (i % half);
+    let p = t0 + c;
+    var v = vec2<f32>(0.0, 0.0);
+    if (p < kEnd) { v = cachePair(isK, slot, p, kvHead, d); }
+    kv[c * (HD + PAD) + d] = v.x;
+    kv[c * (HD + PAD) + d + 1u] = v.y;
   }
 }
 
@@ -160,25 +171,25 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         var s = NEG;
         if (rslot[r] == cur && p <= rpos[r] && p < kEnd) {
           var dot = 0.0;
-          for (var d = 0u; d < params.hd; d++) { dot += qs[qi * HD + d] * kv[c * HD + d]; }
+          for (var d = 0u; d < hd; d++) { dot += qs[qi * HD + d] * kv[c * (HD + PAD) + d]; }
           s = dot;
         }
-        sc[i] = s;
+        sc[qi * (BK + PAD) + c] = s;
       }
       workgroupBarrier();
       // online softmax: new running max, rescale factor, p = exp(s - m)
       for (var qi = lid; qi < BQ; qi += WG) {
         let mOld = mrun[qi];
         var mNew = mOld;
-        for (var c = 0u; c < params.bk; c++) { mNew = max(mNew, sc[qi * BK + c]); }
+        for (var c = 0u; c < bk; c++) { mNew = max(mNew, sc[qi * (BK + PAD) + c]); }
         var a = 1.0;
         var sum = 0.0;
         if (mNew > mOld) { a = exp(mOld - mNew); }
         for (var c = 0u; c < params.bk; c++) {
-          let s = sc[qi * BK + c];
+          let s = sc[qi * (BK + PAD) + c];
           var pv = 0.0;
           if (s > -3.0e38) { pv = exp(s - mNew); }
-          sc[qi * BK + c] = pv;
+          sc[qi * (BK + PAD) + c] = pv;
           sum += pv;
         }
         mrun[qi] = mNew;
@@ -192,7 +203,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         let qi = i / HD;
         let d = i % HD;
         var s = 0.0;
-        for (var c = 0u; c < params.bk; c++) { s += sc[qi * BK + c] * kv[c * HD + d]; }
+        for (var c = 0u; c < bk; c++) { s += sc[qi * (BK + PAD) + c] * kv[c * (HD + PAD) + d]; }
         acc[i] = acc[i] * alpha[qi] + s;
       }
       workgroupBarrier();
@@ -206,13 +217,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let head = kvHead * G + qi % G;
     if (row >= rows) { continue; }
     if (PARTIAL) {
-      if (row >= params.partRows || split >= params.maxSplits) { continue; }
-      let rec = ((row * params.nHeads + head) * params.maxSplits + split) * (4u + HD);
+      let index = (row * params.nHeads + head) * nSplits + split;
+      if (index >= params.partRecords) { continue; }
+      let rec = 4u + index * (4u + HD);
       if (d == 0u) {
         part[rec] = mrun[qi];
         part[rec + 1u] = lrun[qi];
-        part[rec + 2u] = f32(nSplits);
       }
+      if (i == 0u && split == 0u && kvHead == 0u && row == 0u) { part[0] = f32(nSplits); }
       part[rec + 4u + d] = acc[i];
     } else {
       let l = lrun[qi];
@@ -227,22 +239,23 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 fn combine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let head = wid.x;
   let row = wid.y;
-  let base = (row * params.nHeads + head) * params.maxSplits;
+  let nSplits = u32(part[0]);
+  let base = (row * params.nHeads + head) * nSplits;
   let stride = 4u + HD;
-  let nSplits = min(u32(part[base * stride + 2u]), params.maxSplits);
+  if (base + nSplits > params.partRecords) { return; }
   var mMax = NEG;
-  for (var s = 0u; s < nSplits; s++) { mMax = max(mMax, part[(base + s) * stride]); }
+  for (var s = 0u; s < nSplits; s++) { mMax = max(mMax, part[4u + (base + s) * stride]); }
   var l = 0.0;
   for (var s = 0u; s < nSplits; s++) {
-    let m = part[(base + s) * stride];
-    if (m > -3.0e38) { l += part[(base + s) * stride + 1u] * exp(m - mMax); }
+    let m = part[4u + (base + s) * stride];
+    if (m > -3.0e38) { l += part[4u + (base + s) * stride + 1u] * exp(m - mMax); }
   }
   let qDim = params.nHeads * HD;
   for (var d = lid; d < HD; d += WG) {
     var o = 0.0;
     for (var s = 0u; s < nSplits; s++) {
-      let m = part[(base + s) * stride];
-      if (m > -3.0e38) { o += part[(base + s) * stride + 4u + d] * exp(m - mMax); }
+      let m = part[4u + (base + s) * stride];
+      if (m > -3.0e38) { o += part[4u + (base + s) * stride + 4u + d] * exp(m - mMax); }
     }
     if (l > 0.0) { o = o / l; }
     outp[row * qDim + head * HD + d] = o;

@@ -11,9 +11,10 @@
 //   4 storage  bias:   array<f32> [N]                  read (bias only)
 //   5 storage  y:      array<f32> [rows, outStride]    read_write
 // Group 1: 0 uniform rowsU { rows } (the step's row count; one small bind group per count, made at load).
-// Dispatch: ceil(nChunk / RPW) workgroups, folded into (x, y) as id.y * nwg.x + id.x.
-// Tiling: a workgroup of WG threads computes RPW = WG / TPR output rows; the TPR threads of an output
-// row split K by blocks of 8 values (thread t takes blocks t, t + TPR, ...: coalesced word reads, so
+// Dispatch: ceil(nChunk / LR) workgroups, folded into (x, y) as id.y * nwg.x + id.x.
+// Tiling: a workgroup of WG threads computes LR = NR * WG / TPR output rows (NR = 2 per group of TPR
+// threads, which halves how often x is re-read per weight byte); the TPR threads of an output row split
+// K by blocks of 8 values (thread t takes blocks t, t + TPR, ...: coalesced word reads, so
 // q4 decodes 8 nibbles per u32 load and every weight byte is read once for all rows). x is staged
 // in workgroup memory in segments of ks = STAGE / rows values (a multiple of 32, zero past K), as vec4s.
 // Per-row register accumulators are unrolled to MAXR with `r < rows` guards (uniform branches). Per-row sums are reduced with
@@ -42,7 +43,9 @@ override WG: u32 = 256u;
 override TPR: u32 = 32u;
 override STAGE: u32 = 2048u;
 override RPW: u32 = WG / TPR;
-const MAXR: u32 = 4u;
+const MAXR: u32 = 4u;   // most x rows (DECODE_MAX_ROWS in matmul.ts)
+const NR: u32 = 2u;     // output rows per thread group: a workgroup computes LR = NR * RPW output rows
+override LR: u32 = NR * RPW;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -58,7 +61,7 @@ const MAXR: u32 = 4u;
 
 var<workgroup> xs: array<vec4<f32>, STAGE / 4u>;  // [rows, ks] staged x segment
 var<workgroup> red: array<f32, MAXR * WG>;         // reduction scratch
-var<workgroup> res: array<f32, MAXR * RPW>;        // [rows, RPW] finished dot products
+var<workgroup> res: array<f32, MAXR * LR>;         // [rows, LR] finished dot products
 //#if norm
 var<workgroup> inv: array<f32, MAXR>;               // inverse RMS per x row
 //#endif
@@ -71,17 +74,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 ) {
   let rows = rowsU.rows;
   let ks = STAGE / rows / 32u * 32u;
-  let blockIdx = wid.y * nwg.x + wid.x;
-  if (blockIdx * RPW >= p.nChunk) { return; }
+  let ks4 = ks / 4u;
+  let n0 = (wid.y * nwg.x + wid.x) * LR;  // first chunk row of this workgroup
+  if (n0 >= p.nChunk) { return; }
   let lrow = lid / TPR;
   let lane = lid % TPR;
-  let n = blockIdx * RPW + lrow;
-  let live = n < p.nChunk;
-  let base = n * p.wordsPerRow;
-  let sbase = n * p.groupsPerRow;
   let nBlocks = (p.K + 7u) / 8u;
-  let ks4 = ks / 4u;
-  var acc = array<f32, MAXR>();
+  // this thread's output rows: n0 + q * RPW + lrow for q < NR
+  var nq: array<u32, NR>;
+  for (var q = 0u; q < NR; q++) { nq[q] = n0 + q * RPW + lrow; }
+  var acc = array<f32, MAXR * NR>();  // [NR, MAXR]
   var ss = array<f32, MAXR>();
 
   for (var k0 = 0u; k0 < p.K; k0 += ks) {
@@ -107,16 +109,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       }
     }
     workgroupBarrier();
-    // this thread's blocks of its output row
-    if (live) {
-      let b0 = k0 / 8u;
-      let b1 = min(b0 + ks / 8u, nBlocks);
+    // this thread's blocks of its output rows
+    let b0 = k0 / 8u;
+    let b1 = min(b0 + ks / 8u, nBlocks);
+    for (var q = 0u; q < NR; q++) {
+      let n = nq[q];
+      if (n >= p.nChunk) { break; }
+      let base = n * p.wordsPerRow;
+      let sbase = n * p.groupsPerRow;
       for (var b = b0 + lane; b < b1; b += TPR) {
         let blk = load_block(base, b, p.wordsPerRow);
         let s = block_scale(sbase + b / 4u);
         let j = 2u * (b - b0);
         for (var r = 0u; r < MAXR; r++) {
-          if (r < rows) { acc[r] += s * (dot(blk.lo, xs[r * ks4 + j]) + dot(blk.hi, xs[r * ks4 + j + 1u])); }
+          if (r < rows) { acc[q * MAXR + r] += s * (dot(blk.lo, xs[r * ks4 + j]) + dot(blk.hi, xs[r * ks4 + j + 1u])); }
         }
       }
     }
@@ -133,75 +139,76 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     workgroupBarrier();
   }
   if (lid < rows) { inv[lid] = inverseSqrt(red[lid * WG] / f32(p.K) + p.eps); }
-  workgroupBarrier();
 //#endif
 
-  // sum each output row's TPR lane partials; lane 0 ends with the total
+  for (var q = 0u; q < NR; q++) {
+    // sum the TPR lane partials of output row nq[q]; lane 0 ends with the totals
+    workgroupBarrier();
+    var tot = array<f32, MAXR>();
 //#if subgroups
-  if (sgSize <= TPR) {
-    for (var r = 0u; r < MAXR; r++) {
-      if (r < rows) {
-        let t = subgroupAdd(acc[r]);
-        if (sgId == 0u) { red[r * WG + lid] = t; }
-      }
-    }
-    workgroupBarrier();
-    if (lane == 0u) {
+    if (sgSize <= TPR) {
       for (var r = 0u; r < MAXR; r++) {
-        var sum = 0.0;
-        for (var i = 0u; i < TPR; i += sgSize) { sum += red[r * WG + lid + i]; }
-        acc[r] = sum;
-      }
-    }
-  } else {
-//#endif
-    for (var r = 0u; r < MAXR; r++) { red[r * WG + lid] = acc[r]; }
-    workgroupBarrier();
-    for (var s = TPR / 2u; s > 0u; s >>= 1u) {
-      if (lane < s) {
-        for (var r = 0u; r < rows; r++) { red[r * WG + lid] += red[r * WG + lid + s]; }
+        if (r < rows) {
+          let t = subgroupAdd(acc[q * MAXR + r]);
+          if (sgId == 0u) { red[r * WG + lid] = t; }
+        }
       }
       workgroupBarrier();
-    }
-    if (lane == 0u) {
-      for (var r = 0u; r < MAXR; r++) { acc[r] = red[r * WG + lid]; }
-    }
-//#if subgroups
-  }
+      if (lane == 0u) {
+        for (var r = 0u; r < MAXR; r++) {
+          for (var i = 0u; i < TPR; i += sgSize) { tot[r] += red[r * WG + lid + i]; }
+        }
+      }
+    } else {
 //#endif
-
-  if (lane == 0u) {
-    for (var r = 0u; r < MAXR; r++) {
-      if (r >= rows) { break; }
-      var v = acc[r];
+      for (var r = 0u; r < MAXR; r++) { red[r * WG + lid] = acc[q * MAXR + r]; }
+      workgroupBarrier();
+      for (var s = TPR / 2u; s > 0u; s >>= 1u) {
+        if (lane < s) {
+          for (var r = 0u; r < rows; r++) { red[r * WG + lid] += red[r * WG + lid + s]; }
+        }
+        workgroupBarrier();
+      }
+      if (lane == 0u) {
+        for (var r = 0u; r < MAXR; r++) { tot[r] = red[r * WG + lid]; }
+      }
+//#if subgroups
+    }
+//#endif
+    let n = nq[q];
+    if (lane == 0u && n < p.nChunk) {
+      for (var r = 0u; r < MAXR; r++) {
+        if (r >= rows) { break; }
+        var v = tot[r];
 //#if norm
-      v *= inv[r];
+        v *= inv[r];
 //#endif
 //#if bias
-      if (live) { v += bias[p.rowStart + n]; }
+        v += bias[p.rowStart + n];
 //#endif
-      res[r * RPW + lrow] = v;
+        res[r * LR + q * RPW + lrow] = v;
+      }
     }
   }
   workgroupBarrier();
 
   // epilogue: write y
 //#if swiglu
-  let half = RPW / 2u;
+  let half = LR / 2u;
   for (var i = lid; i < rows * half; i += WG) {
     let r = i / half;
     let jl = i % half;
-    let nn = blockIdx * RPW + 2u * jl;
+    let nn = n0 + 2u * jl;
     if (nn < p.nChunk) {
-      let g = res[r * RPW + 2u * jl];
-      let u = res[r * RPW + 2u * jl + 1u];
+      let g = res[r * LR + 2u * jl];
+      let u = res[r * LR + 2u * jl + 1u];
       y[r * p.outStride + (p.rowStart + nn) / 2u] = g / (1.0 + exp(-g)) * u;
     }
   }
 //#else
-  for (var i = lid; i < rows * RPW; i += WG) {
-    let r = i / RPW;
-    let nn = blockIdx * RPW + i % RPW;
+  for (var i = lid; i < rows * LR; i += WG) {
+    let r = i / LR;
+    let nn = n0 + i % LR;
     if (nn < p.nChunk) {
       let o = r * p.outStride + p.rowStart + nn;
 //#if residual

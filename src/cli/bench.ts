@@ -9,7 +9,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
   const f = parseFlags(argv, [...MODEL_FLAGS, 'prompt-tokens', 'gen-tokens'], ['json']);
   const promptTokens = numberFlag(f, 'prompt-tokens', 128, { min: 1, max: 1 << 20, integer: true });
   const genTokens = numberFlag(f, 'gen-tokens', 32, { min: 2, max: 1 << 20, integer: true });
-  const { engine, info } = await openNodeEngine(f, { context: promptTokens + genTokens + 1 });
+  const { engine, info } = await openNodeEngine(f, { context: Math.max(16, promptTokens + genTokens + 1) });
   const model = engine.model!;
   const tok = engine.tokenizer!;
   const rng = new Rng(1234);
@@ -27,6 +27,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
   for (let i = 0; i < steps; i++) model.submitStep([{ slot: 0, pos: promptTokens + i }], { lastRowOnly: false, sampling: [{ temperature: 0, topP: 1, topK: 0, coin: 0 }] });
   const encodeMs = (performance.now() - t0) / steps;
   await model.ctx.device.queue.onSubmittedWorkDone();
+  const bytes = model.gpuBytes();
   const out = {
     model: info.name,
     weights: info.weights,
@@ -38,7 +39,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
     dispatches_per_token: r.stats.dispatchesPerToken,
     readbacks_per_token: r.stats.readbacksPerToken,
     encode_ms_per_token: encodeMs,
-    gpu_bytes: model.gpuBytes(),
+    gpu_bytes: { weights: bytes.weights, kv_cache: bytes.kvCache, activations: bytes.activations },
     adapter: info.gpu.adapter,
     features: info.gpu.features,
   };

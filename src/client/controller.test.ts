@@ -1,6 +1,6 @@
 // The controller with the real engine (Dawn in Node, no worker in between) and the tiny synthetic model
-// served by the local hub server: load with progress, solve, stop, continue, the history written as the
-// answer streams, and recovery from a lost GPU device (a fresh engine, the same model, the text so far
+// served by the local hub server: load with progress, the prompt view, solve, stop, the history written as
+// the answer streams, regenerate, delete, and recovery from a lost GPU device (a fresh engine, the same model, the text so far
 // continued). The history database is an in-memory HistoryDb (IndexedDB is a browser API).
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -44,7 +44,7 @@ afterAll(async () => {
 });
 
 describe('controller with the real engine', () => {
-  it('loads, solves, stops, continues, keeps history, and recovers from a lost device', async () => {
+  it('loads, solves, stops, recovers from a lost device by continuing, regenerates, keeps the history', async () => {
     const gpu = nodeGpu();
     const engines: Engine[] = [];
     const store = createBoxedStore();
@@ -82,27 +82,10 @@ describe('controller with the real engine', () => {
     expect(rendered.text).toContain('<|im_start|>user\nSolve the following math problem. Make sure to put the answer (and only answer) inside \\boxed{}.\n\nWhat is 1+1?<|im_end|>');
     expect(rendered.tokens).toBeGreaterThan(20);
 
-    // solve: 12 greedy tokens, recorded in the history
+    // solve, and stop while it writes: ends as aborted, the text so far is kept and stored
     s().setDraft('What is 1+1?');
-    await controller.solve();
-    const first = s().run!;
-    expect(s().phase).toEqual({ kind: 'ready' });
-    expect(first.stop).toBe('max-tokens');
-    expect(first.tokens).toBe(12);
-    expect(first.text.length).toBeGreaterThan(0);
-    expect(history.rows.get(first.id)).toMatchObject({ text: first.text, status: 'done', tokens: 12, problem: 'What is 1+1?' });
-
-    // continue: 12 more tokens after the same text
-    await controller.continueAnswer();
-    const cont = s().run!;
-    expect(cont.id).toBe(first.id);
-    expect(cont.tokens).toBe(24);
-    expect(cont.text.startsWith(first.text)).toBe(true);
-    expect(history.rows.get(first.id)!.text).toBe(cont.text);
-
-    // stop while generating: ends as aborted, the text so far is kept
-    s().updateSettings({ maxTokens: 200 });
-    const done = controller.regenerate();
+    s().updateSettings({ maxTokens: 300 });
+    const solving = controller.solve();
     await new Promise<void>((resolve) => {
       const un = store.subscribe((st) => {
         if ((st.run?.tokens ?? 0) >= 3 && st.phase.kind === 'generating') {
@@ -112,14 +95,14 @@ describe('controller with the real engine', () => {
       });
     });
     await controller.stop();
-    await done;
+    await solving;
     const stopped = s().run!;
-    expect(stopped.id).not.toBe(first.id);
+    expect(s().phase).toEqual({ kind: 'ready' });
     expect(stopped.stop).toBe('aborted');
     expect(stopped.tokens).toBeGreaterThanOrEqual(3);
-    expect(stopped.tokens).toBeLessThan(200);
-    expect(stopped.request.sampling.seed).toBe(first.request.sampling.seed + 1);
-    expect(history.rows.get(stopped.id)).toMatchObject({ status: 'stopped', text: stopped.text });
+    expect(stopped.tokens).toBeLessThan(300);
+    expect(stopped.text.length).toBeGreaterThan(0);
+    expect(history.rows.get(stopped.id)).toMatchObject({ status: 'stopped', text: stopped.text, tokens: stopped.tokens, problem: 'What is 1+1?' });
 
     // a lost device mid-answer: DeviceLost, then recover = a fresh engine, the model again, and continue
     s().updateSettings({ maxTokens: 400 });
@@ -154,10 +137,17 @@ describe('controller with the real engine', () => {
     expect(recovered.text.length).toBeGreaterThan(soFar.length);
     expect(history.rows.get(stopped.id)).toMatchObject({ status: 'done', text: recovered.text });
 
-    // delete
-    await controller.deleteEntry(first.id);
-    expect(history.rows.has(first.id)).toBe(false);
-    expect(s().history.map((e) => e.id)).toEqual([stopped.id]);
+    // regenerate: a new run of the same problem with the next seed; then delete the first one
+    await controller.regenerate();
+    const again = s().run!;
+    expect(again.id).not.toBe(stopped.id);
+    expect(again.problem).toBe('What is 1+1?');
+    expect(again.request.sampling.seed).toBe(stopped.request.sampling.seed + 1);
+    expect(again.tokens).toBe(5);
+    expect(s().history.map((e) => e.id)).toEqual([again.id, stopped.id]);
+    await controller.deleteEntry(stopped.id);
+    expect(history.rows.has(stopped.id)).toBe(false);
+    expect(s().history.map((e) => e.id)).toEqual([again.id]);
     await engines[1].unload();
   });
 });

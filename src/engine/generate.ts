@@ -57,7 +57,7 @@ export async function generateSequence(model: GpuModel, req: SequenceRequest): P
   }
 
   const ids: number[] = [];
-  let stop: StopReason = 'max-tokens';
+  let stop: StopReason;
   let pos = P;
   let pending = handle!;
   let tFirst = 0;

@@ -7,7 +7,7 @@ import { forward, type StepOps } from '../model/forward';
 import { mapWeights, type LayerWeights } from '../model/weights';
 import type { KvFormat, MemoryPlan, WeightFormat } from '../protocol/engine';
 import { BoxedError } from '../protocol/errors';
-import { packWeight, packedBytes } from '../loader/quant';
+import { packWeight, packedBytes, rowLayout, type PackedWeight } from '../loader/quant';
 import type { GpuContext } from './context';
 import { USAGE, createBuffer, readF32, uploadBuffer, writeBuffer } from './buffers';
 import { uploadWeight, destroyWeight, type GpuWeight } from './weights';
@@ -33,6 +33,27 @@ export interface GpuModelOptions {
 /** Reads one tensor, as f32, by its Hugging Face name (a Checkpoint does this). */
 export interface TensorReader {
   read(name: string): Promise<Float32Array>;
+  /** Rows [start, start+count) of a matrix; lets big tensors (the embedding) be converted in pieces. */
+  readRows?(name: string, start: number, count: number): Promise<Float32Array>;
+}
+
+/** Values converted at a time for big tensors: bounds the f32 copy held in JS (64 MB). */
+const PIECE_VALUES = 16 << 20;
+
+/** Reads and packs a [rows, cols] matrix, a piece of rows at a time when it is big. */
+async function packTensor(reader: TensorReader, name: string, rows: number, cols: number, f: WeightFormat): Promise<PackedWeight> {
+  const piece = Math.max(1, Math.floor(PIECE_VALUES / cols));
+  if (!reader.readRows || rows <= piece) return packWeight(await reader.read(name), rows, cols, f);
+  const { wordsPerRow, groupsPerRow } = rowLayout(cols, f);
+  const data = new Uint32Array(rows * wordsPerRow);
+  const scales = groupsPerRow > 0 ? new Float32Array(rows * groupsPerRow) : null;
+  for (let r = 0; r < rows; r += piece) {
+    const n = Math.min(piece, rows - r);
+    const p = packWeight(await reader.readRows(name, r, n), n, cols, f);
+    data.set(p.data, r * wordsPerRow);
+    if (scales && p.scales) scales.set(p.scales, r * groupsPerRow);
+  }
+  return { format: f, rows, cols, data, scales, wordsPerRow, groupsPerRow };
 }
 
 export interface RowSampling {
@@ -153,17 +174,20 @@ export class GpuModel implements StepOps {
     if (cfg.headDim % 2 !== 0) throw new BoxedError('ModelFormat', `head_dim ${cfg.headDim} must be even for RoPE`);
     const m = new GpuModel(ctx, cfg, opts, Math.min(validVocab, cfg.vocab));
     ctx.device.pushErrorScope('out-of-memory');
+    let failure: unknown = null;
     try {
       m.allocate();
       await m.uploadWeights(reader, onProgress);
-    } finally {
-      const err = await ctx.device.popErrorScope();
-      if (err) {
-        m.destroy();
-        throw new BoxedError('OutOfMemory', `The GPU ran out of memory while loading: this model needs about ${mb(m.memory.total)} MB (weights ${mb(m.memory.weights)} MB, KV cache ${mb(m.memory.kvCache)} MB). Lower the context length or use a smaller weight format.`, {
-          detail: { neededBytes: m.memory.total, weightBytes: m.memory.weights, kvCacheBytes: m.memory.kvCache },
-        });
-      }
+    } catch (e) {
+      failure = e;
+    }
+    const oom = await ctx.device.popErrorScope();
+    if (oom || failure) {
+      m.destroy();
+      if (!oom) throw failure;
+      throw new BoxedError('OutOfMemory', `The GPU ran out of memory while loading: this model needs about ${mb(m.memory.total)} MB (weights ${mb(m.memory.weights)} MB, KV cache ${mb(m.memory.kvCache)} MB). Lower the context length or use a smaller weight format.`, {
+        detail: { neededBytes: m.memory.total, weightBytes: m.memory.weights, kvCacheBytes: m.memory.kvCache },
+      });
     }
     m.buildKernels();
     return m;
@@ -203,12 +227,10 @@ export class GpuModel implements StepOps {
     let done = 0;
     const tick = (name: string) => onProgress?.(name, ++done, total);
 
-    const embed = await reader.read(names.embed);
-    this.embedW = uploadWeight(ctx, 'embed', packWeight(embed, cfg.vocab, cfg.dim, f));
+    this.embedW = uploadWeight(ctx, 'embed', await packTensor(reader, names.embed, cfg.vocab, cfg.dim, f));
     tick(names.embed);
     if (names.lmHead) {
-      const head = await reader.read(names.lmHead);
-      this.headW = uploadWeight(ctx, 'lm_head', packWeight(head, cfg.vocab, cfg.dim, f));
+      this.headW = uploadWeight(ctx, 'lm_head', await packTensor(reader, names.lmHead, cfg.vocab, cfg.dim, f));
       tick(names.lmHead);
     } else {
       this.headW = this.embedW;

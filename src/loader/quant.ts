@@ -139,9 +139,11 @@ export function packWeight(w: Float32Array, rows: number, cols: number, format: 
     data.set(new Uint32Array(w.buffer, w.byteOffset, w.length));
   } else if (format === 'f16') {
     for (let r = 0; r < rows; r++) {
-      for (let c = 0; c < cols; c++) {
-        const h = f32ToF16Bits(w[r * cols + c]);
-        data[r * wordsPerRow + (c >>> 1)] |= (c & 1) === 0 ? h : h << 16;
+      const rowBase = r * cols;
+      const out = r * wordsPerRow;
+      for (let c = 0; c < cols; c += 2) {
+        const hi = c + 1 < cols ? f32ToF16Bits(w[rowBase + c + 1]) : 0;
+        data[out + (c >>> 1)] = (f32ToF16Bits(w[rowBase + c]) | (hi << 16)) >>> 0;
       }
     }
   } else {
@@ -150,6 +152,7 @@ export function packWeight(w: Float32Array, rows: number, cols: number, format: 
     const qmin = q4 ? -8 : -127;
     const bits = q4 ? 4 : 8;
     const perWord = 32 / bits;
+    const wordShift = q4 ? 3 : 2; // log2(perWord)
     const mask = q4 ? 0xf : 0xff;
     scales = new Float32Array(rows * groupsPerRow);
     for (let r = 0; r < rows; r++) {
@@ -166,13 +169,20 @@ export function packWeight(w: Float32Array, rows: number, cols: number, format: 
           if (q4) for (let i = 0; i < GROUP / perWord; i++) data[r * wordsPerRow + (c0 / perWord) + i] = 0x88888888;
           continue;
         }
-        for (let i = 0; i < GROUP; i++) {
-          const c = c0 + i;
-          const v = c < cols ? w[r * cols + c] : 0;
-          const q = Math.min(qmax, Math.max(qmin, Math.round(v / scale)));
-          const code = q4 ? q + 8 : q & mask;
-          const word = r * wordsPerRow + (c >>> Math.log2(perWord));
-          data[word] = (data[word] | (code << (bits * (c % perWord)))) >>> 0;
+        // one word at a time: perWord codes assembled in a register, then a single store
+        const rowBase = r * cols;
+        let word = r * wordsPerRow + (c0 >>> wordShift);
+        for (let i = 0; i < GROUP; i += perWord, word++) {
+          let packed = 0;
+          for (let v = 0; v < perWord; v++) {
+            const c = c0 + i + v;
+            const x = c < c1 ? w[rowBase + c] : 0;
+            let q = Math.round(x / scale);
+            if (q > qmax) q = qmax;
+            else if (q < qmin) q = qmin;
+            packed |= (q4 ? q + 8 : q & mask) << (bits * v);
+          }
+          data[word] = packed >>> 0;
         }
       }
     }

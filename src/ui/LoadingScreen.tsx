@@ -20,6 +20,13 @@ function stateOf(p: LoadProgress, phase: LoadPhase): 'waiting' | 'active' | 'don
   return a < b ? 'done' : a === b ? 'active' : 'waiting';
 }
 
+/** A running step that reports no steps of its own (one long warm-up step) shows a moving bar. */
+function indeterminate(p: LoadProgress, phase: LoadPhase, st: 'waiting' | 'active' | 'done'): boolean {
+  if (st !== 'active' || phase === 'download') return false;
+  const s = p[phase];
+  return s.total <= 1 && s.done < Math.max(1, s.total);
+}
+
 function Files({ p }: { p: LoadProgress }) {
   if (p.files.length === 0) return <p className="muted">Asking the hub for the model files…</p>;
   return (
@@ -48,7 +55,7 @@ export function LoadingScreen() {
     <section className="card loading" aria-labelledby="loading-title" aria-busy="true">
       <h2 id="loading-title">Loading {settings.repo}</h2>
       <p className="muted">
-        {settings.weights.toUpperCase()} weights, {settings.context.toLocaleString()} tokens of context. The files are cached by the browser for next time.
+        {settings.weights.toUpperCase()} weights, {settings.context.toLocaleString()} tokens of context.
       </p>
       <ol className="phases">
         {LOAD_PHASES.map((ph) => {
@@ -57,7 +64,7 @@ export function LoadingScreen() {
           const detail = ph === 'download' ? undefined : step && step.total > 0 ? `${step.done} / ${step.total}${step.item && st === 'active' ? ` · ${step.item}` : ''}` : st === 'done' ? 'done' : '';
           return (
             <li key={ph} className={`phase phase-${st}`} data-phase={ph}>
-              <ProgressBar label={PHASE_LABEL[ph]} fraction={phaseFraction(p, ph)} detail={detail} state={st} />
+              <ProgressBar label={PHASE_LABEL[ph]} fraction={indeterminate(p, ph, st) ? undefined : phaseFraction(p, ph)} detail={detail} state={st} />
               {ph === 'download' && st !== 'waiting' && <Files p={p} />}
             </li>
           );

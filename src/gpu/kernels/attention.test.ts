@@ -89,13 +89,44 @@ describe.each(Object.entries(PROFILES))('attention on the %s profile', (_name, p
     });
   });
 
+  it('decodes rows over 8200 cached positions in 129 and 128 splits', async () => {
+    const shape = { nHeads: 6, nKvHeads: 2, headDim: 24, context: 8200 };
+    const kvDim = 48;
+    const meta = new Uint32Array([8199, 0, 5432, 0]);
+    const cpu = cpuKvLayer(1, shape.context, kvDim);
+    cpu.k.set(randomNormal(cpu.k.length, 5).map(roundF16));
+    cpu.v.set(randomNormal(cpu.v.length, 6).map(roundF16));
+    const q = randomNormal(2 * 6 * 24, 77, 3);
+    const want = attention(shape, q, meta, 2, cpu);
+    const kernel = new AttentionKernel(ctx, { ...shape, kvFormat: 'f16', maxRows: 8 });
+    expect(kernel.splitsFor(1, 8200)).toBe(129);
+    expect(kernel.splitsFor(2, 8200)).toBe(128);
+    const cache = new KvCache(ctx, { nLayers: 1, kvDim, slots: 1, context: shape.context, format: 'f16' });
+    writeBuffer(ctx, cache.k(0), 0, packed(cpu.k, 'f16'));
+    writeBuffer(ctx, cache.v(0), 0, packed(cpu.v, 'f16'));
+    const outB = createBuffer(ctx, 'out', 2 * 6 * 24 * 4);
+    const bound = kernel.bind(uploadBuffer(ctx, 'q', q), uploadBuffer(ctx, 'meta', meta), cache.k(0), cache.v(0), outB);
+    for (const rows of [1, 2]) {
+      const enc = ctx.device.createCommandEncoder();
+      const pass = enc.beginComputePass();
+      kernel.encode(pass, bound, rows, 8200, 'decode');
+      pass.end();
+      ctx.submit([enc.finish()]);
+      assertClose(await readF32(ctx, outB, rows * 144), want.subarray(0, rows * 144), 2e-5, 1e-4, `${rows} rows`);
+    }
+    cache.destroy();
+    kernel.destroy();
+  });
+
   it('splits long caches on the decode path and picks the path by rows', async () => {
     const kernel = new AttentionKernel(ctx, { nHeads: 12, nKvHeads: 2, headDim: 128, context: 65536, kvFormat: 'f16', maxRows: 512 });
     expect(kernel.pathFor(1)).toBe('decode');
     expect(kernel.pathFor(512)).toBe('prefill');
     expect(kernel.splitsFor(1, 1)).toBe(1);
-    expect(kernel.splitsFor(1, 50000)).toBe(32);
-    expect(kernel.splitsFor(16, 50000)).toBe(8);
+    expect(kernel.splitsFor(1, 100)).toBe(2); // at least 64 positions a split
+    expect(kernel.splitsFor(1, 50000)).toBe(256); // one long row: many workgroups
+    expect(kernel.splitsFor(16, 50000)).toBe(16); // 16 rows x 2 kv heads x 16 splits = 512 workgroups
+    expect(kernel.splitsFor(64, 50000)).toBe(4);
     // the real model's shape fits this device's workgroup memory with rows tiled
     expect(kernel.prefillTiling.br).toBeGreaterThanOrEqual(1);
     kernel.destroy();

@@ -34,18 +34,20 @@ interface Tiling {
   bk: number;
 }
 
-/** Rows up to this many take the decode (split-K) path; the partials buffer holds this many rows. */
+/** Rows up to this many take the decode (split-K) path. */
 export const DECODE_MAX_ROWS = 64;
 /** Most splits of one row's positions. */
-export const MAX_SPLITS = 32;
+export const MAX_SPLITS = 256;
+// the partials buffer holds DECODE_MAX_ROWS (or maxRows) x nHeads x this many records; fewer rows may split more
+const RECORDS_PER_ROW_HEAD = 32;
 // a split covers at least this many positions
 const MIN_SPLIT_POSITIONS = 64;
 // enough workgroups to fill a large GPU
-const TARGET_WORKGROUPS = 256;
+const TARGET_WORKGROUPS = 512;
 
 function workgroupBytes(br: number, g: number, hd: number, bk: number): number {
   const bq = br * g;
-  return 4 * (2 * bq * hd + bk * hd + bq * bk + 3 * bq) + 8 * br + 8;
+  return 4 * (2 * bq * hd + bk * (hd + 1) + bq * (bk + 1) + 3 * bq) + 8 * br + 8;
 }
 
 /** The largest tiling that fits workgroup memory: rows per tile (<= maxBr, BR*G <= 32) and positions per tile. */
@@ -66,9 +68,10 @@ export class AttentionKernel {
   private readonly prefill: GPUComputePipeline;
   private readonly decode: GPUComputePipeline;
   private readonly combine: GPUComputePipeline;
-  /** [partRows, nHeads, MAX_SPLITS, 4 + headDim] f32 partial records of the decode path */
+  /** [4 + partRecords * (4 + headDim)] f32: a header (nSplits), then the decode path's partial records */
   private readonly part: GPUBuffer;
   private readonly partRows: number;
+  private readonly partRecords: number;
 
   constructor(
     private readonly ctx: GpuContext,
@@ -88,7 +91,8 @@ export class AttentionKernel {
     this.decode = ctx.pipelines.get({ shader: 'attention', source, constants: { ...common, BR: 1, BK: d.bk, PARTIAL: 1 } });
     this.combine = ctx.pipelines.get({ shader: 'attention', source, entryPoint: 'combine', constants: { ...common, BR: 1, BK: d.bk, PARTIAL: 1 } });
     this.partRows = Math.min(maxRows, DECODE_MAX_ROWS);
-    this.part = createBuffer(ctx, 'attention.partials', this.partRows * nHeads * MAX_SPLITS * (4 + headDim) * 4);
+    this.partRecords = this.partRows * nHeads * RECORDS_PER_ROW_HEAD;
+    this.part = createBuffer(ctx, 'attention.partials', (4 + this.partRecords * (4 + headDim)) * 4);
   }
 
   /** Bind once at load: q [maxRows, qDim] (rotated), meta [maxRows] (pos, slot), the layer's K and V cache, out [maxRows, qDim]. */
@@ -101,7 +105,7 @@ export class AttentionKernel {
     const makeParams = ({ bk, br }: Tiling) => {
       const buf = createBuffer(this.ctx, 'attention.params', 48, UNIFORM);
       const raw = new ArrayBuffer(48);
-      new Uint32Array(raw).set([nHeads, nKvHeads, context, slots, 0, MAX_SPLITS, this.partRows, headDim, bk, br]);
+      new Uint32Array(raw).set([nHeads, nKvHeads, context, slots, 0, this.partRecords, 0, headDim, bk, br]);
       new Float32Array(raw, 16, 1)[0] = 1 / Math.sqrt(headDim);
       writeBuffer(this.ctx, buf, 0, new Uint8Array(raw));
       return buf;
@@ -125,11 +129,12 @@ export class AttentionKernel {
     return rows <= this.partRows ? 'decode' : 'prefill';
   }
 
-  /** Splits per row on the decode path: enough workgroups to fill the GPU, each covering >= 64 positions. */
+  /** Splits per row on the decode path: enough workgroups to fill the GPU, each covering >= 64 positions, within the partials buffer. */
   splitsFor(rows: number, maxPos: number): number {
     const byLength = Math.ceil(maxPos / MIN_SPLIT_POSITIONS);
     const byOccupancy = Math.ceil(TARGET_WORKGROUPS / (rows * this.shape.nKvHeads));
-    return Math.max(1, Math.min(MAX_SPLITS, byLength, byOccupancy));
+    const byCapacity = Math.floor(this.partRecords / (rows * this.shape.nHeads));
+    return Math.max(1, Math.min(MAX_SPLITS, byLength, byOccupancy, byCapacity));
   }
 
   /**

@@ -201,10 +201,11 @@ describe.each(Object.entries(PROFILES))('matmul on the %s profile', (_name, prof
 });
 
 describe('matmul against the original f32 weight (quantization error, full profile)', () => {
-  // ‖y - y_f32‖ / ‖y_f32‖ bounds per format, for weights ~ N(0, 0.3²), K = 1000
+  // ‖y - y_f32‖ / ‖y_f32 - residual‖ bounds per format with its VARIANT epilogues, weights ~ N(0, 0.3²),
+  // K = 1000 (measured: q4 0.10-0.11, q8 0.011 through swiglu, f16 2.4e-4, f32 1.3e-6)
   const bounds: [WeightFormat, number][] = [
     ['q4', 0.15],
-    ['q8', 0.01],
+    ['q8', 0.02],
     ['f16', 1e-3],
     ['f32', 1e-5],
   ];
@@ -232,20 +233,21 @@ describe('matmul against the original f32 weight (quantization error, full profi
   });
 });
 
-describe('weight chunks (bindings capped at 64 KiB)', () => {
+describe('weight chunks (bindings capped at 64 KiB) and folded grids (3 workgroups per dimension)', () => {
   let ctx: GpuContext;
   beforeAll(async () => {
     const base = await nodeContext(PROFILES.weak);
-    // Dawn raises requested limits below the WebGPU defaults back to the defaults, so cap the caps the kernels read.
-    const caps = { ...base.caps, limits: { ...base.caps.limits, maxStorageBufferBindingSize: 64 * 1024 } };
+    // Dawn raises requested limits below the WebGPU defaults back to the defaults, so cap the caps the kernels
+    // read (ctx.dispatch also checks its counts against these).
+    const caps = { ...base.caps, limits: { ...base.caps.limits, maxStorageBufferBindingSize: 64 * 1024, maxComputeWorkgroupsPerDimension: 3 } };
     ctx = new GpuContext({ ...base.boxed, caps });
   });
 
   it.each([
-    [{ rows: 2, K: 1000, N: 600, format: 'q4', ...VARIANT.q4 }, 5], // 512 B rows: 128 a chunk
+    [{ rows: 2, K: 1000, N: 600, format: 'q4', ...VARIANT.q4 }, 5], // 512 B rows: 128 a chunk; 8 workgroups fold to 3 x 3
     [{ rows: 37, K: 1000, N: 600, format: 'q8', ...VARIANT.q8 }, 10], // 1 KiB rows: 64 a chunk
     [{ rows: 3, K: 333, N: 258, format: 'f32', ...VARIANT.f32 }, 6], // 1332 B rows: 48 a chunk
-    [{ rows: 9, K: 333, N: 257, format: 'f16', ...VARIANT.f16 }, 3], // 668 B rows: 98 a chunk
+    [{ rows: 70, K: 333, N: 257, format: 'f16', ...VARIANT.f16 }, 3], // 668 B rows: 98 a chunk; 2 x 2 tiles fold to 2 x 2
   ] as [Case, number][])('%o splits into %i chunks and stays exact', async (c, chunks) => {
     const packed = packWeight(randomNormal(c.N * c.K, 3), c.N, c.K, c.format);
     const w: GpuWeight = uploadWeight(ctx, 'w', packed);

@@ -48,6 +48,8 @@ export interface MatmulBinding {
 
 // Decode tiling: threads per output row; x staged per segment (floats across all rows).
 const DECODE_TPR = 32;
+// Output rows per group of TPR threads (the shader's const NR).
+const DECODE_NR = 2;
 const DECODE_STAGE_FLOATS = 2048;
 // Prefill tiling: 16 x 16 threads, 64 x 64 output tile, K steps of 32.
 const PREFILL_WX = 16;
@@ -123,7 +125,7 @@ export class MatmulKernel {
     // decode: WG threads, TPR per output row
     const wg = Math.min(256, lim.maxComputeInvocationsPerWorkgroup, lim.maxComputeWorkgroupSizeX);
     const tpr = Math.min(DECODE_TPR, wg / 2);
-    this.rowsPerWorkgroup = wg / tpr;
+    this.rowsPerWorkgroup = (DECODE_NR * wg) / tpr;
     const R = DECODE_MAX_ROWS;
     const storage = 4 * (DECODE_STAGE_FLOATS + R * wg + R * this.rowsPerWorkgroup + R);
     if (storage > lim.maxComputeWorkgroupStorageSize) throw bad(`decode needs ${storage} B of workgroup storage, limit ${lim.maxComputeWorkgroupStorageSize}`);
@@ -199,6 +201,11 @@ export class MatmulKernel {
     });
     writeBuffer(this.ctx, params, 0, new Uint8Array(raw));
     return { groups, chunkRows: w.chunks.map((c) => c.rows), params };
+  }
+
+  /** Frees the row-count table (bindings' params buffers belong to their callers). */
+  destroy(): void {
+    this.rowsBuffer.destroy();
   }
 
   /** Records y = x · Wᵀ (+ epilogues) for the first `rows` rows of x and y. Allocates nothing. */

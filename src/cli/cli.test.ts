@@ -1,0 +1,112 @@
+// The CLI as a user runs it: a real process, real files, exit codes and one-line errors.
+import { describe, it, expect, beforeAll } from 'vitest';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(...args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['scripts/run-cli.mjs', ...args], { timeout: 300_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** stderr without Dawn's start-up warnings */
+function errorLines(r: Run): string[] {
+  return r.stderr.split('\n').filter((l) => l.startsWith('error:'));
+}
+
+describe('the CLI', () => {
+  let dir: string;
+  let model: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'boxed-cli-'));
+    model = join(dir, 'tiny');
+    const r = await cli('make-model', '--out', model, '--preset', 'tiny', '--seed', '3');
+    expect(r.code, r.stderr).toBe(0);
+  });
+
+  it.each([
+    [['frobnicate'], 2, /unknown command 'frobnicate'/],
+    [['logits', '--model', '/nonexistent-dir', '--tokens', '1', '--out', '/tmp/x'], 2, /not a directory/],
+    [['logits', '--tokens', '1', '--out', '/tmp/x'], 2, /--model is required/],
+    [['generate', '--model', '.', '--prompt', 'x', '--temperature', 'hot'], 2, /--temperature must be a number/],
+    [['bench', '--model', '.', '--weights', 'q3'], 2, /--weights must be one of q4\|q8\|f16\|f32/],
+    [['make-model', '--out', '/tmp/x', '--preset', 'huge'], 2, /preset/],
+  ])('rejects %j with a one-line error and exit code %i', async (args, code, message) => {
+    const r = await cli(...args);
+    expect(r.code).toBe(code);
+    const lines = errorLines(r);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(message);
+  });
+
+  it('refuses a malformed model folder with a ModelFormat error naming the file', async () => {
+    const bad = join(dir, 'bad');
+    await cli('make-model', '--out', bad, '--preset', 'tiny');
+    await writeFile(join(bad, 'model.safetensors'), new Uint8Array([1, 2, 3]));
+    const r = await cli('logits', '--model', bad, '--tokens', '1,2', '--out', join(dir, 'never.bin'));
+    expect(r.code).toBe(1);
+    expect(errorLines(r)[0]).toMatch(/^error: ModelFormat: model\.safetensors: /);
+  });
+
+  it('writes the same logits through the prefill and the decode paths', async () => {
+    const a = join(dir, 'prefill.bin');
+    const b = join(dir, 'decode.bin');
+    const tokens = '151644,872,198,9707,1879,0,17';
+    const ra = await cli('logits', '--model', model, '--tokens', tokens, '--out', a, '--path', 'prefill', '--weights', 'f32');
+    const rb = await cli('logits', '--model', model, '--tokens', tokens, '--out', b, '--path', 'decode', '--weights', 'f32');
+    expect(ra.code, ra.stderr).toBe(0);
+    expect(rb.code, rb.stderr).toBe(0);
+    const la = new Float32Array((await readFile(a)).buffer.slice(0));
+    const lb = new Float32Array((await readFile(b)).buffer.slice(0));
+    expect(la.length).toBe(151936);
+    let worst = 0;
+    let scale = 0;
+    for (let i = 0; i < la.length; i++) {
+      worst = Math.max(worst, Math.abs(la[i] - lb[i]));
+      scale = Math.max(scale, Math.abs(la[i]));
+    }
+    expect(scale).toBeGreaterThan(0);
+    expect(worst / scale).toBeLessThan(1e-4);
+  });
+
+  it('generates with --json: text, ids, stop reason and stats; a seed reproduces the run', async () => {
+    const args = ['generate', '--model', model, '--prompt', 'What is 2+2?', '--mode', 'math', '--max-tokens', '5', '--temperature', '1', '--seed', '42', '--json'];
+    const r1 = await cli(...args);
+    const r2 = await cli(...args);
+    expect(r1.code, r1.stderr).toBe(0);
+    const j1 = JSON.parse(r1.stdout.trim().split('\n').pop()!);
+    const j2 = JSON.parse(r2.stdout.trim().split('\n').pop()!);
+    expect(['eos', 'max-tokens']).toContain(j1.stop);
+    expect(j1.ids.length).toBeGreaterThan(0);
+    expect(j1.ids.length).toBeLessThanOrEqual(5);
+    expect(typeof j1.text).toBe('string');
+    expect(j1.stats.promptTokens).toBeGreaterThan(20); // the math prompt wrapped in the chat template
+    expect(j2.ids).toEqual(j1.ids);
+  });
+
+  it('bench reports speed, dispatches and readbacks per token, and GPU bytes', async () => {
+    const r = await cli('bench', '--model', model, '--prompt-tokens', '5', '--gen-tokens', '4', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    for (const k of ['prefill_tokens_per_s', 'decode_tokens_per_s', 'dispatches_per_token', 'readbacks_per_token', 'encode_ms_per_token']) {
+      expect(j[k], k).toBeGreaterThan(0);
+    }
+    expect(j.readbacks_per_token).toBe(1);
+    // embed + 7 per layer (2 layers) + final norm + LM head + sampler
+    expect(j.dispatches_per_token).toBeLessThanOrEqual(1 + 7 * 2 + 3);
+    expect(j.gpu_bytes.weights).toBeGreaterThan(0);
+    expect(j.gpu_bytes.kv_cache).toBeGreaterThan(0);
+    expect(typeof j.adapter.description).toBe('string');
+  });
+});
