@@ -3,6 +3,9 @@
 // Float32Array per layer with the GPU layout [slot][pos][kvDim]; the 'f16' format stores values
 // rounded through f16 (round to nearest even), as the GPU's pack2x16float does.
 import type { KvFormat } from '../protocol/engine';
+import { roundF16 } from '../loader/f16';
+
+export { f32ToF16Bits, f16BitsToF32, roundF16 } from '../loader/f16';
 
 export interface RopeShape {
   nHeads: number;
@@ -20,51 +23,6 @@ export interface CpuKvLayer {
 
 export function cpuKvLayer(slots: number, context: number, kvDim: number): CpuKvLayer {
   return { k: new Float32Array(slots * context * kvDim), v: new Float32Array(slots * context * kvDim) };
-}
-
-// ---- f16 rounding (local helper; src/loader/quant.ts has its own, the lead will dedupe) ----
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-
-/** f32 -> f16 bits, round to nearest even; overflow -> inf, NaN kept. */
-export function f32ToF16Bits(x: number): number {
-  f32[0] = x;
-  const b = u32[0];
-  const sign = (b >>> 16) & 0x8000;
-  const exp = (b >>> 23) & 0xff;
-  let mant = b & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  const e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    let h = mant >>> shift;
-    const rem = mant & ((1 << shift) - 1);
-    const halfway = 1 << (shift - 1);
-    if (rem > halfway || (rem === halfway && (h & 1))) h++;
-    return sign | h;
-  }
-  let h = (e << 10) | (mant >>> 13);
-  const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && (h & 1))) h++; // a carry into the exponent is correct (may reach inf)
-  return sign | h;
-}
-
-/** f16 bits -> number. */
-export function f16BitsToF32(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >>> 10) & 0x1f;
-  const mant = h & 0x3ff;
-  if (exp === 0) return sign * mant * 2 ** -24;
-  if (exp === 0x1f) return mant ? NaN : sign * Infinity;
-  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
-}
-
-/** x rounded through f16 and back. */
-export function roundF16(x: number): number {
-  return f16BitsToF32(f32ToF16Bits(x));
 }
 
 /** Rotates one head vector in place (f64 math) at position pos. */

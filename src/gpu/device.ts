@@ -78,8 +78,14 @@ export async function openDevice(gpu: GPU | undefined, opts: DeviceOptions = {})
   } catch (e) {
     throw new BoxedError('NoWebGPU', `The GPU adapter refused a device: ${(e as Error).message}`, { cause: e });
   }
+  // Dawn raises a requested limit below the WebGPU default back to the default; the caps we plan with
+  // honour the cap anyway, so a test can emulate an adapter weaker than the spec's defaults.
   const limits = {} as GpuCaps['limits'];
-  for (const name of LIMIT_NAMES) limits[name] = device.limits[name];
+  for (const name of LIMIT_NAMES) {
+    const cap = opts.capLimits?.[name];
+    const got = device.limits[name];
+    limits[name] = cap === undefined ? got : name.startsWith('min') ? Math.max(got, cap) : Math.min(got, cap);
+  }
   const caps: GpuCaps = {
     shaderF16: device.features.has('shader-f16'),
     subgroups: device.features.has('subgroups'),

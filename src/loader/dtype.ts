@@ -2,6 +2,10 @@
 // BF16 is the top 16 bits of an f32, so its decode is a shift. F16 decodes through a 65536-entry table.
 // Encoders round to nearest, ties to even (as torch does), and keep NaN a NaN.
 
+import { f16BitsToF32, f16ToF32Array, f32BitsToF16 } from './f16';
+
+export { f32BitsToF16, f16BitsToF32 as f16ToF32 };
+
 export type Dtype = 'BF16' | 'F16' | 'F32';
 
 export const DTYPE_BYTES: Record<Dtype, number> = { BF16: 2, F16: 2, F32: 4 };
@@ -27,9 +31,7 @@ export function decodeToF32(bytes: Uint8Array, dtype: Dtype): Float32Array<Array
     const dst = new Uint32Array(out.buffer);
     for (let i = 0; i < n; i++) dst[i] = src[i] << 16;
   } else {
-    const src = new Uint16Array(aligned.buffer, aligned.byteOffset, n);
-    const table = f16Table();
-    for (let i = 0; i < n; i++) out[i] = table[src[i]];
+    f16ToF32Array(new Uint16Array(aligned.buffer, aligned.byteOffset, n), out);
   }
   return out;
 }
@@ -40,7 +42,7 @@ function decodeSlow(bytes: Uint8Array, dtype: Dtype, n: number): Float32Array<Ar
   for (let i = 0; i < n; i++) {
     if (dtype === 'F32') out[i] = view.getFloat32(4 * i, true);
     else if (dtype === 'BF16') out[i] = bitsToF32(view.getUint16(2 * i, true) << 16);
-    else out[i] = f16ToF32(view.getUint16(2 * i, true));
+    else out[i] = f16BitsToF32(view.getUint16(2 * i, true));
   }
   return out;
 }
@@ -76,51 +78,8 @@ export function f32BitsToBf16(u: number): number {
   return ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) & 0xffff;
 }
 
-/** f32 bit pattern -> f16 bits, round to nearest even; overflow -> inf; tiny values -> subnormal or zero. */
-export function f32BitsToF16(u: number): number {
-  const sign = (u >>> 16) & 0x8000;
-  const exp = (u >>> 23) & 0xff;
-  const mant = u & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0); // inf or NaN
-  const e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign; // below half the smallest subnormal
-    const m = mant | 0x800000; // implicit 1
-    const shift = 14 - e; // 14..24
-    const half = 1 << (shift - 1);
-    let r = m >>> shift;
-    const rest = m & ((1 << shift) - 1);
-    if (rest > half || (rest === half && (r & 1))) r++;
-    return sign | r; // r may carry into the smallest normal: still the right bits
-  }
-  let r = (e << 10) | (mant >>> 13);
-  const rest = mant & 0x1fff;
-  if (rest > 0x1000 || (rest === 0x1000 && (r & 1))) r++; // may carry into the exponent, up to inf: correct
-  return sign | r;
-}
-
-/** f16 bits -> f32 value. */
-export function f16ToF32(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >>> 10) & 0x1f;
-  const mant = h & 0x3ff;
-  if (exp === 0) return sign * mant * 2 ** -24;
-  if (exp === 0x1f) return mant ? NaN : sign * Infinity;
-  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
-}
-
 const scratch = new DataView(new ArrayBuffer(4));
 function bitsToF32(bits: number): number {
   scratch.setUint32(0, bits >>> 0);
   return scratch.getFloat32(0);
-}
-
-let table: Float32Array | undefined;
-function f16Table(): Float32Array {
-  if (!table) {
-    table = new Float32Array(65536);
-    for (let h = 0; h < 65536; h++) table[h] = f16ToF32(h);
-  }
-  return table;
 }

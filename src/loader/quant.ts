@@ -11,6 +11,12 @@
 // Dequantized value: w = scale * q, computed in f32. No GPU imports here.
 import type { WeightFormat } from '../protocol/engine';
 import { BoxedError } from '../protocol/errors';
+import { f16BitsToF32, f32ToF16Bits } from './f16';
+
+export { f16BitsToF32, f32ToF16Bits, f16ToF32Array, f32ToF16Array } from './f16';
+
+const f32Scratch = new Float32Array(1);
+const u32Scratch = new Uint32Array(f32Scratch.buffer);
 
 export type { WeightFormat };
 
@@ -57,67 +63,6 @@ export function rowLayout(cols: number, format: WeightFormat): { wordsPerRow: nu
 export function packedBytes(rows: number, cols: number, format: WeightFormat): number {
   const { wordsPerRow, groupsPerRow } = rowLayout(cols, format);
   return rows * (wordsPerRow + groupsPerRow) * 4;
-}
-
-// ---- f16 <-> f32 ------------------------------------------------------------------------------
-
-const f32Scratch = new Float32Array(1);
-const u32Scratch = new Uint32Array(f32Scratch.buffer);
-
-/** f32 -> IEEE half bits, round to nearest even; overflow gives ±inf, tiny values ±0 or subnormals, NaN stays NaN. */
-export function f32ToF16Bits(v: number): number {
-  f32Scratch[0] = v;
-  const x = u32Scratch[0];
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  const mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant !== 0 ? 0x200 | (mant >>> 13) : 0);
-  const e = exp - 112; // rebias 127 -> 15
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    // subnormal half: m = (1.mant) * 2^(e - 1) in units of 2^-24
-    if (e < -10) return sign;
-    const full = mant | 0x800000;
-    const shift = 14 - e;
-    const half = 1 << (shift - 1);
-    const rem = full & ((1 << shift) - 1);
-    let r = full >>> shift;
-    if (rem > half || (rem === half && (r & 1) === 1)) r++;
-    return sign | r;
-  }
-  let r = (e << 10) | (mant >>> 13);
-  const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && (r & 1) === 1)) r++; // a carry may roll into the exponent (up to inf): correct
-  return sign | r;
-}
-
-/** IEEE half bits -> number (exact). */
-export function f16BitsToF32(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const e = (h >>> 10) & 0x1f;
-  const m = h & 0x3ff;
-  if (e === 0) return sign * m * 2 ** -24;
-  if (e === 0x1f) return m !== 0 ? NaN : sign * Infinity;
-  return sign * (1 + m / 1024) * 2 ** (e - 15);
-}
-
-let f16Table: Float32Array | null = null;
-
-/** f16 bits array -> f32 values (table lookup). */
-export function f16ToF32Array(src: Uint16Array, dst = new Float32Array(src.length)): Float32Array {
-  if (!f16Table) {
-    f16Table = new Float32Array(65536);
-    for (let h = 0; h < 65536; h++) f16Table[h] = f16BitsToF32(h);
-  }
-  const t = f16Table;
-  for (let i = 0; i < src.length; i++) dst[i] = t[src[i]];
-  return dst;
-}
-
-/** f32 values -> f16 bits array (round to nearest even). */
-export function f32ToF16Array(src: Float32Array, dst = new Uint16Array(src.length)): Uint16Array {
-  for (let i = 0; i < src.length; i++) dst[i] = f32ToF16Bits(src[i]);
-  return dst;
 }
 
 // ---- pack / dequantize -----------------------------------------------------------------------

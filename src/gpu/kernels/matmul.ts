@@ -46,11 +46,24 @@ export interface MatmulBinding {
   params: GPUBuffer;
 }
 
-// Decode tiling: threads per output row; x staged per segment (floats across all rows).
-const DECODE_TPR = 32;
-// Output rows per group of TPR threads (the shader's const NR).
+// Decode tiling: WG threads a workgroup, in lane groups of TPR threads that own NR consecutive output rows each.
+const DECODE_WG = 256;
 const DECODE_NR = 2;
-const DECODE_STAGE_FLOATS = 2048;
+// A lane takes at least this many blocks of 8 values of a row (TPR shrinks for short rows).
+const DECODE_BLOCKS_PER_LANE = 4;
+const DECODE_MAX_TPR = 32;
+
+/** Decode tiling for rows of K values on an adapter whose workgroups hold at most maxWg threads. */
+export function decodeTiling(K: number, maxWg: number, subgroupMin: number): { wg: number; tpr: number; nr: number } {
+  const wg = 2 ** Math.floor(Math.log2(Math.min(Number(globalThis.process?.env?.BOXED_DECODE_WG ?? DECODE_WG), maxWg)));
+  const blocks = Math.ceil(K / 8);
+  const envTpr = Number(globalThis.process?.env?.BOXED_DECODE_TPR ?? 0);
+  let tpr = 2 ** Math.floor(Math.log2(Math.max(1, blocks / DECODE_BLOCKS_PER_LANE)));
+  if (envTpr) tpr = envTpr;
+  tpr = Math.min(tpr, DECODE_MAX_TPR, wg, subgroupMin);
+  const nr = Number(globalThis.process?.env?.BOXED_DECODE_NR ?? DECODE_NR);
+  return { wg, tpr, nr };
+}
 // Prefill tiling: 16 x 16 threads, 64 x 64 output tile, K steps of 32.
 const PREFILL_WX = 16;
 const PREFILL_WY = 16;
@@ -122,18 +135,17 @@ export class MatmulKernel {
     this.layouts = layoutsFor(ctx.device, variant, defines.scaled, defines.bias);
     this.paramsStride = Math.max(256, lim.minUniformBufferOffsetAlignment);
 
-    // decode: WG threads, TPR per output row
-    const wg = Math.min(256, lim.maxComputeInvocationsPerWorkgroup, lim.maxComputeWorkgroupSizeX);
-    const tpr = Math.min(DECODE_TPR, wg / 2);
-    this.rowsPerWorkgroup = (DECODE_NR * wg) / tpr;
-    const R = DECODE_MAX_ROWS;
-    const storage = 4 * (DECODE_STAGE_FLOATS + R * wg + R * this.rowsPerWorkgroup + R);
+    // decode: lane groups of TPR threads per output row pair, TPR from K; x read as vec4s when rows are whole blocks
+    const sgMin = ctx.caps.subgroups ? (ctx.device.adapterInfo?.subgroupMinSize ?? DECODE_MAX_TPR) : DECODE_MAX_TPR;
+    const t = decodeTiling(K, Math.min(lim.maxComputeInvocationsPerWorkgroup, lim.maxComputeWorkgroupSizeX), sgMin);
+    this.rowsPerWorkgroup = (t.nr * t.wg) / t.tpr;
+    const storage = 16 * t.wg;
     if (storage > lim.maxComputeWorkgroupStorageSize) throw bad(`decode needs ${storage} B of workgroup storage, limit ${lim.maxComputeWorkgroupStorageSize}`);
     this.decodePipeline = ctx.pipelines.get({
       shader: 'matmul-decode',
       source: `${decodeSource}\n${formatsSource}`,
-      defines,
-      constants: { WG: wg, TPR: tpr, STAGE: DECODE_STAGE_FLOATS },
+      defines: { ...defines, xvec: K % 8 === 0 },
+      constants: { WG: t.wg, TPR: t.tpr, NR: t.nr },
       layout: this.layouts.pipeline,
     });
 

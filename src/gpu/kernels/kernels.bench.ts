@@ -1,0 +1,152 @@
+// Kernel micro-benchmark: decode-path matmuls at the 1.5B model's shapes, and the GPU sampler over its vocab.
+// Not part of the test suite (vitest includes only *.test.ts). Run it with
+//   npx vitest bench --run src/gpu/kernels/kernels.bench.ts
+// Environment: BENCH_ONLY=<substring> keeps the cases whose name contains it; BENCH_RUNS=<n> timed runs (default 5);
+// BENCH_PROFILE=weak uses the SwiftShader-like profile (no f16, no subgroups, 256 invocations).
+// Each case is built once (pipelines, buffers, bind groups), run once to warm up, then timed BENCH_RUNS times:
+// one run = record `reps` calls into one command buffer, submit, wait for onSubmittedWorkDone. The table gives
+// the median and the minimum per call in milliseconds, and the weight bandwidth the median implies.
+// Weights are random packed words (the values do not matter for speed; f16 words are kept finite).
+import { bench } from 'vitest';
+import { nodeContext, PROFILES } from '../test-device';
+import type { GpuContext } from '../context';
+import { uploadBuffer, createBuffer } from '../buffers';
+import { uploadWeight, destroyWeight, type GpuWeight } from '../weights';
+import { MatmulKernel, type MatmulOptions } from './matmul';
+import { SampleKernel } from './sample';
+import { rowLayout, type PackedWeight, type WeightFormat } from '../../loader/quant';
+import { randomNormal } from '../../cpu/random';
+
+interface Case {
+  name: string;
+  /** calls recorded into one command buffer per timed run */
+  reps: number;
+  /** bytes one call reads (for the GB/s column), 0: not shown */
+  bytes: number;
+  setup(ctx: GpuContext): { record(pass: GPUComputePassEncoder): void; dispose(): void };
+}
+
+/** Random packed words for a [rows, cols] weight: xorshift bits, f16 halves forced finite. */
+function randomPacked(rows: number, cols: number, format: WeightFormat, seed: number): PackedWeight {
+  const { wordsPerRow, groupsPerRow } = rowLayout(cols, format);
+  const data = new Uint32Array(rows * wordsPerRow);
+  let s = (seed * 2654435761) >>> 0 || 1;
+  for (let i = 0; i < data.length; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    data[i] = format === 'f16' ? s & 0xb7ffb7ff : format === 'f32' ? (s & 0x807fffff) | 0x3c000000 : s;
+  }
+  const scales = groupsPerRow > 0 ? randomNormal(rows * groupsPerRow, seed + 1, 0.01) : null;
+  return { format, rows, cols, data, scales, wordsPerRow, groupsPerRow };
+}
+
+function matmulCase(name: string, o: Omit<MatmulOptions, 'label' | 'maxRows'>, rows: number, reps: number): Case {
+  const { wordsPerRow, groupsPerRow } = rowLayout(o.K, o.format);
+  return {
+    name,
+    reps,
+    bytes: o.N * (wordsPerRow + groupsPerRow) * 4,
+    setup(ctx) {
+      const kernel = new MatmulKernel(ctx, { ...o, maxRows: 4, label: name });
+      const w: GpuWeight = uploadWeight(ctx, name, randomPacked(o.N, o.K, o.format, o.N + o.K));
+      const x = uploadBuffer(ctx, 'x', randomNormal(4 * o.K, 7));
+      const y = createBuffer(ctx, 'y', 4 * kernel.outWidth * 4);
+      const bias = o.bias ? uploadBuffer(ctx, 'bias', randomNormal(o.N, 8)) : undefined;
+      const b = kernel.bind(w, x, y, bias);
+      return {
+        record: (pass) => kernel.encode(pass, b, rows),
+        dispose: () => {
+          destroyWeight(w);
+          for (const buf of [x, y, bias, b.params]) buf?.destroy();
+          kernel.destroy();
+        },
+      };
+    },
+  };
+}
+
+function sampleCase(name: string, temperature: number, topP: number, rows: number, reps: number): Case {
+  const vocab = 151936;
+  return {
+    name,
+    reps,
+    bytes: 0,
+    setup(ctx) {
+      const kernel = new SampleKernel(ctx, { vocab, validVocab: 151665, maxRows: rows });
+      const logits = uploadBuffer(ctx, 'logits', randomNormal(rows * vocab, 11, 3));
+      const tokens = createBuffer(ctx, 'tokens', rows * 4);
+      const b = kernel.bind(logits, undefined, tokens);
+      kernel.writeParams(Array.from({ length: rows }, (_, i) => ({ temperature, topP, topK: 0, coin: (i + 0.5) / (rows + 1) })));
+      return {
+        record: (pass) => kernel.encode(pass, b, rows),
+        dispose: () => {
+          logits.destroy();
+          tokens.destroy();
+          kernel.destroy();
+        },
+      };
+    },
+  };
+}
+
+const V = 151936;
+const CASES: Case[] = [
+  matmulCase('lm_head 151936x64 q4 r1', { N: V, K: 64, format: 'q4' }, 1, 1),
+  matmulCase('lm_head 151936x64 f32 r1', { N: V, K: 64, format: 'f32' }, 1, 1),
+  matmulCase('lm_head 151936x1536 q4 r1', { N: V, K: 1536, format: 'q4' }, 1, 1),
+  matmulCase('lm_head 151936x1536 f16 r1', { N: V, K: 1536, format: 'f16' }, 1, 1),
+  matmulCase('up 8960x1536 q4 r1', { N: 8960, K: 1536, format: 'q4' }, 1, 2),
+  matmulCase('up 8960x1536 q4 r4', { N: 8960, K: 1536, format: 'q4' }, 4, 2),
+  matmulCase('gateUp 17920x1536 q4 norm+swiglu r1', { N: 17920, K: 1536, format: 'q4', norm: { eps: 1e-6 }, swiglu: true }, 1, 1),
+  matmulCase('down 1536x8960 q4 residual r1', { N: 1536, K: 8960, format: 'q4', residual: true }, 1, 2),
+  matmulCase('qkv 2048x1536 q4 norm+bias r1', { N: 2048, K: 1536, format: 'q4', norm: { eps: 1e-6 }, bias: true }, 1, 4),
+  matmulCase('qkv 2048x1536 q4 norm+bias r4', { N: 2048, K: 1536, format: 'q4', norm: { eps: 1e-6 }, bias: true }, 4, 4),
+  matmulCase('o 1536x1536 f16 residual r1', { N: 1536, K: 1536, format: 'f16', residual: true }, 1, 4),
+  sampleCase('sample greedy 151936 r1', 0, 1, 1, 1),
+  sampleCase('sample T0.6 top-p0.95 151936 r1', 0.6, 0.95, 1, 1),
+];
+
+async function timeCase(ctx: GpuContext, c: Case, runs: number): Promise<number[]> {
+  const h = c.setup(ctx);
+  const once = async () => {
+    const enc = ctx.device.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    for (let i = 0; i < c.reps; i++) h.record(pass);
+    pass.end();
+    const t0 = performance.now();
+    ctx.submit([enc.finish()]);
+    await ctx.device.queue.onSubmittedWorkDone();
+    return (performance.now() - t0) / c.reps;
+  };
+  await once(); // warm: pipeline compile, first touch of the buffers
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) times.push(await once());
+  h.dispose();
+  return times;
+}
+
+bench(
+  'decode kernels',
+  async () => {
+    const profile = process.env.BENCH_PROFILE === 'weak' ? PROFILES.weak : PROFILES.full;
+    const ctx = await nodeContext(profile);
+    const only = process.env.BENCH_ONLY;
+    const runs = Number(process.env.BENCH_RUNS ?? 5);
+    const lines = [`profile: ${process.env.BENCH_PROFILE ?? "full"} subgroups=${ctx.caps.subgroups} f16=${ctx.caps.shaderF16}`];
+    lines.push(`${'case'.padEnd(40)} ${'median ms'.padStart(10)} ${'min ms'.padStart(10)} ${'GB/s'.padStart(7)}`);
+    for (const c of CASES) {
+      if (only && !c.name.includes(only)) continue;
+      const t = (await timeCase(ctx, c, runs)).sort((a, b) => a - b);
+      const med = t[Math.floor(t.length / 2)];
+      const gbs = c.bytes ? (c.bytes / (med * 1e6)).toFixed(2) : '';
+      const line = `${c.name.padEnd(40)} ${med.toFixed(2).padStart(10)} ${t[0].toFixed(2).padStart(10)} ${gbs.padStart(7)}`;
+      lines.push(line);
+      console.log(line);
+    }
+    console.log(`\n${lines.join('\n')}`);
+    ctx.device.destroy();
+  },
+  { iterations: 1, time: 0, warmupIterations: 0, warmupTime: 0 },
+);
