@@ -35,6 +35,8 @@ export interface MatmulOptions {
   /** Largest row count encode() will be asked for. */
   maxRows: number;
   label: string;
+  /** Tests and benchmarks: force the decode tiling instead of the one decodeTiling() picks for this adapter. */
+  decodeTiling?: DecodeTiling;
 }
 
 export interface MatmulBinding {
@@ -46,24 +48,45 @@ export interface MatmulBinding {
   params: GPUBuffer;
 }
 
-// Decode tiling: WG threads a workgroup, in lane groups of TPR threads that own NR consecutive output rows each.
-const DECODE_WG = 256;
-const DECODE_NR = 2;
-// A lane takes at least this many blocks of 8 values of a row (TPR shrinks for short rows).
+/** How the decode shader splits work: WG threads a workgroup, in lane groups of TPR threads owning NR rows each. */
+export interface DecodeTiling {
+  /** threads a workgroup (power of two) */
+  wg: number;
+  /** threads sharing one output row (power of two <= wg) */
+  tpr: number;
+  /** consecutive output rows a lane group owns (even: swiglu pairs) */
+  nr: number;
+}
+
+/** What decodeTiling() needs to know about the adapter. */
+export interface DecodeAdapter {
+  /** largest workgroup (min of maxComputeInvocationsPerWorkgroup and maxComputeWorkgroupSizeX) */
+  maxWorkgroup: number;
+  /** smallest subgroup size when subgroups are enabled, else 0 */
+  subgroupMin: number;
+  /** a CPU rasterizer (lavapipe, SwiftShader, WARP) */
+  fallback: boolean;
+}
+
+// A lane takes at least this many blocks of 8 values of a row (fewer lanes for short rows), at most 32 lanes.
 const DECODE_BLOCKS_PER_LANE = 4;
 const DECODE_MAX_TPR = 32;
 
-/** Decode tiling for rows of K values on an adapter whose workgroups hold at most maxWg threads. */
-export function decodeTiling(K: number, maxWg: number, subgroupMin: number): { wg: number; tpr: number; nr: number } {
-  const wg = 2 ** Math.floor(Math.log2(Math.min(Number(globalThis.process?.env?.BOXED_DECODE_WG ?? DECODE_WG), maxWg)));
+/**
+ * Decode tiling for rows of K values. GPUs: 256 threads, TPR from K (<= 32, and within one subgroup so the
+ * reduction is shuffles only), coalesced word reads across a row's lanes. CPU adapters run a workgroup's
+ * invocations as SIMD lanes of one thread: there one lane per row is fastest (every x read is the same address
+ * for all lanes, no reduction, no barrier), measured 1.5-8x over 8 or 32 lanes on lavapipe.
+ */
+export function decodeTiling(K: number, a: DecodeAdapter): DecodeTiling {
+  const wg = 2 ** Math.floor(Math.log2(Math.min(a.fallback ? 64 : 256, a.maxWorkgroup)));
+  if (a.fallback) return { wg, tpr: 1, nr: 2 };
   const blocks = Math.ceil(K / 8);
-  const envTpr = Number(globalThis.process?.env?.BOXED_DECODE_TPR ?? 0);
   let tpr = 2 ** Math.floor(Math.log2(Math.max(1, blocks / DECODE_BLOCKS_PER_LANE)));
-  if (envTpr) tpr = envTpr;
-  tpr = Math.min(tpr, DECODE_MAX_TPR, wg, subgroupMin);
-  const nr = Number(globalThis.process?.env?.BOXED_DECODE_NR ?? DECODE_NR);
-  return { wg, tpr, nr };
+  tpr = Math.min(tpr, DECODE_MAX_TPR, wg, a.subgroupMin > 0 ? a.subgroupMin : DECODE_MAX_TPR);
+  return { wg, tpr, nr: 2 };
 }
+
 // Prefill tiling: 16 x 16 threads, 64 x 64 output tile, K steps of 32.
 const PREFILL_WX = 16;
 const PREFILL_WY = 16;
@@ -135,9 +158,19 @@ export class MatmulKernel {
     this.layouts = layoutsFor(ctx.device, variant, defines.scaled, defines.bias);
     this.paramsStride = Math.max(256, lim.minUniformBufferOffsetAlignment);
 
-    // decode: lane groups of TPR threads per output row pair, TPR from K; x read as vec4s when rows are whole blocks
-    const sgMin = ctx.caps.subgroups ? (ctx.device.adapterInfo?.subgroupMinSize ?? DECODE_MAX_TPR) : DECODE_MAX_TPR;
-    const t = decodeTiling(K, Math.min(lim.maxComputeInvocationsPerWorkgroup, lim.maxComputeWorkgroupSizeX), sgMin);
+    // decode: lane groups of TPR threads per output row pair (tiling from K and the adapter); x read as vec4s
+    // when rows are whole blocks of 8
+    const info = ctx.device.adapterInfo as GPUAdapterInfo | undefined;
+    const t = opts.decodeTiling ?? decodeTiling(K, {
+      maxWorkgroup: Math.min(lim.maxComputeInvocationsPerWorkgroup, lim.maxComputeWorkgroupSizeX),
+      subgroupMin: ctx.caps.subgroups ? (info?.subgroupMinSize ?? 0) : 0,
+      fallback: info?.isFallbackAdapter ?? false,
+    });
+    const pow2 = (v: number) => Number.isInteger(v) && v > 0 && (v & (v - 1)) === 0;
+    if (!(pow2(t.wg) && pow2(t.tpr) && t.tpr <= t.wg && Number.isInteger(t.nr) && t.nr >= 1 && (!swiglu || t.nr % 2 === 0))) {
+      throw bad(`bad decode tiling ${JSON.stringify(t)}`);
+    }
+    if (t.wg > lim.maxComputeInvocationsPerWorkgroup || t.wg > lim.maxComputeWorkgroupSizeX) throw bad(`decode workgroup ${t.wg} exceeds the adapter's limits`);
     this.rowsPerWorkgroup = (t.nr * t.wg) / t.tpr;
     const storage = 16 * t.wg;
     if (storage > lim.maxComputeWorkgroupStorageSize) throw bad(`decode needs ${storage} B of workgroup storage, limit ${lim.maxComputeWorkgroupStorageSize}`);
