@@ -13,11 +13,13 @@
 // Group 1: 0 uniform rowsU { rows } (the step's row count; one small bind group per count, made at load).
 // Dispatch: ceil(nChunk / LR) workgroups, folded into (x, y) as id.y * nwg.x + id.x.
 // Tiling: a workgroup of WG threads is WG / TPR lane groups of TPR threads; lane group g owns the NR consecutive
-// output rows n0 + g * NR + q (q < NR), so a workgroup covers LR = NR * WG / TPR rows. The host picks TPR from K
-// (few lanes for short rows, so no lane idles and more rows share a workgroup). The lanes of a group split a row
+// output rows n0 + g * NR + q (q < NR), so a workgroup covers LR = NR * WG / TPR rows. The host picks TPR
+// (decodeTiling in matmul.ts): from K on GPUs (few lanes for short rows, so no lane idles and more rows share a
+// workgroup; at most a subgroup), and 1 on CPU adapters, where a workgroup's invocations are SIMD lanes of one
+// thread and one lane per row makes every x read the same address for all lanes. The lanes of a group split a row
 // by blocks of 8 values (lane t takes blocks t, t + TPR, ...: consecutive lanes read consecutive words), and every
 // weight block is applied to all x rows at once, so each weight byte is read once per step.
-// x is read straight from storage (small, cached), never staged: no workgroup memory and no barrier on the
+// x is read straight from storage (small, cached), never staged in workgroup memory: no barrier on the
 // subgroup path. Accumulators are one vec4 (component r = x row r) with the rows unrolled behind uniform
 // `rows > r` branches: no dynamically indexed arrays. The lane partials are reduced with subgroupShuffleXor /
 // subgroupAdd when subgroups exist (a subgroup is assumed to be a run of consecutive invocation indices), and

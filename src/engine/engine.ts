@@ -100,11 +100,20 @@ export class Engine implements EngineApi {
       tokenizer.size,
       (tensor, done, total) => onEvent({ type: 'convert', tensor, done, total }),
     );
+    // Shaders compile when a pipeline first runs: run one prefill chunk (the prefill paths) and one decode
+    // step (the decode paths and the sampler), so the first answer does not pay for compilation.
     onEvent({ type: 'phase', phase: 'compile' });
-    onEvent({ type: 'compile', done: ctx.pipelines.created, total: ctx.pipelines.created });
+    onEvent({ type: 'compile', done: 0, total: 1 });
+    const pad = tokenizer.eosIds()[0] ?? 0;
+    const warmRows = Math.min(model.rowsPerStep, context - 1);
+    model.submitStep(
+      Array.from({ length: warmRows }, (_, pos) => ({ slot: 0, pos })),
+      { tokens: new Array<number>(warmRows).fill(pad), lastRowOnly: true },
+    );
+    await ctx.device.queue.onSubmittedWorkDone();
+    onEvent({ type: 'compile', done: 1, total: 1 });
     onEvent({ type: 'phase', phase: 'warmup' });
-    // one real step through every kernel, so the first answer does not pay for shader compilation
-    const h = model.submitStep([{ slot: 0, pos: 0 }], { tokens: [tokenizer.eosIds()[0] ?? 0], lastRowOnly: true, sampling: [{ temperature: 0, topP: 1, topK: 0, coin: 0 }] });
+    const h = model.submitStep([{ slot: 0, pos: 0 }], { tokens: [pad], lastRowOnly: true, sampling: [{ temperature: 0, topP: 1, topK: 0, coin: 0 }] });
     await model.readTokens(h);
     onEvent({ type: 'warmup', done: 1, total: 1 });
     const tplCfg = checkpoint.tokenizerConfig as { chat_template?: unknown };

@@ -5,6 +5,7 @@
 import type { ModelConfig } from '../model/config';
 import { forward, type StepOps } from '../model/forward';
 import { mapWeights, type LayerWeights } from '../model/weights';
+import { concatRows, foldColumns, interleaveRows } from '../model/fused';
 import type { KvFormat, MemoryPlan, WeightFormat } from '../protocol/engine';
 import { BoxedError } from '../protocol/errors';
 import { packWeight, packedBytes, rowLayout, type PackedWeight } from '../loader/quant';
@@ -446,31 +447,3 @@ export interface StepHandle {
 function mb(bytes: number): number {
   return Math.round(bytes / 1e6);
 }
-
-/** Stacks row-major matrices (or vectors) with the same row width. */
-export function concatRows(parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
-/** [2*rows, cols]: row 2j = a_j, row 2j+1 = b_j. */
-export function interleaveRows(a: Float32Array, b: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(2 * rows * cols);
-  for (let j = 0; j < rows; j++) {
-    out.set(a.subarray(j * cols, (j + 1) * cols), 2 * j * cols);
-    out.set(b.subarray(j * cols, (j + 1) * cols), (2 * j + 1) * cols);
-  }
-  return out;
-}
-
-/** W[n, k] * g[k] in place (a norm gain folded into the matrix that reads the normed vector). */
-export function foldColumns(w: Float32Array, g: Float32Array, cols: number): Float32Array {
-  for (let i = 0; i < w.length; i++) w[i] *= g[i % cols];
-  return w;
-}
-

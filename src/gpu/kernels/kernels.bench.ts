@@ -1,11 +1,13 @@
-// Kernel micro-benchmark: decode-path matmuls at the 1.5B model's shapes, and the GPU sampler over its vocab.
+// Kernel micro-benchmark at the 1.5B model's shapes: decode-path matmuls (and two prefill ones), decode
+// attention over an f16 KV cache, and the GPU sampler over the vocab.
 // Not part of the test suite (vitest includes only *.test.ts). Run it with
 //   npx vitest bench --run src/gpu/kernels/kernels.bench.ts
 // Environment: BENCH_ONLY=<substring> keeps the cases whose name contains it; BENCH_RUNS=<n> timed runs (default 5);
 // BENCH_PROFILE=weak uses the SwiftShader-like profile (no f16, no subgroups, 256 invocations).
 // Each case is built once (pipelines, buffers, bind groups), run once to warm up, then timed BENCH_RUNS times:
 // one run = record `reps` calls into one command buffer, submit, wait for onSubmittedWorkDone. The table gives
-// the median and the minimum per call in milliseconds, and the weight bandwidth the median implies.
+// the median and the minimum per call in milliseconds, and the bandwidth the median implies (weight bytes for
+// matmuls, K and V cache bytes for attention).
 // Weights are random packed words (the values do not matter for speed; f16 words are kept finite).
 import { bench } from 'vitest';
 import { nodeContext, PROFILES } from '../test-device';
@@ -14,6 +16,7 @@ import { uploadBuffer, createBuffer } from '../buffers';
 import { uploadWeight, destroyWeight, type GpuWeight } from '../weights';
 import { MatmulKernel, type MatmulOptions } from './matmul';
 import { SampleKernel } from './sample';
+import { AttentionKernel } from './attention';
 import { rowLayout, type PackedWeight, type WeightFormat } from '../../loader/quant';
 import { randomNormal } from '../../cpu/random';
 
@@ -49,10 +52,11 @@ function matmulCase(name: string, o: Omit<MatmulOptions, 'label' | 'maxRows'>, r
     reps,
     bytes: o.N * (wordsPerRow + groupsPerRow) * 4,
     setup(ctx) {
-      const kernel = new MatmulKernel(ctx, { ...o, maxRows: 4, label: name });
+      const maxRows = Math.max(4, rows);
+      const kernel = new MatmulKernel(ctx, { ...o, maxRows, label: name });
       const w: GpuWeight = uploadWeight(ctx, name, randomPacked(o.N, o.K, o.format, o.N + o.K));
-      const x = uploadBuffer(ctx, 'x', randomNormal(4 * o.K, 7));
-      const y = createBuffer(ctx, 'y', 4 * kernel.outWidth * 4);
+      const x = uploadBuffer(ctx, 'x', randomNormal(maxRows * o.K, 7));
+      const y = createBuffer(ctx, 'y', maxRows * kernel.outWidth * 4);
       const bias = o.bias ? uploadBuffer(ctx, 'bias', randomNormal(o.N, 8)) : undefined;
       const b = kernel.bind(w, x, y, bias);
       return {
@@ -91,6 +95,33 @@ function sampleCase(name: string, temperature: number, topP: number, rows: numbe
   };
 }
 
+/** Decode attention of `rows` rows at position pos - 1 over an f16 KV cache (1.5B heads: 12 / 2, headDim 128). */
+function attentionCase(name: string, pos: number, rows: number, reps: number): Case {
+  const [nHeads, nKvHeads, headDim, context] = [12, 2, 128, pos];
+  return {
+    name,
+    reps,
+    bytes: 2 * rows * pos * nKvHeads * headDim * 2,
+    setup(ctx) {
+      const kernel = new AttentionKernel(ctx, { nHeads, nKvHeads, headDim, context, kvFormat: 'f16', maxRows: rows });
+      const q = uploadBuffer(ctx, 'q', randomNormal(rows * nHeads * headDim, 5));
+      const meta = uploadBuffer(ctx, 'meta', new Uint32Array(Array.from({ length: rows }, (_, r) => [pos - 1, r]).flat()));
+      const cacheBytes = rows * context * nKvHeads * headDim * 2;
+      const k = uploadBuffer(ctx, 'k', randomPacked(1, cacheBytes / 4, 'f16', 3).data);
+      const v = uploadBuffer(ctx, 'v', randomPacked(1, cacheBytes / 4, 'f16', 4).data);
+      const out = createBuffer(ctx, 'out', rows * nHeads * headDim * 4);
+      const b = kernel.bind(q, meta, k, v, out);
+      return {
+        record: (pass) => kernel.encode(pass, b, rows, pos),
+        dispose: () => {
+          for (const buf of [q, meta, k, v, out, ...b.params]) buf.destroy();
+          kernel.destroy();
+        },
+      };
+    },
+  };
+}
+
 const V = 151936;
 const CASES: Case[] = [
   matmulCase('lm_head 151936x64 q4 r1', { N: V, K: 64, format: 'q4' }, 1, 1),
@@ -104,6 +135,10 @@ const CASES: Case[] = [
   matmulCase('qkv 2048x1536 q4 norm+bias r1', { N: 2048, K: 1536, format: 'q4', norm: { eps: 1e-6 }, bias: true }, 1, 4),
   matmulCase('qkv 2048x1536 q4 norm+bias r4', { N: 2048, K: 1536, format: 'q4', norm: { eps: 1e-6 }, bias: true }, 4, 4),
   matmulCase('o 1536x1536 f16 residual r1', { N: 1536, K: 1536, format: 'f16', residual: true }, 1, 4),
+  matmulCase('prefill qkv 2048x1536 q4 norm+bias r64', { N: 2048, K: 1536, format: 'q4', norm: { eps: 1e-6 }, bias: true }, 64, 1),
+  matmulCase('prefill down 1536x8960 q4 residual r64', { N: 1536, K: 8960, format: 'q4', residual: true }, 64, 1),
+  attentionCase('attention decode pos 4096 r1', 4096, 1, 2),
+  attentionCase('attention decode pos 4096 r4', 4096, 4, 1),
   sampleCase('sample greedy 151936 r1', 0, 1, 1, 1),
   sampleCase('sample T0.6 top-p0.95 151936 r1', 0.6, 0.95, 1, 1),
 ];

@@ -1,0 +1,25 @@
+import { it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { nodeContext } from '../test-device';
+import { uploadBuffer, createBuffer, readU32, UNIFORM } from '../buffers';
+import { randomNormal } from '../../cpu/random';
+it('debug passes', async () => {
+  const ctx = await nodeContext({});
+  let src = readFileSync('shaders/sample.wgsl', 'utf8');
+  src = src.replace('var<workgroup> st: State;', 'var<workgroup> st: State;\nvar<workgroup> dbgFull: u32;\nvar<workgroup> dbgList: u32;');
+  src = src.replace('    reduceBins(lid, useMass);', '    if (lid == 0u) { if (full) { dbgFull += 1u; } else { dbgList += 1u; } }\n    reduceBins(lid, useMass);');
+  src = src.replace('    tokens[row] = tok;\n  }\n}', '    tokens[row] = dbgFull * 1000u + dbgList;\n  }\n}');
+  const V = 151936, rows = 4;
+  const pipe = ctx.pipelines.get({ shader: 'dbg', source: src, constants: { WG: 256 } });
+  const cfg = uploadBuffer(ctx, 'cfg', new Uint32Array([V, 151665, 32, 256]), UNIFORM);
+  const logits = uploadBuffer(ctx, 'l', randomNormal(rows * V, 11, 3));
+  const P = new ArrayBuffer(rows * 16); const f = new Float32Array(P); const u = new Uint32Array(P);
+  const set = [[0.6, 0.95, 0], [1, 1, 40], [0.6, 0.9, 20], [1.0, 0.5, 0]];
+  set.forEach((s, i) => { f[4 * i] = s[0]; f[4 * i + 1] = s[1]; u[4 * i + 2] = s[2]; f[4 * i + 3] = 0.3; });
+  const pb = uploadBuffer(ctx, 'p', new Uint8Array(P));
+  const tb = createBuffer(ctx, 't', rows * 4);
+  const g = ctx.device.createBindGroup({ layout: pipe.getBindGroupLayout(0), entries: [cfg, logits, pb, tb].map((b, i) => ({ binding: i, resource: { buffer: b } })) });
+  const enc = ctx.device.createCommandEncoder(); const pass = enc.beginComputePass();
+  ctx.dispatch(pass, pipe, [g], rows); pass.end(); ctx.submit([enc.finish()]);
+  console.log('passes full*1000+list', Array.from(await readU32(ctx, tb, rows)));
+});
