@@ -61,17 +61,28 @@ export async function generateSequence(model: GpuModel, req: SequenceRequest): P
   let pos = P;
   let pending = handle!;
   let tFirst = 0;
-  let d0 = 0;
-  let r0 = 0;
+  // counters of the decode steps alone: dispatches recorded by them, readbacks of their ids
+  let decodeDispatches = 0;
+  let decodeSubmits = 0;
+  let decodeReadbacks = 0;
+  let decodeReads = 0;
   for (;;) {
     // queue the next step before waiting: it embeds the token the pending step is sampling
     const canContinue = ids.length + 1 < req.maxTokens && pos < context;
+    const d = stats.dispatches;
     const next = canContinue ? model.submitStep([{ slot, pos }], { lastRowOnly: false, sampling: rowSampling() }) : null;
+    if (next) {
+      decodeDispatches += stats.dispatches - d;
+      decodeSubmits++;
+    }
+    const r = stats.readbacks;
     const id = (await model.readTokens(pending))[0];
+    if (ids.length > 0) {
+      decodeReadbacks += stats.readbacks - r;
+      decodeReads++;
+    }
     if (ids.length === 0) {
       tFirst = now();
-      d0 = stats.dispatches;
-      r0 = stats.readbacks;
     }
     if (req.eosIds.has(id)) {
       stop = 'eos';
@@ -93,13 +104,13 @@ export async function generateSequence(model: GpuModel, req: SequenceRequest): P
   // let a speculative step finish before the caller reuses the buffers
   await model.ctx.device.queue.onSubmittedWorkDone();
   const decodeSteps = Math.max(0, ids.length - 1);
-  return finish(ids, stop, t0, tFirst, now(), stats.dispatches - d0, stats.readbacks - r0, P, decodeSteps);
+  const perStep = (n: number, steps: number) => (steps > 0 ? n / steps : 0);
+  return finish(ids, stop, t0, tFirst, now(), perStep(decodeDispatches, decodeSubmits), perStep(decodeReadbacks, decodeReads), P, decodeSteps);
 }
 
-function finish(ids: number[], stop: StopReason, t0: number, tFirst: number, tEnd: number, dispatches: number, readbacks: number, promptTokens: number, decodeSteps = 0): SequenceResult {
+function finish(ids: number[], stop: StopReason, t0: number, tFirst: number, tEnd: number, dispatchesPerToken: number, readbacksPerToken: number, promptTokens: number, decodeSteps = 0): SequenceResult {
   const prefillS = Math.max(1e-9, (tFirst - t0) / 1000);
   const decodeS = Math.max(1e-9, (tEnd - tFirst) / 1000);
-  const steps = Math.max(1, decodeSteps);
   return {
     ids,
     stop,
@@ -109,8 +120,8 @@ function finish(ids: number[], stop: StopReason, t0: number, tFirst: number, tEn
       timeToFirstTokenMs: tFirst - t0,
       prefillTokensPerSecond: promptTokens / prefillS,
       decodeTokensPerSecond: decodeSteps > 0 ? decodeSteps / decodeS : 0,
-      dispatchesPerToken: decodeSteps > 0 ? dispatches / steps : 0,
-      readbacksPerToken: decodeSteps > 0 ? readbacks / steps : 0,
+      dispatchesPerToken,
+      readbacksPerToken,
     },
   };
 }
