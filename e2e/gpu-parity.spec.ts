@@ -2,17 +2,9 @@
 // 256 invocations per workgroup, 10 storage buffers, subgroups of 4) against the CPU oracle, through the
 // test-only harness page built into the end-to-end bundle (e2e/harness/gpu-parity.ts).
 import { test, expect } from '@playwright/test';
+import type { ParityResult } from './harness/gpu-parity';
 
-interface Parity {
-  adapter: string;
-  shaderF16: boolean;
-  relErr: number;
-  argmaxGpu: number;
-  argmaxCpu: number;
-  sampledGpu: number;
-  sampledCpu: number;
-  finite: boolean;
-}
+type Parity = ParityResult;
 
 test.describe('GPU parity in the browser', () => {
   test.beforeEach(async ({ page }) => {
