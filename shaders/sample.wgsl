@@ -1,23 +1,61 @@
 // Token sampling on the GPU, one workgroup per row over the whole vocabulary. Same semantics as the
 // CPU sampler (src/sampler/sample.ts, whose header defines them):
 //   argmax (ties: lowest id) -> greedy when temperature <= 0 or every valid logit is -inf;
-//   e[i] = exp((l[i] - m) / T); top-k and top-p thresholds on the LOGIT, found by bisection over the
-//   order-preserving u32 key of the f32 logit (32 rounds of a workgroup reduction each, no sort);
-//   then the token: the first kept id, in index order, whose running sum of e exceeds coin * keptMass,
-//   found with a workgroup prefix sum over thread-contiguous ranges.
+//   e[i] = exp((l[i] - m) / T); top-k and top-p thresholds on the LOGIT, as keys (the order-preserving u32
+//   key of the f32 logit); then the token: the first kept id, in index order, whose running sum of e
+//   exceeds coin * keptMass.
+// How the thresholds are found (each step skipped when its filter is off), with few passes over the vocab:
+//  - top-k with topK <= WG: the topK-th largest of the per-thread maxima of the argmax pass is a lower bound
+//    of the k-th largest logit (those maxima are topK distinct ids); one pass appends the ids at or above it
+//    to a workgroup list (CAP ids). Usually they fit, and no search pass is needed.
+//  - otherwise a search: a window [lo, hi] of keys that holds the threshold is cut by M = 15 pivots; one pass
+//    gives, per pivot, the count (and for top-p the mass) of the in-window ids at or above it, summed over
+//    the workgroup in a fixed tree; the window becomes the slot under the largest pivot whose F (ids above
+//    the window, carried as a count and a mass, plus that sum) reaches the target. F is monotone in the
+//    pivot (f32 sums of non-negative terms in a fixed order), so this ends on the largest key t with
+//    F(t) >= target: the documented threshold. Pivots: the first top-p pass at m - T * d (d = 16 .. 0.5),
+//    then spread evenly in logit value, after VALUE_PASSES passes evenly in key (at most 8 more passes).
+//    Ids below the first pivot take a cheap path. The first top-p pass also appends the ids with e >= e^-8
+//    to the list; as soon as every id at or above the window fits the list (at most one compaction pass),
+//    the search stops.
+//  - on the list (a superset of the ids at or above the thresholds, appended in any order): a bitonic sort
+//    by (key descending, id ascending), top-k at rank topK, top-p as the first tie-group end whose prefix
+//    sum of e reaches the need, then a sort of the kept prefix by id: the pick walks it in index order.
+//    Without a list the pick walks the vocabulary (two thread-contiguous passes).
+// Everything is deterministic: atomics only append to the list, which is sorted before it is read, or take
+// a minimum / maximum.
 // Bindings (group 0):
-//   0 uniform  cfg { vocab, validVocab, rounds = 32, wg = WG }
+//   0 uniform  cfg { vocab, validVocab, unused, wg = WG }
 //   1 storage  logits: array<f32>        [rows, vocab]  read (ids >= validVocab are padding, never picked)
 //   2 storage  params: array<RowParams>  [maxRows]      read { temperature, topP, topK, coin } per row
 //   3 storage  tokens: array<u32>        [rows]         write
-// Dispatch: (rows, 1, 1). Overrides: WG (threads, a power of two).
+// Dispatch: (rows, 1, 1). Overrides: WG (threads, a power of two, <= 256; workgroup memory: red 4*WG +
+// list and lkey 2*CAP u32 words + small, about 12.3 KiB at WG 256, under the 16 KiB every adapter has).
+// Full-vocabulary passes (strided): argmax; top-k: one compaction pass (search passes only when the list
+// overflows); top-p: one pass with exp, plus a compaction pass when its window ends below e^-8.
 // Logits are cleaned first: NaN -> -inf, +inf -> the largest finite f32.
 
-// rounds (= 32) and wg (= WG) are loop bounds read at run time so compilers do not unroll the loops
-struct Cfg { vocab: u32, validVocab: u32, rounds: u32, wg: u32 }
+struct Cfg { vocab: u32, validVocab: u32, unused: u32, wg: u32 }
 struct RowParams { temperature: f32, topP: f32, topK: u32, coin: f32 }
+// the search state, written by thread 0 and read by all with workgroupUniformLoad
+struct State {
+  lo: u32,        // window [lo, hi] of keys that holds the threshold
+  hi: u32,
+  aboveCnt: u32,  // ids with key > hi
+  aboveMass: f32, // their mass (top-p phase)
+  need: f32,      // top-p target: topP * mass of the top-k set
+  jstar: u32,     // the bin chosen by the last pass
+  listLen: u32,   // 0: no list (full passes); else ids in list
+  compact: u32,   // > 0: compact the (this many) ids with key >= lo after this pass
+}
 
 override WG: u32 = 256;
+const M: u32 = 15u;        // pivots per pass
+const NB: u32 = 16u;       // bins per pass = M + 1
+const HB: u32 = 8u;        // bins reduced at a time
+const CAP: u32 = 1024u;    // list capacity (ids), a power of two (bitonic sort)
+const SPEC: u32 = 4u;       // first top-p pass: ids at or above piv[SPEC] (e >= e^-8) go to the list
+const VALUE_PASSES: u32 = 3u; // passes with value-spread pivots before key-spread ones
 const NONE: u32 = 0xffffffffu;
 
 @group(0) @binding(0) var<uniform> cfg: Cfg;
@@ -25,12 +63,23 @@ const NONE: u32 = 0xffffffffu;
 @group(0) @binding(2) var<storage, read> params: array<RowParams>;
 @group(0) @binding(3) var<storage, read_write> tokens: array<u32>;
 
-var<workgroup> redU: array<u32, WG>;
-var<workgroup> redI: array<u32, WG>;
-var<workgroup> redF: array<f32, WG>;
-var<workgroup> wKey: u32;
+var<workgroup> red: array<u32, WG * 4u>;  // reduction scratch: [WG/2, HB] bins, or [2, WG] scalars
+var<workgroup> list: array<u32, CAP>;     // [listLen] ids with key >= the compaction lo
+var<workgroup> lkey: array<u32, CAP>;     // [listLen] their keys (after the first sort)
+var<workgroup> piv: array<u32, 17>;       // [NB + 1] piv[0] = lo, piv[1..M] pivots, piv[NB] = hi + 1
+var<workgroup> totC: array<u32, NB>;      // [NB] per pivot piv[0..M]: in-window ids at or above it, over the workgroup
+var<workgroup> totM: array<f32, NB>;      // [NB] their masses
+var<workgroup> st: State;
+var<workgroup> wKey: vec2<u32>;
+var<workgroup> wU: u32;
 var<workgroup> found: atomic<u32>;
+var<workgroup> listFill: atomic<u32>;
+var<workgroup> cut: atomic<u32>;
 var<workgroup> lastKept: atomic<u32>; // 1 + the last kept id with e > 0 seen by the walk; 0: none
+
+var<private> cnt: array<u32, NB>;  // this thread's per-pivot counts (this pass)
+var<private> mass: array<f32, NB>; // this thread's per-pivot masses (this pass)
+var<private> acc: array<u32, HB>;  // reduction accumulator (u32 or f32 bits)
 
 fn cleanBits(x: f32) -> u32 {
   var b = bitcast<u32>(x);
@@ -50,33 +99,284 @@ fn bitsOfKey(k: u32) -> u32 {
   return ~k;
 }
 
-fn sumU(lid: u32, x: u32) -> u32 {
-  redU[lid] = x;
-  workgroupBarrier();
-  for (var s = cfg.wg / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { redU[lid] += redU[lid + s]; }
-    workgroupBarrier();
-  }
-  let r = redU[0];
-  workgroupBarrier();
-  return r;
-}
+fn valueOfKey(k: u32) -> f32 { return bitcast<f32>(bitsOfKey(k)); }
 
-fn sumF(lid: u32, x: f32) -> f32 {
-  redF[lid] = x;
-  workgroupBarrier();
-  for (var s = cfg.wg / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { redF[lid] += redF[lid + s]; }
-    workgroupBarrier();
-  }
-  let r = redF[0];
-  workgroupBarrier();
-  return r;
-}
+fn keyAt(base: u32, i: u32) -> u32 { return keyOf(cleanBits(logits[base + i])); }
 
 // e = exp((l - m) / T) of the cleaned logit with key k
 fn weight(k: u32, m: f32, t: f32) -> f32 {
-  return exp((bitcast<f32>(bitsOfKey(k)) - m) / t);
+  return exp((valueOfKey(k) - m) / t);
+}
+
+// sums cnt (and mass) over the workgroup in a fixed tree into totC (totM), 8 bins at a time; ends with a barrier
+fn reduceBins(lid: u32, withMass: bool) {
+  for (var round = 0u; round < 4u; round++) {
+    let isMass = round >= 2u;
+    if (isMass && !withMass) { break; }
+    let b0 = (round & 1u) * HB;
+    for (var b = 0u; b < HB; b++) { acc[b] = select(cnt[b0 + b], bitcast<u32>(mass[b0 + b]), isMass); }
+    for (var s = cfg.wg / 2u; s > 0u; s >>= 1u) {
+      if (lid >= s && lid < 2u * s) {
+        for (var b = 0u; b < HB; b++) { red[(lid - s) * HB + b] = acc[b]; }
+      }
+      workgroupBarrier();
+      if (lid < s) {
+        for (var b = 0u; b < HB; b++) {
+          let o = red[lid * HB + b];
+          acc[b] = select(acc[b] + o, bitcast<u32>(bitcast<f32>(acc[b]) + bitcast<f32>(o)), isMass);
+        }
+      }
+      workgroupBarrier();
+    }
+    if (lid == 0u) {
+      for (var b = 0u; b < HB; b++) {
+        if (isMass) { totM[b0 + b] = bitcast<f32>(acc[b]); } else { totC[b0 + b] = acc[b]; }
+      }
+    }
+  }
+  if (lid == 0u && !withMass) {
+    for (var b = 0u; b < NB; b++) { totM[b] = 0.0; }
+  }
+  workgroupBarrier();
+}
+
+// the first top-p pass places pivots at m - T * d (e = exp(-d)); ids below the lowest one (e < e^-16, most
+// ids of a peaked distribution) take the cheap path
+const TDIST = array<f32, 15>(16.0, 12.0, 10.0, 8.0, 7.0, 6.0, 5.0, 4.0, 3.5, 3.0, 2.5, 2.0, 1.5, 1.0, 0.5);
+const SPREAD_KEY: u32 = 0u;
+const SPREAD_VALUE: u32 = 1u;
+const SPREAD_TEMP: u32 = 2u;
+
+// thread 0: pivots strictly inside (lo, hi + 1]: spread in key, in value over [key floorKey, hi], or at
+// m - T * TDIST
+fn makePivots(lo: u32, hi: u32, floorKey: u32, mode: u32, m: f32, t: f32) {
+  piv[0] = lo;
+  piv[NB] = hi + 1u;
+  var prev = lo;
+  let w = hi - lo;
+  // the value range: from floorKey (or the window's lowest finite key) to hi; key-spread when none is finite
+  let finiteLo = keyOf(0xff7fffffu);
+  var aKey = max(lo, floorKey);
+  if (aKey > hi) { aKey = max(lo, finiteLo); }
+  let spreadValue = mode == SPREAD_VALUE && aKey <= hi;
+  let a = valueOfKey(aKey);
+  let b = valueOfKey(hi);
+  for (var j = 1u; j <= M; j++) {
+    var c: u32;
+    if (mode == SPREAD_TEMP) {
+      c = keyOf(cleanBits(m - t * TDIST[j - 1u]));
+    } else if (spreadValue) {
+      let f = f32(j) / f32(NB);
+      c = keyOf(cleanBits(a * (1.0 - f) + b * f));
+    } else {
+      c = lo + 1u + (w >> 4u) * j + (((w & 15u) * j) >> 4u);
+    }
+    let p = min(max(c, prev + 1u), hi + 1u);
+    piv[j] = p;
+    prev = p;
+  }
+}
+
+// entry a goes before entry b: by key descending then id ascending, or by id ascending
+fn before(a: u32, b: u32, byKey: bool) -> bool {
+  if (byKey && lkey[a] != lkey[b]) { return lkey[a] > lkey[b]; }
+  return list[a] < list[b];
+}
+
+// sorts the entries (list, lkey)[0..len) in place: bitonic over the next power of two, padded with
+// (id NONE, key 0), which sorts last either way
+fn sortList(lid: u32, len: u32, byKey: bool) {
+  var size = 1u;
+  while (size < len) { size <<= 1u; }
+  for (var i = len + lid; i < size; i += WG) {
+    list[i] = NONE;
+    lkey[i] = 0u;
+  }
+  workgroupBarrier();
+  for (var k = 2u; k <= size; k <<= 1u) {
+    for (var j = k >> 1u; j > 0u; j >>= 1u) {
+      for (var q = lid; q < size / 2u; q += WG) {
+        let i = 2u * j * (q / j) + (q % j);
+        let l = i + j;
+        let up = (i & k) == 0u;
+        if (select(before(i, l, byKey), before(l, i, byKey), up)) {
+          let x = list[i];
+          list[i] = list[l];
+          list[l] = x;
+          let y = lkey[i];
+          lkey[i] = lkey[l];
+          lkey[l] = y;
+        }
+      }
+      workgroupBarrier();
+    }
+  }
+}
+
+// appends the ids with key >= lo to the list in any order (sorted later, so the result is fixed) and
+// returns their count; a count > CAP means the list is incomplete
+fn compact(lid: u32, base: u32, n: u32, lo: u32) -> u32 {
+  if (lid == 0u) { atomicStore(&listFill, 0u); }
+  workgroupBarrier();
+  for (var i = lid; i < n; i += WG) {
+    let key = keyAt(base, i);
+    if (key >= lo) {
+      let at = atomicAdd(&listFill, 1u);
+      if (at < CAP) {
+        list[at] = i;
+        lkey[at] = key;
+      }
+    }
+  }
+  workgroupBarrier();
+  if (lid == 0u) { wU = atomicLoad(&listFill); }
+  return workgroupUniformLoad(&wU);
+}
+
+// Full passes toward the largest key t in [lo, hi] with F(t) >= target (F: count of ids with key >= t;
+// with useMass: their mass, target topP * F(lo)); st carries lo, hi and listLen in and out. Returns t, or
+// stops early (st.listLen > 0) once the ids with key >= lo fit the list: the caller finishes there.
+fn search(lid: u32, base: u32, n: u32, lo0: u32, hi0: u32, floorKey: u32, useMass: bool, k: u32, topP: f32, m: f32, t: f32) -> u32 {
+  if (lid == 0u) {
+    st.lo = lo0;
+    st.hi = hi0;
+    st.aboveCnt = 0u;
+    st.aboveMass = 0.0;
+    st.need = 0.0;
+    st.compact = 0u;
+  }
+  for (var round = 0u; round < 64u; round++) {
+    let s = workgroupUniformLoad(&st);
+    if (s.lo >= s.hi || s.listLen > 0u) { break; }
+    if (lid == 0u) {
+      var mode = select(SPREAD_KEY, SPREAD_VALUE, round < VALUE_PASSES);
+      if (useMass && round == 0u) { mode = SPREAD_TEMP; }
+      makePivots(s.lo, s.hi, floorKey, mode, m, t);
+      atomicStore(&listFill, 0u);
+    }
+    workgroupBarrier();
+    // per pivot piv[0..M] (piv[0] = lo): the count (and mass) of this thread's in-window ids at or above it
+    let pa = vec4<u32>(piv[0], piv[1], piv[2], piv[3]);
+    let pb = vec4<u32>(piv[4], piv[5], piv[6], piv[7]);
+    let pc = vec4<u32>(piv[8], piv[9], piv[10], piv[11]);
+    let pd = vec4<u32>(piv[12], piv[13], piv[14], piv[15]);
+    let z = vec4<u32>(0u);
+    let one = vec4<u32>(1u);
+    let zf = vec4<f32>(0.0);
+    var ca = z;
+    var cb = z;
+    var cc = z;
+    var cd = z;
+    var ma = zf;
+    var mb = zf;
+    var mc = zf;
+    var md = zf;
+    let p1 = piv[1];
+    // the first top-p pass also appends the ids at or above piv[SPEC] to the list: when the window ends
+    // there or above and they fit, no compaction pass is needed
+    let spec = useMass && round == 0u && s.listLen == 0u;
+    let pSpec = piv[SPEC];
+    var c0 = 0u;
+    var m0 = 0.0;
+    let full = s.listLen == 0u;
+    let count = select(s.listLen, n, full);
+    for (var j = lid; j < count; j += WG) {
+      var i = j;
+      if (!full) { i = list[j]; }
+      let key = keyAt(base, i);
+      if (key >= s.lo && key <= s.hi) {
+        var e = 0.0;
+        if (useMass) { e = weight(key, m, t); }
+        if (key < p1) {
+          // below the first pivot (most ids in a first pass): only piv[0] counts it
+          c0 += 1u;
+          m0 += e;
+          continue;
+        }
+        if (spec && key >= pSpec) {
+          let at = atomicAdd(&listFill, 1u);
+          if (at < CAP) {
+            list[at] = i;
+            lkey[at] = key;
+          }
+        }
+        let kv = vec4<u32>(key);
+        ca += select(z, one, kv >= pa);
+        cb += select(z, one, kv >= pb);
+        cc += select(z, one, kv >= pc);
+        cd += select(z, one, kv >= pd);
+        if (useMass) {
+          let ev = vec4<f32>(e);
+          ma += select(zf, ev, kv >= pa);
+          mb += select(zf, ev, kv >= pb);
+          mc += select(zf, ev, kv >= pc);
+          md += select(zf, ev, kv >= pd);
+        }
+      }
+    }
+    ca.x += c0;
+    ma.x += m0;
+    for (var q = 0u; q < 4u; q++) {
+      cnt[q] = ca[q];
+      cnt[4u + q] = cb[q];
+      cnt[8u + q] = cc[q];
+      cnt[12u + q] = cd[q];
+      mass[q] = ma[q];
+      mass[4u + q] = mb[q];
+      mass[8u + q] = mc[q];
+      mass[12u + q] = md[q];
+    }
+    reduceBins(lid, useMass);
+    if (lid == 0u) {
+      var need = s.need;
+      if (useMass && round == 0u) {
+        need = topP * (s.aboveMass + totM[0]);
+        st.need = need;
+      }
+      // the largest pivot whose F reaches the target (piv[0] = lo always does)
+      var j = 0u;
+      for (var b = M; b >= 1u; b--) {
+        let ok = select(s.aboveCnt + totC[b] >= k, s.aboveMass + totM[b] >= need, useMass);
+        if (piv[b] <= s.hi && ok) {
+          j = b;
+          break;
+        }
+      }
+      var above = s.aboveCnt;
+      var aboveM = s.aboveMass;
+      var win = totC[j];
+      if (j < M) {
+        above += totC[j + 1u];
+        aboveM += totM[j + 1u];
+        win -= totC[j + 1u];
+      }
+      let lo = piv[j];
+      var hi = piv[j + 1u] - 1u;
+      if (win == 0u) { hi = lo; } // an empty window: every key in it keeps the same set
+      st.lo = lo;
+      st.hi = hi;
+      st.aboveCnt = above;
+      st.aboveMass = aboveM;
+      st.jstar = j;
+      let keep = above + win;
+      st.compact = select(0u, keep, s.listLen == 0u && keep <= CAP);
+      let fill = atomicLoad(&listFill);
+      if (useMass && round == 0u && s.listLen == 0u && j >= SPEC && fill <= CAP) {
+        st.listLen = fill;
+        st.compact = 0u;
+      }
+    }
+    let d = workgroupUniformLoad(&st);
+    if (d.compact > 0u) {
+      let c = compact(lid, base, n, d.lo);
+      if (lid == 0u) {
+        st.listLen = c;
+        st.compact = 0u;
+      }
+    }
+  }
+  let r = workgroupUniformLoad(&st);
+  return r.lo;
 }
 
 @compute @workgroup_size(WG)
@@ -85,105 +385,173 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let p = params[row];
   let base = row * cfg.vocab;
   let n = min(cfg.validVocab, cfg.vocab);
+  let negInfKey = keyOf(0xff800000u);
 
-  // 1. argmax over keys (ties: lowest id)
+  // 1. argmax over keys (ties: lowest id), and the smallest finite key
   var bk = 0u;
   var bi = NONE;
+  var mn = NONE;
   for (var i = lid; i < n; i += WG) {
-    let k = keyOf(cleanBits(logits[base + i]));
+    let k = keyAt(base, i);
     if (bi == NONE || k > bk) { bk = k; bi = i; }
+    if (k > negInfKey) { mn = min(mn, k); }
   }
-  redU[lid] = bk;
-  redI[lid] = bi;
+  red[lid] = bk;
+  red[WG + lid] = bi;
   workgroupBarrier();
   for (var s = cfg.wg / 2u; s > 0u; s >>= 1u) {
     if (lid < s) {
-      let ok = redU[lid + s];
-      let oi = redI[lid + s];
-      if (oi != NONE && (redI[lid] == NONE || ok > redU[lid] || (ok == redU[lid] && oi < redI[lid]))) {
-        redU[lid] = ok;
-        redI[lid] = oi;
+      let ok = red[lid + s];
+      let oi = red[WG + lid + s];
+      if (oi != NONE && (red[WG + lid] == NONE || ok > red[lid] || (ok == red[lid] && oi < red[WG + lid]))) {
+        red[lid] = ok;
+        red[WG + lid] = oi;
       }
     }
     workgroupBarrier();
   }
-  let best = redI[0];
+  let best = red[WG];
   if (lid == 0u) {
-    wKey = redU[0];
+    wKey.x = red[0];
     atomicStore(&found, NONE);
     atomicStore(&lastKept, 0u);
+    st.listLen = 0u;
   }
-  let mKey = workgroupUniformLoad(&wKey);
-  let negInfKey = keyOf(0xff800000u);
+  workgroupBarrier();
+  let mKey = workgroupUniformLoad(&wKey).x;
   if (!(p.temperature > 0.0) || mKey <= negInfKey) {
     if (lid == 0u) { tokens[row] = best; }
     return;
   }
-  let m = bitcast<f32>(bitsOfKey(mKey));
+  red[lid] = mn;
+  workgroupBarrier();
+  for (var s = cfg.wg / 2u; s > 0u; s >>= 1u) {
+    if (lid < s) { red[lid] = min(red[lid], red[lid + s]); }
+    workgroupBarrier();
+  }
+  if (lid == 0u) { wKey.y = red[0]; }
+  let minKey = workgroupUniformLoad(&wKey).y;
+  let m = valueOfKey(mKey);
   let t = p.temperature;
 
   // 2. top-k: the largest key with at least topK valid ids at or above it
+  let topKOn = p.topK > 0u && p.topK < n;
+  let topPOn = p.topP < 1.0;
   var tKey = 0u;
-  if (p.topK > 0u && p.topK < n) {
-    var lo = 0u;
-    var hi = mKey;
-    for (var it = 0u; it < cfg.rounds; it++) {
-      let mid = lo + (hi - lo + 1u) / 2u;
-      var c = 0u;
-      for (var i = lid; i < n; i += WG) {
-        if (keyOf(cleanBits(logits[base + i])) >= mid) { c++; }
-      }
-      if (sumU(lid, c) >= p.topK) { lo = mid; } else { hi = mid - 1u; }
+  if (topKOn) {
+    // a lower bound when topK <= WG: the topK-th largest of the per-thread maxima (those are topK distinct
+    // ids at or above it); the ids at or above it usually fit the list: then no search pass at all
+    var lo0 = 0u;
+    if (p.topK <= WG) {
+      list[lid] = lid;
+      lkey[lid] = select(bk, 0u, bi == NONE);
+      sortList(lid, WG, true);
+      lo0 = lkey[p.topK - 1u];
+      let c = compact(lid, base, n, lo0);
+      if (lid == 0u && c <= CAP) { st.listLen = c; }
     }
-    tKey = lo;
+    tKey = search(lid, base, n, lo0, mKey, minKey, false, p.topK, 0.0, m, t);
   }
+  let kList = workgroupUniformLoad(&st).listLen > 0u; // top-k is finished on the list
 
   // 3. top-p: the largest key >= tKey whose mass at or above it reaches topP * mass(top-k set)
-  if (p.topP < 1.0) {
-    var mk = 0.0;
-    for (var i = lid; i < n; i += WG) {
-      let k = keyOf(cleanBits(logits[base + i]));
-      if (k >= tKey) { mk += weight(k, m, t); }
-    }
-    let need = p.topP * sumF(lid, mk);
-    var lo = tKey;
-    var hi = mKey;
-    for (var it = 0u; it < cfg.rounds; it++) {
-      let mid = lo + (hi - lo + 1u) / 2u;
-      var s = 0.0;
-      for (var i = lid; i < n; i += WG) {
-        let k = keyOf(cleanBits(logits[base + i]));
-        if (k >= mid) { s += weight(k, m, t); }
-      }
-      if (sumF(lid, s) >= need) { lo = mid; } else { hi = mid - 1u; }
-    }
-    tKey = lo;
+  if (topPOn && !kList) {
+    let floorKey = max(minKey, keyOf(cleanBits(m - 32.0 * t)));
+    tKey = search(lid, base, n, tKey, mKey, floorKey, true, 0u, p.topP, m, t);
   }
 
-  // 4. pick: thread-contiguous ranges, exclusive prefix sum of their kept mass, then a walk
-  let per = (n + WG - 1u) / WG;
-  let start = min(lid * per, n);
-  let end = min(start + per, n);
+  // 4. on the list (every id with key >= its lo, which is <= the thresholds): sort it by logit, read
+  // top-k at rank topK, top-p from the prefix sums of e in that order (ties kept), then sort the kept
+  // prefix by id for the pick
+  let sEnd = workgroupUniformLoad(&st);
+  var count = n;      // ids the pick walks: [0, n) of the vocabulary, or list[0, count)
+  var useList = sEnd.listLen > 0u;
+  if (useList) {
+    let len = sEnd.listLen;
+    sortList(lid, len, true);
+    if (kList) { tKey = lkey[p.topK - 1u]; }
+    // the entries with key >= tKey (a prefix of the sorted list); in the top-p phase also >= the search's lo
+    // (the list may hold more: it is a superset)
+    let kThr = max(tKey, sEnd.lo);
+    if (lid == 0u) {
+      atomicStore(&listFill, 0u);
+      atomicStore(&cut, NONE);
+    }
+    workgroupBarrier();
+    for (var j = lid; j < len; j += WG) {
+      if (lkey[j] >= kThr) { atomicMax(&listFill, j + 1u); }
+    }
+    workgroupBarrier();
+    if (lid == 0u) { wU = atomicLoad(&listFill); }
+    var keep = workgroupUniformLoad(&wU);
+    if (topPOn) {
+      let per = (keep + WG - 1u) / WG;
+      let start = min(lid * per, keep);
+      let end = min(start + per, keep);
+      var local = 0.0;
+      for (var j = start; j < end; j++) { local += weight(lkey[j], m, t); }
+      red[lid] = bitcast<u32>(local);
+      workgroupBarrier();
+      for (var s = 1u; s < cfg.wg; s <<= 1u) {
+        var v = bitcast<f32>(red[lid]);
+        if (lid >= s) { v += bitcast<f32>(red[lid - s]); }
+        workgroupBarrier();
+        red[lid] = bitcast<u32>(v);
+        workgroupBarrier();
+      }
+      // the need: from the full pass when the list was made in the top-p search (ids below it count)
+      let need = select(p.topP * bitcast<f32>(red[WG - 1u]), sEnd.need, !kList);
+      var run = 0.0;
+      if (lid > 0u) { run = bitcast<f32>(red[lid - 1u]); }
+      for (var j = start; j < end; j++) {
+        run += weight(lkey[j], m, t);
+        let groupEnd = j + 1u == keep || lkey[j + 1u] != lkey[j];
+        if (groupEnd && run >= need) {
+          atomicMin(&cut, j);
+          break;
+        }
+      }
+      workgroupBarrier();
+      if (lid == 0u) { wU = atomicLoad(&cut); }
+      let c = workgroupUniformLoad(&wU);
+      if (c != NONE) { keep = c + 1u; }
+      // the threshold, for the pick's filter (all of list[0, keep) is kept)
+      tKey = lkey[keep - 1u];
+      workgroupBarrier();
+    }
+    sortList(lid, keep, false);
+    count = keep;
+  }
+
+  // 5. pick: thread-contiguous ranges over list[0, count) or the vocabulary, exclusive prefix sum of their
+  // kept mass, then a walk
+  let per = (count + WG - 1u) / WG;
+  let start = min(lid * per, count);
+  let end = min(start + per, count);
   var local = 0.0;
-  for (var i = start; i < end; i++) {
-    let k = keyOf(cleanBits(logits[base + i]));
+  for (var j = start; j < end; j++) {
+    var i = j;
+    if (useList) { i = list[j]; }
+    let k = keyAt(base, i);
     if (k >= tKey) { local += weight(k, m, t); }
   }
-  redF[lid] = local;
+  red[lid] = bitcast<u32>(local);
   workgroupBarrier();
   for (var s = 1u; s < cfg.wg; s <<= 1u) {
-    var v = redF[lid];
-    if (lid >= s) { v += redF[lid - s]; }
+    var v = bitcast<f32>(red[lid]);
+    if (lid >= s) { v += bitcast<f32>(red[lid - s]); }
     workgroupBarrier();
-    redF[lid] = v;
+    red[lid] = bitcast<u32>(v);
     workgroupBarrier();
   }
-  let total = redF[WG - 1u];
+  let total = bitcast<f32>(red[WG - 1u]);
   let goal = p.coin * total;
   var run = 0.0;
-  if (lid > 0u) { run = redF[lid - 1u]; }
-  for (var i = start; i < end; i++) {
-    let k = keyOf(cleanBits(logits[base + i]));
+  if (lid > 0u) { run = bitcast<f32>(red[lid - 1u]); }
+  for (var j = start; j < end; j++) {
+    var i = j;
+    if (useList) { i = list[j]; }
+    let k = keyAt(base, i);
     if (k < tKey) { continue; }
     let e = weight(k, m, t);
     run += e;

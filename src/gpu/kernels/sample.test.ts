@@ -157,3 +157,41 @@ describe.each(Object.entries(PROFILES))('GPU sampler on the %s profile', (_name,
     for (const j of [0, 1, 2]) expect(gpu[3 * 3 + j]).toBe(0);
   });
 });
+
+// the sampler's paths past its fast ones: lists that do not fit (top-k above the list capacity, a flat
+// distribution at a high temperature whose top-p set is thousands of ids), heavy ties at the thresholds,
+// logits quantized to a few values, and top-k larger than the workgroup
+describe.each(Object.entries(PROFILES))('GPU sampler fallbacks on the %s profile', (_name, profile) => {
+  let ctx: GpuContext;
+  beforeAll(async () => {
+    ctx = await nodeContext(profile);
+  });
+
+  it('equals the CPU sampler for large top-k, flat top-p and tied or quantized logits', async () => {
+    const vocab = 5003;
+    const validVocab = 4999;
+    const rng = new Rng(77);
+    const rowsData: Float32Array[] = [];
+    const params: RowSampleParams[] = [];
+    const add = (row: Float32Array, p: Omit<RowSampleParams, 'coin'>) => {
+      rowsData.push(row);
+      params.push({ ...p, coin: rng.next() });
+    };
+    const normal = (std: number) => Float32Array.from({ length: vocab }, () => rng.normal() * std);
+    const quantized = () => Float32Array.from({ length: vocab }, () => Math.round(rng.normal() * 2) / 2);
+    add(normal(3), { temperature: 1, topP: 1, topK: 1500 }); // top-k above the list capacity
+    add(normal(3), { temperature: 0.9, topP: 1, topK: 300 }); // top-k above the workgroup size
+    add(normal(0.3), { temperature: 1.5, topP: 0.9, topK: 0 }); // flat: the top-p set is thousands of ids
+    add(normal(0.3), { temperature: 1.5, topP: 0.5, topK: 2000 });
+    add(quantized(), { temperature: 0.6, topP: 0.95, topK: 0 }); // ties everywhere
+    add(quantized(), { temperature: 1, topP: 1, topK: 40 }); // ties at the k-th value
+    add(quantized(), { temperature: 0.7, topP: 0.8, topK: 100 });
+    add(new Float32Array(vocab).fill(1.25), { temperature: 1, topP: 0.3, topK: 7 }); // all equal
+    add(normal(3), { temperature: 0.05, topP: 0.999, topK: 0 }); // low temperature: mass on few ids
+    add(normal(3), { temperature: 1, topP: 0.95, topK: 30 });
+    const logits = new Float32Array(rowsData.length * vocab);
+    rowsData.forEach((r, i) => logits.set(r, i * vocab));
+    const gpu = await runGpu(ctx, vocab, validVocab, logits, params);
+    expect(compare(gpu, logits, vocab, validVocab, params)).toBeGreaterThanOrEqual(params.length - 1);
+  });
+});

@@ -45,7 +45,7 @@ export class SampleKernel {
     const wg = 2 ** Math.floor(Math.log2(limit));
     this.pipeline = ctx.pipelines.get({ shader: 'sample', source, constants: { WG: wg } });
     this.cfg = createBuffer(ctx, 'sample.cfg', 16, UNIFORM);
-    writeBuffer(ctx, this.cfg, 0, new Uint32Array([vocab, validVocab, 32, wg]));
+    writeBuffer(ctx, this.cfg, 0, new Uint32Array([vocab, validVocab, 0, wg])); // { vocab, validVocab, unused, wg }
     this.paramsBuffer = createBuffer(ctx, 'sample.params', maxRows * PARAM_BYTES, STORAGE);
     this.staging = new ArrayBuffer(maxRows * PARAM_BYTES);
   }
