@@ -3,7 +3,11 @@
 // Never downloads a browser: the system Chromium is used (CHROMIUM_PATH overrides where it is).
 import { defineConfig } from '@playwright/test';
 
-const PORT = 4173;
+// The preview server's port: 4173 unless BOXED_E2E_PORT names another (when 4173 is taken on a dev machine).
+// --strictPort and no server reuse: a busy port fails at once with a clear message instead of testing
+// whatever else answers there.
+const PORT = Number(process.env.BOXED_E2E_PORT ?? 4173);
+if (!Number.isInteger(PORT) || PORT < 1 || PORT > 65535) throw new Error(`BOXED_E2E_PORT must be a port number, got '${process.env.BOXED_E2E_PORT}'`);
 const BASE_ARGS = ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 

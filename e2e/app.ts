@@ -16,7 +16,7 @@ export function hubUrl(): string {
 }
 
 export function repo(): string {
-  return process.env.BOXED_E2E_REPO ?? 'boxed-e2e/tiny';
+  return process.env.BOXED_E2E_REPO ?? 'boxed-e2e/tiny-untied';
 }
 
 /** Opens the app and waits for the GPU report. */
@@ -54,4 +54,41 @@ export async function pickMode(page: Page, label: string): Promise<void> {
 export async function tokenCount(page: Page): Promise<number> {
   const t = await page.getByTestId('token-count').textContent();
   return Number((t ?? '0').replace(/[^0-9]/g, ''));
+}
+
+/** A history entry as the app stored it in IndexedDB (the fields the tests read). */
+export interface StoredEntry {
+  id: string;
+  problem: string;
+  text: string;
+  tokens: number;
+  status: string;
+}
+
+/** Every history entry in the app's IndexedDB, read straight from the database (not from the screen). */
+export async function storedEntries(page: Page): Promise<StoredEntry[]> {
+  return page.evaluate(async () => {
+    const db = await new Promise<IDBDatabase>((res, rej) => {
+      const r = indexedDB.open('boxed-history');
+      r.onsuccess = () => res(r.result);
+      r.onerror = () => rej(r.error);
+    });
+    try {
+      if (!db.objectStoreNames.contains('entries')) return [];
+      return await new Promise<StoredEntry[]>((res, rej) => {
+        const q = db.transaction('entries', 'readonly').objectStore('entries').getAll();
+        q.onsuccess = () => res((q.result as StoredEntry[]).map(({ id, problem, text, tokens, status }) => ({ id, problem, text, tokens, status })));
+        q.onerror = () => rej(q.error);
+      });
+    } finally {
+      db.close();
+    }
+  });
+}
+
+/** The one stored entry for a problem (fails when there is none or more than one). */
+export async function storedEntry(page: Page, problem: string): Promise<StoredEntry> {
+  const found = (await storedEntries(page)).filter((e) => e.problem === problem);
+  if (found.length !== 1) throw new Error(`expected one stored entry for '${problem}', found ${found.length}`);
+  return found[0];
 }

@@ -47,7 +47,7 @@ export function OutputPanel() {
         </p>
       )}
       {view.thinking !== '' || thinking ? (
-        <ThinkingPanel text={view.thinking} thinking={thinking && (generating || run.text === '')} ms={n.thinkingMs} tokens={n.thinkingTokens} />
+        <ThinkingPanel text={view.thinking} live={thinking && generating} finished={!thinking} ms={n.thinkingMs} tokens={n.thinkingTokens} />
       ) : null}
       {view.final && <FinalAnswerCard final={view.final} />}
       {view.answer !== null && (

@@ -1,27 +1,45 @@
 // The reasoning (<think>…</think>) in a collapsible panel with thinking time and token count. It is
-// open while the model thinks and collapses by itself when the answer starts; the person can reopen it.
+// open while the model thinks and collapses by itself once the answer starts (`finished`); the person can
+// reopen it. A reasoning cut off before `</think>` (stopped, interrupted) stays open and says so: it is
+// all there is to read, and the model has not finished thinking.
 import { useEffect, useRef, useState } from 'react';
 import { formatDuration } from './units';
 
-export function ThinkingPanel({ text, thinking, ms, tokens }: { text: string; thinking: boolean; ms?: number; tokens: number }) {
-  const [open, setOpen] = useState(thinking);
-  const wasThinking = useRef(thinking);
+export interface ThinkingPanelProps {
+  text: string;
+  /** The model is writing this reasoning right now. */
+  live: boolean;
+  /** `</think>` has been written: the answer follows. */
+  finished: boolean;
+  ms?: number;
+  tokens: number;
+}
+
+function summaryOf({ live, finished, ms, tokens }: ThinkingPanelProps): string {
+  const tail = `${formatDuration(ms)} · ${tokens.toLocaleString()} tokens`;
+  if (finished) return `Thought for ${tail}`;
+  return live ? `Thinking… ${tail}` : `Unfinished reasoning · ${tail}`;
+}
+
+export function ThinkingPanel(props: ThinkingPanelProps) {
+  const { text, live, finished } = props;
+  const [open, setOpen] = useState(!finished);
+  const wasFinished = useRef(finished);
   const body = useRef<HTMLPreElement>(null);
   useEffect(() => {
-    // follow the model: open while it thinks, close once when it starts answering
-    if (wasThinking.current !== thinking) setOpen(thinking);
-    wasThinking.current = thinking;
-  }, [thinking]);
+    // follow the model: close once when it starts answering, open again when a new reasoning starts
+    if (wasFinished.current !== finished) setOpen(!finished);
+    wasFinished.current = finished;
+  }, [finished]);
   useEffect(() => {
     const el = body.current;
-    if (el && thinking && open) el.scrollTop = el.scrollHeight;
-  }, [text, thinking, open]);
-  const summary = thinking ? `Thinking… ${formatDuration(ms)} · ${tokens.toLocaleString()} tokens` : `Thought for ${formatDuration(ms)} · ${tokens.toLocaleString()} tokens`;
+    if (el && live && open) el.scrollTop = el.scrollHeight;
+  }, [text, live, open]);
   return (
-    <details className={`thinking${thinking ? ' live' : ''}`} open={open} onToggle={(e) => setOpen((e.target as HTMLDetailsElement).open)} data-testid="thinking">
+    <details className={`thinking${live ? ' live' : ''}`} open={open} onToggle={(e) => setOpen((e.target as HTMLDetailsElement).open)} data-testid="thinking">
       <summary aria-live="off">
         <span className="thinking-dot" aria-hidden="true" />
-        {summary}
+        {summaryOf(props)}
       </summary>
       <pre ref={body} className="thinking-text" tabIndex={0} aria-label="Reasoning">
         {text}
