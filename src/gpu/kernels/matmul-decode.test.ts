@@ -10,9 +10,7 @@ import { uploadBuffer, readF32 } from '../buffers';
 import { uploadWeight, destroyWeight } from '../weights';
 import { MatmulKernel, decodeTiling, type DecodeTiling } from './matmul';
 import { packWeight, dequantize, type WeightFormat } from '../../loader/quant';
-import { matmul } from '../../cpu/matmul';
-import { swiglu, addInto } from '../../cpu/activations';
-import { rmsnorm } from '../../cpu/norm';
+import { matmulFused } from '../../cpu/matmul';
 import { randomNormal } from '../../cpu/random';
 import { assertClose } from '../../cpu/compare';
 
@@ -62,22 +60,8 @@ async function check(ctx: GpuContext, c: Case, seed: number): Promise<void> {
   for (const b of [xb, yb, bb, bound.params]) b?.destroy();
   kernel.destroy();
 
-  // the oracle: f64 matmul on the dequantized weight, then the same epilogues
-  const xin = c.norm ? rmsnorm(x, new Float32Array(c.K).fill(1), c.rows, c.K, EPS) : x;
-  const acc = matmul(xin.subarray(0, c.rows * c.K), dequantize(packed), c.rows, c.K, c.N, bias);
-  let want: Float32Array;
-  if (c.swiglu) {
-    const F = c.N / 2;
-    const gate = new Float32Array(c.rows * F);
-    const up = new Float32Array(c.rows * F);
-    for (let i = 0; i < c.rows * F; i++) {
-      gate[i] = acc[2 * i];
-      up[i] = acc[2 * i + 1];
-    }
-    want = swiglu(gate, up);
-  } else {
-    want = c.residual ? addInto(y0.slice(0, c.rows * c.N), acc) : acc;
-  }
+  // the oracle: the fused matmul's CPU twin on the dequantized weight
+  const want = matmulFused(x, dequantize(packed), c.rows, c.K, c.N, { bias, normEps: c.norm ? EPS : undefined, swiglu: c.swiglu, residual: c.residual ? y0 : undefined });
   const scale = want.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
   assertClose(all.slice(0, c.rows * outW), want, 1e-4 * scale, 1e-4, JSON.stringify(c));
   expect(Array.from(all.slice(c.rows * outW))).toEqual(Array.from(y0.slice(c.rows * outW))); // rows past `rows` untouched

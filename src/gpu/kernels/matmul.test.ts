@@ -5,9 +5,7 @@ import { uploadBuffer, createBuffer, readF32 } from '../buffers';
 import { uploadWeight, destroyWeight, type GpuWeight } from '../weights';
 import { MatmulKernel, DECODE_MAX_ROWS, type MatmulOptions } from './matmul';
 import { packWeight, dequantize, type WeightFormat } from '../../loader/quant';
-import { matmul } from '../../cpu/matmul';
-import { swiglu, addInto } from '../../cpu/activations';
-import { rmsnorm } from '../../cpu/norm';
+import { matmul, matmulFused } from '../../cpu/matmul';
 import { randomNormal } from '../../cpu/random';
 import { assertClose } from '../../cpu/compare';
 
@@ -26,23 +24,9 @@ interface Case {
 
 const EPS = 1e-6;
 
-/** The oracle: CPU f64 matmul on the exact dequantized weight, then the same epilogues. */
+/** The oracle: the fused matmul's CPU twin on the exact dequantized weight. */
 function reference(c: Case, x: Float32Array, w: Float32Array, b: Float32Array | undefined, y0: Float32Array): Float32Array {
-  const xin = c.norm ? rmsnorm(x, new Float32Array(c.K).fill(1), c.rows, c.K, EPS) : x;
-  const acc = matmul(xin, w, c.rows, c.K, c.N, b);
-  if (c.swiglu) {
-    const F = c.N / 2;
-    const gate = new Float32Array(c.rows * F);
-    const up = new Float32Array(c.rows * F);
-    for (let r = 0; r < c.rows; r++) {
-      for (let j = 0; j < F; j++) {
-        gate[r * F + j] = acc[r * c.N + 2 * j];
-        up[r * F + j] = acc[r * c.N + 2 * j + 1];
-      }
-    }
-    return swiglu(gate, up);
-  }
-  return c.residual ? addInto(y0.slice(0, c.rows * c.N), acc) : acc;
+  return matmulFused(x, w, c.rows, c.K, c.N, { bias: b, normEps: c.norm ? EPS : undefined, swiglu: c.swiglu, residual: c.residual ? y0 : undefined });
 }
 
 function maxAbs(a: Float32Array): number {
