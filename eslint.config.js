@@ -13,7 +13,7 @@ const NO_NODE = wall(['node:*', 'fs', 'path', 'os', 'http'], 'This code runs in 
 const restrict = (...patterns) => ({ 'no-restricted-imports': ['error', { patterns }] });
 
 export default tseslint.config(
-  { ignores: ['.*', 'dist/**', 'node_modules/**', '.cache/**', 'test-results/**', 'playwright-report/**'] },
+  { ignores: ['.*', 'dist/**', 'dist-e2e/**', 'node_modules/**', '.cache/**', 'test-results/**', 'playwright-report/**'] },
   js.configs.recommended,
   { files: ['**/*.mjs', '**/*.js'], languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } } },
   ...tseslint.configs.recommended,

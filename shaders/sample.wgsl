@@ -149,6 +149,20 @@ const SPREAD_TEMP: u32 = 2u;
 
 // thread 0: pivots strictly inside (lo, hi + 1]: spread in key, in value over [key floorKey, hi], or at
 // m - T * TDIST
+// Inclusive prefix sum of each thread's value over the workgroup, in a fixed order (deterministic):
+// afterwards red[i] holds, as f32 bits, the sum of threads 0..i; red[WG - 1] is the total.
+fn scanSums(lid: u32, value: f32) {
+  red[lid] = bitcast<u32>(value);
+  workgroupBarrier();
+  for (var s = 1u; s < cfg.wg; s <<= 1u) {
+    var v = bitcast<f32>(red[lid]);
+    if (lid >= s) { v += bitcast<f32>(red[lid - s]); }
+    workgroupBarrier();
+    red[lid] = bitcast<u32>(v);
+    workgroupBarrier();
+  }
+}
+
 fn makePivots(lo: u32, hi: u32, floorKey: u32, mode: u32, m: f32, t: f32) {
   piv[0] = lo;
   piv[NB] = hi + 1u;
@@ -490,15 +504,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       let end = min(start + per, keep);
       var local = 0.0;
       for (var j = start; j < end; j++) { local += weight(lkey[j], m, t); }
-      red[lid] = bitcast<u32>(local);
-      workgroupBarrier();
-      for (var s = 1u; s < cfg.wg; s <<= 1u) {
-        var v = bitcast<f32>(red[lid]);
-        if (lid >= s) { v += bitcast<f32>(red[lid - s]); }
-        workgroupBarrier();
-        red[lid] = bitcast<u32>(v);
-        workgroupBarrier();
-      }
+      scanSums(lid, local);
       // the need: from the full pass when the list was made in the top-p search (ids below it count)
       let need = select(p.topP * bitcast<f32>(red[WG - 1u]), sEnd.need, !kList);
       var run = 0.0;
@@ -535,15 +541,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let k = keyAt(base, i);
     if (k >= tKey) { local += weight(k, m, t); }
   }
-  red[lid] = bitcast<u32>(local);
-  workgroupBarrier();
-  for (var s = 1u; s < cfg.wg; s <<= 1u) {
-    var v = bitcast<f32>(red[lid]);
-    if (lid >= s) { v += bitcast<f32>(red[lid - s]); }
-    workgroupBarrier();
-    red[lid] = bitcast<u32>(v);
-    workgroupBarrier();
-  }
+  scanSums(lid, local);
   let total = bitcast<f32>(red[WG - 1u]);
   let goal = p.coin * total;
   var run = 0.0;
