@@ -1,7 +1,7 @@
 // Runs the Node CLI (src/cli/main.ts): bundles it with esbuild (shaders imported as text via `?raw`,
 // npm packages left external), then runs the bundle in this process. Bundling takes well under a second.
 import { build } from 'esbuild';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import path from 'node:path';
 
@@ -19,7 +19,8 @@ const rawText = {
   },
 };
 
-await build({
+const built = await build({
+  write: false,
   entryPoints: [path.join(root, 'src', 'cli', 'main.ts')],
   outfile,
   bundle: true,
@@ -31,5 +32,10 @@ await build({
   logLevel: 'error',
   plugins: [rawText],
 });
+// written aside, then renamed: CLI processes started at once (parallel tests) never import a half-written bundle
+await mkdir(path.dirname(outfile), { recursive: true });
+const tmp = `${outfile}.${process.pid}.tmp`;
+await writeFile(tmp, built.outputFiles[0].contents);
+await rename(tmp, outfile);
 const { main } = await import(pathToFileURL(outfile).href);
 process.exitCode = await main(process.argv.slice(2));

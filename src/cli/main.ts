@@ -1,19 +1,23 @@
 // The Node CLI: the engine on Dawn (npm `webgpu`), for tests, benchmarks and scripting.
 //   make-model  writes a synthetic Qwen2 model      logits  writes the last position's logits
 //   generate    streams an answer                    bench   prints speed and GPU counters as JSON
+//   share-link  makes a share link from a record     share-open  decodes a share link
 // Every command prints a one-line error and exits non-zero on bad input.
 import { BoxedError, toErrorInfo } from '../protocol/errors';
 import { makeModelCommand } from './make-model';
 import { logitsCommand } from './logits';
 import { generateCommand } from './generate';
 import { benchCommand } from './bench';
+import { shareLinkCommand, shareOpenCommand } from './share';
 
 const USAGE = `usage: npm run -s cli -- COMMAND [options]
   make-model --out DIR --preset tiny|odd|full [--untied] [--seed N]
   logits     --model DIR --tokens 1,2,3 --out FILE [--path prefill|decode] [--weights q4|q8|f16|f32] [--context N] [--kv f16|f32]
   generate   --model DIR --prompt TEXT [--mode raw|chat|math|code|science4|science10|science-open] [--max-tokens N]
              [--temperature T] [--top-p P] [--top-k K] [--seed S] [--weights ...] [--context N] [--json]
-  bench      --model DIR [--prompt-tokens P] [--gen-tokens G] [--weights ...] [--context N] [--json]`;
+  bench      --model DIR [--prompt-tokens P] [--gen-tokens G] [--weights ...] [--context N] [--json]
+  share-link --in RECORD.json [--base URL]
+  share-open --url URL [--json]`;
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -30,6 +34,12 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       case 'bench':
         await benchCommand(rest);
+        return 0;
+      case 'share-link':
+        await shareLinkCommand(rest);
+        return 0;
+      case 'share-open':
+        await shareOpenCommand(rest);
         return 0;
       case undefined:
       case '--help':

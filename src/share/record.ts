@@ -112,7 +112,7 @@ function isObj(x: unknown): x is Obj {
 }
 
 function fields(o: Obj, where: string, allowed: readonly string[]): void {
-  for (const k of Object.keys(o)) if (!allowed.includes(k)) throw badLink('field', `${where} has an unknown field '${k.slice(0, 40)}'`);
+  for (const k of Object.keys(o)) if (!allowed.includes(k)) throw badLink('field', `${where} has an unknown field ${JSON.stringify(k.slice(0, 40))}`);
 }
 
 function str(o: Obj, key: string, max: number, where = 'the record'): string {
