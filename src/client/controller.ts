@@ -2,7 +2,7 @@
 // through its phases. Plain async functions, usable without React; the UI gets them from a context.
 import type { EngineApi, GenerateRequest, ModelSource } from '../protocol/engine';
 import { BoxedError, toErrorInfo } from '../protocol/errors';
-import { entryFromRun, runFromEntry } from '../state/history';
+import { entryFromRun, runFromEntry, type HistoryEntry } from '../state/history';
 import type { HistoryDb } from '../state/history-db';
 import type { Run } from '../state/run';
 import type { UiMode } from '../state/settings';
@@ -37,6 +37,8 @@ export interface Controller {
   initHistory(): Promise<void>;
   openEntry(id: string): void;
   deleteEntry(id: string): Promise<void>;
+  /** Adds an entry made elsewhere (a shared solution) to the history. */
+  saveEntry(entry: HistoryEntry): Promise<void>;
 }
 
 export function createController(deps: ControllerDeps): Controller {
@@ -198,6 +200,10 @@ export function createController(deps: ControllerDeps): Controller {
       s().removeHistory(id);
       if (s().run?.id === id) s().showRun(null);
       await (await history()).delete(id).catch((e: unknown) => console.warn('history delete failed', e));
+    },
+    async saveEntry(entry) {
+      await (await history()).put(entry);
+      s().upsertHistory(entry);
     },
   };
 }

@@ -1,5 +1,6 @@
 // The app's frame: header (name, model, theme toggle), then the screen for the current phase:
-// Start (no model), Loading, or the workspace (solve, answer, controls, history).
+// Start (no model), Loading, or the workspace (solve, answer, controls, history); a share link's
+// fragment (#s=…) shows that shared solution instead.
 import { useEffect } from 'react';
 import { useBoxed } from '../state/store';
 import type { ThemeChoice } from '../state/settings';
@@ -10,6 +11,8 @@ import { HistoryPanel } from './HistoryPanel';
 import { LoadingScreen } from './LoadingScreen';
 import { OutputPanel } from './OutputPanel';
 import { SettingsPanel } from './SettingsPanel';
+import { SharedScreen } from './SharedSolution';
+import { useSharedLink } from './share-route';
 import { SolvePanel } from './SolvePanel';
 import { StartScreen } from './StartScreen';
 import { applyTheme, effectiveTheme } from './theme';
@@ -72,6 +75,7 @@ export function App() {
   const hasModel = useBoxed((s) => s.model !== null);
   const hasRun = useBoxed((s) => s.run !== null);
   const controller = useController();
+  const shared = useSharedLink();
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
@@ -89,7 +93,9 @@ export function App() {
       </a>
       <Header />
       <main id="main" data-phase={phase.kind}>
-        {phase.kind === 'loading' ? (
+        {shared ? (
+          <SharedScreen link={shared} />
+        ) : phase.kind === 'loading' ? (
           <LoadingScreen />
         ) : showWorkspace ? (
           <Workspace />

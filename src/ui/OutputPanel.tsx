@@ -8,6 +8,7 @@ import { answerView } from './answer-view';
 import { FinalAnswerCard } from './FinalAnswerCard';
 import { Markdown } from './Markdown';
 import { modeLabel } from './modes';
+import { ShareMenu } from './ShareMenu';
 import { StatsBar, useNow } from './StatsBar';
 import { ThinkingPanel } from './ThinkingPanel';
 
@@ -39,6 +40,7 @@ export function OutputPanel() {
     <section className="card output" aria-label="Answer" aria-busy={generating} data-testid="output">
       <div className="output-head">
         <h2>{modeLabel(run.mode)}</h2>
+        {run.stop && !generating && view.answer !== null && <ShareMenu key={run.id} run={run} />}
       </div>
       <p className="problem-echo">{run.problem}</p>
       {waiting && (

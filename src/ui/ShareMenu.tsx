@@ -1,0 +1,76 @@
+// "Share" on a finished answer: makes a link whose fragment holds the whole solution (nothing is
+// uploaded), then offers Copy link, Copy as Markdown and the system share sheet where the browser has one.
+import { useState } from 'react';
+import { encodeShare, type EncodedShare } from '../share/codec';
+import { shareMarkdown } from '../share/markdown';
+import { validateRecord } from '../share/record';
+import { boxed } from '../state/store';
+import type { Run } from '../state/run';
+import { CopyButton } from './CopyButton';
+import { recordFromRun } from './share-record';
+
+type MenuState = { kind: 'closed' } | { kind: 'making' } | { kind: 'ready'; link: EncodedShare; markdown: string } | { kind: 'error'; message: string };
+
+/** The app's address without its fragment: where a shared link opens. */
+const appBase = () => window.location.href.split('#')[0];
+
+export function ShareMenu({ run }: { run: Run }) {
+  const [state, setState] = useState<MenuState>({ kind: 'closed' });
+  const open = state.kind !== 'closed';
+  const make = async () => {
+    const s = boxed.getState();
+    const input = recordFromRun({ run, settings: s.settings, model: s.model, entryModel: s.history.find((e) => e.id === run.id)?.model });
+    if (!input) return setState({ kind: 'error', message: 'This answer is not finished: there is nothing to share yet.' });
+    setState({ kind: 'making' });
+    try {
+      const link = await encodeShare(input, { base: appBase() });
+      // the Markdown carries the whole reasoning, not the link's cut one
+      const markdown = shareMarkdown({ ...validateRecord({ ...input, v: link.record.v }), reasoningCut: undefined }, link.url);
+      setState({ kind: 'ready', link, markdown });
+    } catch (e) {
+      setState({ kind: 'error', message: (e as Error).message });
+    }
+  };
+  const toggle = () => (open ? setState({ kind: 'closed' }) : void make());
+  const canShare = typeof navigator.share === 'function';
+  return (
+    <div className="share-menu">
+      <button type="button" className="secondary small" aria-expanded={open} onClick={toggle}>
+        Share
+      </button>
+      {open && (
+        <div className="share-panel" role="group" aria-label="Share this solution" data-testid="share-panel">
+          {state.kind === 'making' && <p className="muted small">Making the link…</p>}
+          {state.kind === 'error' && (
+            <p className="error-text small" role="alert">
+              Cannot share: {state.message}
+            </p>
+          )}
+          {state.kind === 'ready' && (
+            <>
+              <input className="share-link" readOnly value={state.link.url} aria-label="Share link" onFocus={(e) => e.target.select()} />
+              <div className="actions">
+                <CopyButton text={state.link.url} label="Copy link" />
+                <CopyButton text={state.markdown} label="Copy as Markdown" />
+                {canShare && (
+                  <button
+                    type="button"
+                    className="secondary small"
+                    onClick={() => void navigator.share({ title: 'A solved problem (Boxed)', text: run.problem.slice(0, 200), url: state.link.url }).catch(() => undefined)}
+                  >
+                    Share…
+                  </button>
+                )}
+              </div>
+              <p className="muted small">
+                The link itself holds the problem and the answer; opening it sends nothing to any server.
+                {state.link.record.reasoningCut ? ` The reasoning was cut by ${state.link.record.reasoningCut.toLocaleString()} characters to fit the link (marked where).` : ''}
+                {state.link.record.model ? '' : ' The model was loaded from local files, so the link does not name where to get it.'}
+              </p>
+            </>
+          )}
+        </div>
+      )}
+    </div>
+  );
+}

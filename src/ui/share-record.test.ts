@@ -1,0 +1,74 @@
+// The record made for an answer on screen, and a received record back as a history entry and settings.
+import { describe, expect, it } from 'vitest';
+import type { ModelInfo } from '../protocol/engine';
+import { decodeShare, encodeShare } from '../share/codec';
+import { runFromEntry } from '../state/history';
+import { finishRun, newRun } from '../state/run';
+import { DEFAULT_SETTINGS, sanitizeSettings } from '../state/settings';
+import { answerView } from './answer-view';
+import { entryFromShare, needsLoad, recordFromRun, settingsForRecord } from './share-record';
+
+const request = { prompt: { kind: 'raw' as const, text: 'x' }, maxTokens: 512, sampling: { temperature: 0.3, topP: 0.9, topK: 40, seed: 11 } };
+const stats = { promptTokens: 5, generatedTokens: 9, timeToFirstTokenMs: 1, prefillTokensPerSecond: 1, decodeTokensPerSecond: 1, dispatchesPerToken: 1, readbacksPerToken: 1 };
+const TEXT = '<think>\nAdd them: 2 + 3 = 5.\n</think>\n\nThe sum is $\\boxed{5}$.';
+const model = { name: 'boxed-e2e/tiny@v1.0', weights: 'q8', context: 4096 } as ModelInfo;
+
+function finished(text: string, stop: 'eos' | 'aborted' = 'eos') {
+  const run = newRun('r1', 'math', 'What is 2 + 3?', request, 1000.4);
+  return finishRun(run, { text, ids: [], stop, stats }, 2000);
+}
+
+describe('share records of the app', () => {
+  it('records a finished answer with the model and settings that made it', () => {
+    const r = recordFromRun({ run: finished(TEXT), settings: DEFAULT_SETTINGS, model })!;
+    expect(r).toMatchObject({
+      problem: 'What is 2 + 3?',
+      mode: 'math',
+      answer: 'The sum is $\\boxed{5}$.',
+      reasoning: 'Add them: 2 + 3 = 5.',
+      extracted: '5',
+      weights: 'q8',
+      context: 4096,
+      sampling: request.sampling,
+      maxTokens: 512,
+      stop: 'eos',
+      createdAt: 1000,
+      model: { endpoint: DEFAULT_SETTINGS.endpoint, repo: 'boxed-e2e/tiny', revision: 'v1.0' },
+    });
+  });
+
+  it('names the model of the history entry over the loaded one, and none for local files', () => {
+    const byEntry = recordFromRun({ run: finished(TEXT), settings: DEFAULT_SETTINGS, model, entryModel: 'org/other@main' })!;
+    expect(byEntry.model?.repo).toBe('org/other');
+    const local = recordFromRun({ run: finished(TEXT), settings: DEFAULT_SETTINGS, model: { ...model, name: 'local files' } })!;
+    expect(local.model).toBeUndefined();
+  });
+
+  it('has nothing to share before the answer', () => {
+    expect(recordFromRun({ run: finished('<think>still going', 'aborted'), settings: DEFAULT_SETTINGS, model })).toBeNull();
+    expect(recordFromRun({ run: newRun('r2', 'math', 'p', request, 0), settings: DEFAULT_SETTINGS, model })).toBeNull();
+  });
+
+  it('saves a received record as an entry that reopens as the same answer', async () => {
+    const link = await encodeShare(recordFromRun({ run: finished(TEXT), settings: DEFAULT_SETTINGS, model })!, { base: 'https://boxed.test/' });
+    const r = await decodeShare(link.url);
+    const entry = entryFromShare(r, 'shared-1', DEFAULT_SETTINGS, 5000);
+    expect(entry).toMatchObject({ id: 'shared-1', status: 'done', stop: 'eos', sampling: request.sampling, maxTokens: 512, model: 'boxed-e2e/tiny@v1.0' });
+    const view = answerView(entry.mode, runFromEntry(entry, request.prompt).text);
+    expect(view.answer).toBe(r.answer);
+    expect(view.thinking).toBe(r.reasoning);
+    expect(view.final).toEqual({ kind: 'boxed', value: '5' });
+    // and shared again from history, it names the same model
+    const again = recordFromRun({ run: runFromEntry(entry, request.prompt), settings: DEFAULT_SETTINGS, model: null, entryModel: entry.model })!;
+    expect(again.model).toEqual(r.model);
+  });
+
+  it('sets the record’s model, sampling and seed for "solve it yourself", and loads only when they differ', async () => {
+    const r = await decodeShare((await encodeShare(recordFromRun({ run: finished(TEXT), settings: DEFAULT_SETTINGS, model })!, { base: 'https://boxed.test/' })).url);
+    const after = sanitizeSettings({ ...DEFAULT_SETTINGS, ...settingsForRecord(r) });
+    expect(after).toMatchObject({ repo: 'boxed-e2e/tiny', revision: 'v1.0', weights: 'q8', context: 4096, temperature: 0.3, topP: 0.9, topK: 40, seed: 11, maxTokens: 512, mode: 'math' });
+    expect(needsLoad(DEFAULT_SETTINGS, after, true)).toBe(true);
+    expect(needsLoad(after, after, true)).toBe(false);
+    expect(needsLoad(after, after, false)).toBe(true);
+  });
+});

@@ -1,0 +1,91 @@
+// Between the app's answers and share records: the record for the answer on screen (what it was, with
+// which model and settings), and a received record as a history entry of the person who opened it.
+import type { ModelInfo } from '../protocol/engine';
+import type { ShareInput, ShareModel, ShareRecord } from '../share/record';
+import type { HistoryEntry } from '../state/history';
+import type { Run } from '../state/run';
+import type { Settings } from '../state/settings';
+import { answerView } from './answer-view';
+
+/** The engine names a hub model 'repo@revision' (and local files 'local files'). */
+function modelOf(name: string | undefined, settings: Settings): ShareModel | undefined {
+  if (!name) return undefined;
+  const at = name.lastIndexOf('@');
+  if (at > 0) return { endpoint: settings.endpoint, repo: name.slice(0, at), revision: name.slice(at + 1) };
+  if (name === settings.repo) return { endpoint: settings.endpoint, repo: name, revision: settings.revision };
+  return undefined;
+}
+
+export interface ShareSource {
+  run: Run;
+  settings: Settings;
+  /** The loaded model, if any. */
+  model: ModelInfo | null;
+  /** The model named in the run's history entry (the model that wrote it). */
+  entryModel?: string;
+}
+
+/** The record for a finished answer; null while it has no answer (still thinking, or cut off before). */
+export function recordFromRun({ run, settings, model, entryModel }: ShareSource): ShareInput | null {
+  if (!run.stop) return null;
+  const view = answerView(run.mode, run.text);
+  if (view.answer === null) return null;
+  const record: ShareInput = {
+    problem: run.problem,
+    mode: run.mode,
+    answer: view.answer,
+    reasoning: view.thinking,
+    extracted: view.final?.value ?? null,
+    weights: model?.weights ?? settings.weights,
+    sampling: { ...run.request.sampling },
+    maxTokens: run.request.maxTokens,
+    context: model?.context ?? settings.context,
+    stop: run.stop,
+    tokens: run.tokens,
+    createdAt: Math.round(run.startedAt),
+  };
+  const named = modelOf(entryModel ?? model?.name, settings);
+  if (named) record.model = named;
+  return record;
+}
+
+/** The generation text a record stands for: its reasoning in think tags, then the answer. */
+export function textOfRecord(r: ShareRecord): string {
+  return `<think>\n${r.reasoning}\n</think>\n\n${r.answer}`;
+}
+
+/** A received record as a history entry (the id comes from the link, so saving twice keeps one). */
+export function entryFromShare(r: ShareRecord, id: string, settings: Settings, now: number): HistoryEntry {
+  const s = r.sampling ?? { temperature: settings.temperature, topP: settings.topP, topK: settings.topK, seed: settings.seed };
+  return {
+    id,
+    createdAt: now,
+    updatedAt: now,
+    mode: r.mode,
+    problem: r.problem,
+    text: textOfRecord(r),
+    tokens: r.tokens ?? 0,
+    status: r.stop === 'aborted' ? 'stopped' : 'done',
+    stop: r.stop === 'error' ? 'eos' : (r.stop ?? 'eos'),
+    sampling: s,
+    maxTokens: r.maxTokens ?? settings.maxTokens,
+    model: r.model ? `${r.model.repo}@${r.model.commit ?? r.model.revision}` : 'a shared link',
+  };
+}
+
+/** The settings a "solve it yourself" run uses: the record's model and sampling, the rest as they are. */
+export function settingsForRecord(r: ShareRecord): Partial<Settings> {
+  const change: Partial<Settings> = { mode: r.mode };
+  if (r.model) Object.assign(change, { endpoint: r.model.endpoint, repo: r.model.repo, revision: r.model.commit ?? r.model.revision });
+  if (r.weights) change.weights = r.weights;
+  if (r.sampling) Object.assign(change, r.sampling);
+  if (r.maxTokens !== undefined) change.maxTokens = r.maxTokens;
+  if (r.context !== undefined) change.context = r.context;
+  return change;
+}
+
+/** Whether running the record needs a (re)load: no model, or another model, format or context than loaded. */
+export function needsLoad(before: Settings, after: Settings, loaded: boolean): boolean {
+  if (!loaded) return true;
+  return (['endpoint', 'repo', 'revision', 'weights', 'context'] as const).some((k) => before[k] !== after[k]);
+}
