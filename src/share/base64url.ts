@@ -25,7 +25,6 @@ export function toBase64Url(bytes: Uint8Array): string {
 }
 
 export function fromBase64Url(text: string): Uint8Array {
-  if (text.length % 4 === 1) throw badLink('base64', 'the link is damaged: its data has an impossible length (was it cut off?)');
   const out = new Uint8Array(Math.floor((text.length * 3) / 4));
   let o = 0;
   let acc = 0;
@@ -42,6 +41,7 @@ export function fromBase64Url(text: string): Uint8Array {
       acc &= (1 << bits) - 1;
     }
   }
+  if (text.length % 4 === 1) throw badLink('base64', 'the link is damaged: its data has an impossible length (was it cut off?)');
   if (acc !== 0) throw badLink('base64', 'the link is damaged: its data does not end cleanly (was it cut off?)');
   return out.subarray(0, o);
 }
