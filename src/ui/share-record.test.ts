@@ -42,6 +42,9 @@ describe('share records of the app', () => {
     expect(byEntry.model?.repo).toBe('org/other');
     const local = recordFromRun({ run: finished(TEXT), settings: DEFAULT_SETTINGS, model: { ...model, name: 'local files' } })!;
     expect(local.model).toBeUndefined();
+    const sha = '0123456789abcdef0123456789abcdef01234567';
+    const pinned = recordFromRun({ run: finished(TEXT), settings: DEFAULT_SETTINGS, model: { ...model, name: `org/m@${sha}` } })!;
+    expect(pinned.model).toEqual({ endpoint: DEFAULT_SETTINGS.endpoint, repo: 'org/m', revision: sha, commit: sha });
   });
 
   it('has nothing to share before the answer', () => {

@@ -11,9 +11,10 @@ import { answerView } from './answer-view';
 function modelOf(name: string | undefined, settings: Settings): ShareModel | undefined {
   if (!name) return undefined;
   const at = name.lastIndexOf('@');
-  if (at > 0) return { endpoint: settings.endpoint, repo: name.slice(0, at), revision: name.slice(at + 1) };
-  if (name === settings.repo) return { endpoint: settings.endpoint, repo: name, revision: settings.revision };
-  return undefined;
+  const named = at > 0 ? { repo: name.slice(0, at), revision: name.slice(at + 1) } : name === settings.repo ? { repo: name, revision: settings.revision } : null;
+  if (!named) return undefined;
+  // a revision that is a full commit id names the commit itself
+  return /^[0-9a-f]{40}$/.test(named.revision) ? { endpoint: settings.endpoint, ...named, commit: named.revision } : { endpoint: settings.endpoint, ...named };
 }
 
 export interface ShareSource {
