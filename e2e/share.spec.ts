@@ -312,6 +312,7 @@ test.describe('hostile and broken links', () => {
     await expect(page.getByTestId('heavy-summary')).toContainText(HTML);
     await expect(page.getByTestId('final-answer')).toBeVisible();
     await expect(page.getByTestId('shared-settings')).toContainText('http://127.0.0.1:9');
+    await expect(page.getByTestId('shared-endpoint-note')).toContainText('other than the Hugging Face hub (http://127.0.0.1:9)');
     await page.getByTestId('thinking').locator('summary').click();
     await expect(page.getByTestId('thinking').locator('.thinking-text')).toHaveText(`Reasoning ${HTML}`);
     await page.getByTestId('heavy-summary').locator('summary').click();

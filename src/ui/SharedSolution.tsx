@@ -8,6 +8,7 @@ import { MODES } from '../chat/prompts';
 import { shareId } from '../share/codec';
 import { settingsLine } from '../share/markdown';
 import type { ShareRecord } from '../share/record';
+import { DEFAULT_SETTINGS } from '../state/settings';
 import { boxed, useBoxed } from '../state/store';
 import type { FinalAnswer } from './answer-view';
 import { useController } from './controller-context';
@@ -127,6 +128,11 @@ function Solution({ r, fragment }: { r: ShareRecord; fragment: string }) {
           ? `Solve it yourself downloads ${r.model.repo} from ${r.model.endpoint} (unless this browser has it) and runs it on your GPU with these settings and seed; nothing is fetched until you click.`
           : 'The link names no model: Solve it yourself runs the problem with the model in your settings.'}
       </p>
+      {r.model && r.model.endpoint !== DEFAULT_SETTINGS.endpoint && (
+        <p className="muted small" data-testid="shared-endpoint-note">
+          Note: this link names a model server other than the Hugging Face hub ({r.model.endpoint}). Only click Solve it yourself if you trust the person who sent it.
+        </p>
+      )}
     </section>
   );
 }
