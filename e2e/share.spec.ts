@@ -7,7 +7,7 @@ import { expect, test, type BrowserContext, type Page } from '@playwright/test';
 import { toBase64Url } from '../src/share/base64url';
 import { decodeShare, encodeShare } from '../src/share/codec';
 import { nativeDeflater } from '../src/share/compress';
-import { rawLink } from '../src/share/test-links';
+import { prose, rawLink } from '../src/share/test-links';
 import { hubUrl, openApp, repo, screenshot } from './app';
 
 test.describe.configure({ mode: 'serial' });
@@ -18,9 +18,9 @@ const ANSWER = 'We add: $2 + 3 = 5$.\n\n```python\nprint(2 + 3)\n```\n\nSo the a
 const SAMPLING = { temperature: 0.7, topP: 0.9, topK: 20, seed: 42 };
 
 /** Stores a finished answer straight into IndexedDB, as the app itself does (src/state/history-db.ts). */
-async function seedFinishedEntry(page: Page, model: string): Promise<void> {
+async function seedFinishedEntry(page: Page, model: string, id = 'finished-1', problem = PROBLEM, answer = ANSWER): Promise<void> {
   await page.evaluate(
-    async ({ problem, text, sampling, model }) => {
+    async ({ id, problem, text, sampling, model }) => {
       const db = await new Promise<IDBDatabase>((res, rej) => {
         const r = indexedDB.open('boxed-history', 1);
         r.onupgradeneeded = () => r.result.createObjectStore('entries', { keyPath: 'id' }).createIndex('createdAt', 'createdAt');
@@ -30,13 +30,13 @@ async function seedFinishedEntry(page: Page, model: string): Promise<void> {
       await new Promise<void>((res, rej) => {
         const tx = db.transaction('entries', 'readwrite');
         const now = Date.now();
-        tx.objectStore('entries').put({ id: 'finished-1', createdAt: now - 60_000, updatedAt: now - 50_000, mode: 'math', problem, text, tokens: 40, status: 'done', stop: 'eos', sampling, maxTokens: 8, model });
+        tx.objectStore('entries').put({ id, createdAt: now - 60_000, updatedAt: now - 50_000, mode: 'math', problem, text, tokens: 40, status: 'done', stop: 'eos', sampling, maxTokens: 8, model });
         tx.oncomplete = () => res();
         tx.onerror = () => rej(tx.error);
       });
       db.close();
     },
-    { problem: PROBLEM, text: `<think>\n${REASONING}\n</think>\n\n${ANSWER}`, sampling: SAMPLING, model },
+    { id, problem, text: `<think>\n${REASONING}\n</think>\n\n${answer}`, sampling: SAMPLING, model },
   );
 }
 
@@ -121,6 +121,19 @@ test('Share on a finished answer makes a link, and copies it and the Markdown', 
   const record = await decodeShare(link);
   expect(record).toMatchObject({ problem: PROBLEM, mode: 'math', answer: ANSWER, reasoning: REASONING, extracted: '5', sampling: SAMPLING, maxTokens: 8, weights: 'q4', context: 2048 });
   expect(record.model).toEqual({ endpoint: hubUrl().replace(/\/+$/, ''), repo: repo(), revision: 'main' });
+
+  // an answer too long for any link is refused with the reason, and can still be copied as Markdown
+  const LONG = 'A very long answer';
+  const longAnswer = prose(200_000, 9);
+  await seedFinishedEntry(page, `${repo()}@main`, 'long-1', LONG, longAnswer);
+  await page.reload();
+  await page.getByTestId('history-entry').filter({ hasText: LONG }).getByRole('button', { name: new RegExp(`^${LONG}`) }).click();
+  await page.getByRole('button', { name: 'Share', exact: true }).click();
+  await expect(page.getByTestId('share-panel').getByRole('alert')).toContainText('Cannot make a link: the problem and the answer alone do not fit');
+  await expect(page.getByLabel('Share link')).toHaveCount(0);
+  await page.getByRole('button', { name: 'Copy as Markdown to clipboard' }).click();
+  await expect(page.getByRole('button', { name: 'Copy as Markdown to clipboard' })).toHaveText('Copied');
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toContain(longAnswer);
   await page.close();
 });
 

@@ -3,13 +3,19 @@
 import { useState } from 'react';
 import { encodeShare, type EncodedShare } from '../share/codec';
 import { shareMarkdown } from '../share/markdown';
-import { validateRecord } from '../share/record';
+import { SHARE_VERSION } from '../share/record';
+import { BoxedError } from '../protocol/errors';
 import { boxed } from '../state/store';
 import type { Run } from '../state/run';
 import { CopyButton } from './CopyButton';
 import { recordFromRun } from './share-record';
 
-type MenuState = { kind: 'closed' } | { kind: 'making' } | { kind: 'ready'; link: EncodedShare; markdown: string } | { kind: 'error'; message: string };
+type MenuState =
+  | { kind: 'closed' }
+  | { kind: 'making' }
+  | { kind: 'ready'; link: EncodedShare; markdown: string }
+  /** Too long for a link: the Markdown still carries it all. */
+  | { kind: 'error'; message: string; markdown?: string };
 
 /** The app's address without its fragment: where a shared link opens. */
 const appBase = () => window.location.href.split('#')[0];
@@ -25,10 +31,11 @@ export function ShareMenu({ run }: { run: Run }) {
     try {
       const link = await encodeShare(input, { base: appBase() });
       // the Markdown carries the whole reasoning, not the link's cut one
-      const markdown = shareMarkdown({ ...validateRecord({ ...input, v: link.record.v }), reasoningCut: undefined }, link.url);
+      const markdown = shareMarkdown({ ...input, v: SHARE_VERSION }, link.url);
       setState({ kind: 'ready', link, markdown });
     } catch (e) {
-      setState({ kind: 'error', message: (e as Error).message });
+      const tooLong = e instanceof BoxedError && e.detail?.share === 'too-long';
+      setState({ kind: 'error', message: (e as Error).message, markdown: tooLong ? shareMarkdown({ ...input, v: SHARE_VERSION }) : undefined });
     }
   };
   const toggle = () => (open ? setState({ kind: 'closed' }) : void make());
@@ -42,9 +49,12 @@ export function ShareMenu({ run }: { run: Run }) {
         <div className="share-panel" role="group" aria-label="Share this solution" data-testid="share-panel">
           {state.kind === 'making' && <p className="muted small">Making the link…</p>}
           {state.kind === 'error' && (
-            <p className="error-text small" role="alert">
-              Cannot share: {state.message}
-            </p>
+            <>
+              <p className="error-text small" role="alert">
+                Cannot make a link: {state.message}
+              </p>
+              {state.markdown !== undefined && <CopyButton text={state.markdown} label="Copy as Markdown" />}
+            </>
           )}
           {state.kind === 'ready' && (
             <>
