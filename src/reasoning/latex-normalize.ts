@@ -3,7 +3,7 @@
 //   font commands turned into \text, \dfrac/\tfrac/\cfrac into \frac, dollars, quotes, \! and
 //   \displaystyle removed, `{,}` into `,`, "and"/"or" into commas, percent words into \%, "inf" into \infty.
 // - `normalizeForParsing`: what the symbolic stage parses. On top of the above: units and trailing
-//   \text{...} words after a value removed, a leading "." given its 0, malformed \frac/\sqrt given braces,
+//   \text{...} words after a value and degree signs removed, a leading "." given its 0, malformed \frac/\sqrt given braces,
 //   `a/b` of integers written as \frac, and an equation chain cut to its last side.
 import { boxedContents } from './boxed';
 
@@ -58,8 +58,8 @@ export function normalizeLatex(text: string): string {
 
 /**
  * Words that stand after a number as its unit or counted thing ("5 cm", "12 apples", "3 hours"). Matched
- * whole, at the end, with an optional plural "s"/"es"; single letters are deliberately absent (`x = 5 m`
- * keeps its `m` only if it is not after a number).
+ * whole, at the end, with an optional plural "s"/"es" and a square or cube; single letters are deliberately
+ * absent (in `5 m` the `m` may be a variable).
  */
 const UNIT_WORDS = [
   'mm', 'cm', 'dm', 'km', 'meter', 'metre', 'mile', 'inch', 'inche', 'foot', 'feet', 'ft', 'yard', 'yd',
@@ -119,6 +119,8 @@ export function normalizeForParsing(text: string): string {
   let s = normalizeLatex(text);
   // An answer that is all one \text{...} is its content (`\text{yes}`, `\textbf{7}`).
   for (let m = WHOLE_TEXT.exec(s); m !== null; m = WHOLE_TEXT.exec(s)) s = m[1].trim();
+  // A degree sign is read as no unit at all (`90^\circ` is 90), as the grader's parser does by default.
+  s = s.replace(/\^\s*\{?\s*\\(?:circ|degree|circle)\s*\}?|\^?\{?°\}?/g, '');
   s = dropUnits(s);
   if (s.startsWith('.')) s = `0${s}`;
   s = fixOperators(s);

@@ -5,7 +5,27 @@
 // large and the first page does not need it.
 import { ComputeEngine } from '@cortex-js/compute-engine';
 
-type Expr = ReturnType<ComputeEngine['parse']>;
+/**
+ * The part of the library's expression interface used here. Function expressions have `ops`, symbols have
+ * `symbol`; other kinds leave them undefined.
+ */
+interface Expr {
+  readonly operator: string;
+  readonly ops?: ReadonlyArray<Expr>;
+  readonly nops: number;
+  readonly symbol?: string;
+  readonly unknowns: ReadonlyArray<string>;
+  readonly isInfinity: boolean | undefined;
+  readonly re: number;
+  readonly im: number;
+  readonly json: unknown;
+  isSame(other: Expr): boolean;
+  add(other: Expr): Expr;
+  sub(other: Expr): Expr;
+  neg(): Expr;
+  N(): Expr;
+  subs(values: Record<string, number>): Expr;
+}
 
 /** Wall-clock limit for one comparison; a breach counts as "not equal". */
 export const COMPARE_TIME_LIMIT_MS = 250;
@@ -49,13 +69,17 @@ function hasError(e: Expr): boolean {
 export class SymbolicComparer {
   private readonly ce = new ComputeEngine();
 
+  private parse(latex: string): Expr {
+    return this.ce.parse(latex) as unknown as Expr;
+  }
+
   /** True when the two normalized answers denote the same mathematical object. */
   equal(a: string, b: string): boolean {
     if (a.length > MAX_PARSE_CHARS || b.length > MAX_PARSE_CHARS) return false;
     try {
       return this.ce.withTimeLimit(COMPARE_TIME_LIMIT_MS, () => {
-        const x = this.ce.parse(a);
-        const y = this.ce.parse(b);
+        const x = this.parse(a);
+        const y = this.parse(b);
         if (hasError(x) || hasError(y)) return false;
         if (nodeCount(x, MAX_NODES) > MAX_NODES || nodeCount(y, MAX_NODES) > MAX_NODES) return false;
         return this.same(x, y);
@@ -143,7 +167,7 @@ export class SymbolicComparer {
   private plusMinus(e: Expr): Expr | null {
     if ((e.operator !== 'Measurement' && e.operator !== 'PlusMinus') || e.nops !== 2) return null;
     const [x, d] = e.ops!;
-    return this.ce.box(['Set', x.add(d).json, x.sub(d).json]);
+    return this.ce.box(['Set', x.add(d).json, x.sub(d).json] as Parameters<ComputeEngine['box']>[0]) as unknown as Expr;
   }
 
   /** The expression as a union of intervals (interval, inequality in one variable, `x \in S`), else null. */
