@@ -2,9 +2,9 @@
 // closes when the answer starts; the answer renders as sanitized Markdown; the extracted answer is on top.
 import { useDeferredValue } from 'react';
 import type { StopReason } from '../protocol/engine';
+import { readAnswer } from '../reasoning/answer';
 import { runNumbers } from '../state/run';
 import { useBoxed } from '../state/store';
-import { answerView } from './answer-view';
 import { FinalAnswerCard } from './FinalAnswerCard';
 import { Markdown } from './Markdown';
 import { modeLabel } from './modes';
@@ -31,7 +31,7 @@ export function OutputPanel() {
       </section>
     );
   }
-  const view = answerView(run.mode, text);
+  const view = readAnswer(run.mode, text);
   const n = runNumbers(run, now);
   const thinking = view.answer === null;
   const waiting = generating && run.text === run.base;
