@@ -1,6 +1,7 @@
 // The prompts for each mode, with the exact texts the model was trained and evaluated with
 // (NeMo-Skills prompt configs and the model card; see model-facts.md), and the modes' labels for the UI.
 import type { Mode } from '../protocol/engine';
+import { MODE_LIST } from '../protocol/lists';
 import type { ChatMessage } from './template';
 
 export type { Mode };
@@ -62,8 +63,7 @@ export const MODES: Readonly<Record<Mode, ModeInfo>> = {
   },
 };
 
-/** Every mode, in the order the UI lists them. */
-export const MODE_LIST: readonly Mode[] = ['math', 'code', 'science4', 'science10', 'science-open', 'chat', 'raw'];
+export { MODE_LIST };
 
 export function isMode(x: unknown): x is Mode {
   return typeof x === 'string' && Object.hasOwn(MODES, x);
