@@ -11,6 +11,12 @@ import { modeLabel } from './modes';
 import { StatsBar, useNow } from './StatsBar';
 import { ThinkingPanel } from './ThinkingPanel';
 
+/** What a stop means when no model is loaded (a history entry opened from the start screen). */
+const STOP_NOTE_NO_MODEL: Partial<Record<StopReason, string>> = {
+  'max-tokens': 'Stopped at the token limit. Load a model to continue it.',
+  aborted: 'Stopped before the end. Load a model to continue it.',
+};
+
 const STOP_NOTE: Record<StopReason, string> = {
   eos: '',
   'max-tokens': 'Stopped at the token limit: Continue to let it write more.',
@@ -22,6 +28,7 @@ const STOP_NOTE: Record<StopReason, string> = {
 export function OutputPanel() {
   const run = useBoxed((s) => s.run);
   const generating = useBoxed((s) => s.phase.kind === 'generating');
+  const hasModel = useBoxed((s) => s.model !== null);
   const text = useDeferredValue(run?.text ?? '');
   const now = useNow(generating);
   if (!run) {
@@ -55,7 +62,7 @@ export function OutputPanel() {
           <Markdown text={view.answer} />
         </div>
       )}
-      {run.stop && STOP_NOTE[run.stop] && <p className="stop-note">{STOP_NOTE[run.stop]}</p>}
+      {run.stop && STOP_NOTE[run.stop] && <p className="stop-note">{(!hasModel && STOP_NOTE_NO_MODEL[run.stop]) || STOP_NOTE[run.stop]}</p>}
       <StatsBar run={run} now={now} />
     </section>
   );
