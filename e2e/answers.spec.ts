@@ -2,7 +2,7 @@
 // not a thin bar (KaTeX's markup and stylesheet are one version), math in the reasoning panel is rendered,
 // and an open-answer entry shows its extracted answer.
 import { expect, test, type Page } from '@playwright/test';
-import { openApp } from './app';
+import { hubUrl, openApp, repo } from './app';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -104,6 +104,16 @@ test('math in the reasoning panel is rendered; currency stays text', async () =>
   await expect(text.locator('.katex .mfrac')).toHaveCount(1);
   await expect(text).toContainText('costs $5 and $10.');
   await expect(text).not.toContainText('$x^2 = 49$');
+});
+
+test("the memory estimate follows the named repository's config.json", async () => {
+  const note = page.getByText(/^Needs about/);
+  await expect(note).toContainText('for nvidia/OpenReasoning-Nemotron-1.5B');
+  await page.getByLabel('Hub endpoint').fill(hubUrl());
+  await page.getByLabel('Hub repository').fill(repo());
+  await expect(note).toContainText(`for ${repo()}`);
+  await page.getByLabel('Hub repository').fill('boxed-e2e/no-such-model');
+  await expect(note).toContainText("config.json has not been read");
 });
 
 test('an open-answer entry shows its extracted answer', async () => {
