@@ -251,6 +251,12 @@ test('dark theme and a phone-sized screen', async () => {
   await page.setViewportSize({ width: 390, height: 844 });
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   expect(overflow).toBeLessThanOrEqual(0);
+  // the mode chips scroll in one row; the model chip wraps rather than being cut off
+  const chipRows = await page.locator('.mode-option').evaluateAll((els) => new Set(els.map((e) => Math.round(e.getBoundingClientRect().top))).size);
+  expect(chipRows).toBe(1);
+  const chip = await page.locator('.model-chip').evaluate((el) => ({ cut: el.scrollWidth - el.clientWidth, right: el.getBoundingClientRect().right }));
+  expect(chip.cut).toBeLessThanOrEqual(0);
+  expect(chip.right).toBeLessThanOrEqual(390);
   await screenshot(page, '09-phone-dark');
   await page.setViewportSize({ width: 1280, height: 900 });
   await screenshot(page, '10-desktop-dark');
