@@ -1,5 +1,6 @@
 // The prompts for each mode, with the exact texts the model was trained and evaluated with
-// (NeMo-Skills prompt configs and the model card; see model-facts.md), and the modes' labels for the UI.
+// (NeMo-Skills' prompt configs generic/math, eval/aai/mcq-4choices-boxed and generic/hle, and the model card's
+// code prompt), and the modes' labels for the UI.
 import type { Mode } from '../protocol/engine';
 import { MODE_LIST } from '../protocol/lists';
 import type { ChatMessage } from './template';
