@@ -142,6 +142,8 @@ table('sets, tuples and lists element-wise', [
   ['3\\pm\\sqrt2', '\\{3+\\sqrt2, 3-\\sqrt2\\}', true],
   ['3\\pm\\sqrt2', '3+\\sqrt2', false],
   ['x=2, y=3', '(2,3)', true],
+  ['1, 2', '2, 1', true], // a list without brackets is a set of values
+  ['(1, 2)', '2, 1', false],
 ]);
 
 table('intervals, inequalities and memberships', [
@@ -153,6 +155,9 @@ table('intervals, inequalities and memberships', [
   ['x > 2', '[2,\\infty)', false],
   ['[1,2)', '(1,2]', false],
   ['x \\le 3', '3 \\ge x', true],
+  ['\\mathbb{R}', '(-\\infty,\\infty)', true],
+  ['x < 3', '(-\\infty, 3)', true],
+  ['x > 3', '(-\\infty, 3)', false],
 ]);
 
 table('matrices', [

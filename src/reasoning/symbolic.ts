@@ -80,8 +80,11 @@ export class SymbolicComparer {
       return this.ce.withTimeLimit(COMPARE_TIME_LIMIT_MS, () => {
         const x = this.parse(a);
         const y = this.parse(b);
+        const bare = isBareList(a, x) && isBareList(b, y);
         if (hasError(x) || hasError(y)) return false;
         if (nodeCount(x, MAX_NODES) > MAX_NODES || nodeCount(y, MAX_NODES) > MAX_NODES) return false;
+        // Two lists written without brackets (`x = 1, 2` solutions) are sets: their order carries no meaning.
+        if (bare) return this.sameElements(x.ops ?? [], y.ops ?? [], true);
         return this.same(x, y);
       });
     } catch {
@@ -107,8 +110,10 @@ export class SymbolicComparer {
     if (ia || ib) {
       // An open interval `(1, 2)` is also a pair.
       const [iv, other] = ia ? [ia, b] : [ib!, a];
-      if (iv.length === 1 && iv[0].loOpen && iv[0].hiOpen && iv[0].lo && iv[0].hi && SEQUENCES.has(other.operator) && other.nops === 2) {
-        return this.same(iv[0].lo, other.ops![0]) && this.same(iv[0].hi, other.ops![1]);
+      if (iv.length === 1 && iv[0].loOpen && iv[0].hiOpen && SEQUENCES.has(other.operator) && other.nops === 2) {
+        const [lo, hi] = other.ops!;
+        const end = (x: Expr | null, y: Expr, sign: string): boolean => (x === null ? y.isInfinity === true && y.json === sign : this.same(x, y));
+        return end(iv[0].lo, lo, 'NegativeInfinity') && end(iv[0].hi, hi, 'PositiveInfinity');
       }
       return false;
     }
@@ -273,6 +278,11 @@ export class SymbolicComparer {
     if (typeof re !== 'number' || typeof im !== 'number' || !Number.isFinite(re) || !Number.isFinite(im)) return null;
     return [re, im];
   }
+}
+
+/** A top-level list written without brackets (`1, 2`). */
+function isBareList(latex: string, e: Expr): boolean {
+  return e.operator === 'Tuple' && !/^\s*(?:[([]|\\[{([]|\\langle)/.test(latex);
 }
 
 function close(x: [number, number], y: [number, number], tol: number): boolean {
