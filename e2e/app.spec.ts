@@ -133,6 +133,18 @@ test('in each mode the rendered prompt is the mode template', async () => {
   await page.getByRole('button', { name: 'Hide the prompt' }).click();
 });
 
+test('on a phone the mode chips take one row and the model chip is not cut off', async () => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  const chipRows = await page.locator('.mode-option').evaluateAll((els) => new Set(els.map((e) => Math.round(e.getBoundingClientRect().top))).size);
+  expect(chipRows).toBe(1);
+  const chip = await page.locator('.model-chip').evaluate((el) => ({ cut: el.scrollWidth - el.clientWidth, right: el.getBoundingClientRect().right }));
+  expect(chip.cut).toBeLessThanOrEqual(0);
+  expect(chip.right).toBeLessThanOrEqual(390);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  expect(overflow).toBeLessThanOrEqual(0);
+  await page.setViewportSize({ width: 1280, height: 900 });
+});
+
 test('generated text after hostile HTML joins the answer, and the HTML still is text', async () => {
   test.setTimeout(300_000); // the first prompt compiles the prefill shaders, slowly on a software GPU
   await setNumber(page, 'Temperature', 0);

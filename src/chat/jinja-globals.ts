@@ -1,18 +1,10 @@
 // The global names a Hugging Face chat template may use, for @huggingface/jinja's Environment.
 // Template.render() declares its own raise_exception, which throws a plain Error; we declare the globals
 // ourselves so that a template rejecting the messages can be told apart from a broken template.
+import { boundedRange } from './template-budget';
 
 /** Thrown by a template's raise_exception(): the messages are not what the template accepts. */
 export class TemplateRaised extends Error {}
-
-/** Python's range(stop) / range(start, stop[, step]). */
-function range(start: number, stop?: number, step = 1): number[] {
-  if (stop === undefined) [start, stop] = [0, start];
-  if (step === 0) throw new Error('range() step must not be zero');
-  const out: number[] = [];
-  for (let i = start; step > 0 ? i < stop : i > stop; i += step) out.push(i);
-  return out;
-}
 
 /** strftime_now(format) for the few directives chat templates use (dates in system prompts). */
 function strftimeNow(format: string): string {
@@ -49,7 +41,7 @@ export function jinjaGlobals(): Record<string, unknown> {
     False: false,
     True: true,
     None: null,
-    range,
+    range: boundedRange,
     strftime_now: strftimeNow,
     raise_exception: (message: unknown): never => {
       throw new TemplateRaised(String(message));

@@ -1,6 +1,8 @@
 // The prompts for each mode, with the exact texts the model was trained and evaluated with
-// (NeMo-Skills prompt configs and the model card; see model-facts.md), and the modes' labels for the UI.
+// (NeMo-Skills' prompt configs generic/math, eval/aai/mcq-4choices-boxed and generic/hle, and the model card's
+// code prompt), and the modes' labels for the UI.
 import type { Mode } from '../protocol/engine';
+import { MODE_LIST } from '../protocol/lists';
 import type { ChatMessage } from './template';
 
 export type { Mode };
@@ -9,14 +11,10 @@ export type { Mode };
 export const CHOICES_4 = 'ABCD';
 export const CHOICES_10 = 'ABCDEFGHIJ';
 
-/** What kind of final answer a mode asks for (how reasoning/ reads it back). */
-export type AnswerKind = 'boxed' | 'choice' | 'code' | 'open' | 'free';
-
 export interface ModeInfo {
   mode: Mode;
   label: string;
   description: string;
-  answerKind: AnswerKind;
   /** The letters of a multiple-choice mode, '' otherwise. */
   letters: string;
 }
@@ -26,55 +24,47 @@ export const MODES: Readonly<Record<Mode, ModeInfo>> = {
     mode: 'raw',
     label: 'Raw text',
     description: 'No chat template: the model continues your text as written.',
-    answerKind: 'free',
     letters: '',
   },
   chat: {
     mode: 'chat',
     label: 'Chat',
     description: 'Your message as it is, in a chat turn. The model thinks first, then answers.',
-    answerKind: 'free',
     letters: '',
   },
   math: {
     mode: 'math',
     label: 'Math',
     description: 'A math problem. The model reasons, then puts the final answer in \\boxed{}.',
-    answerKind: 'boxed',
     letters: '',
   },
   code: {
     mode: 'code',
     label: 'Code',
     description: 'A programming problem. The model reasons, then writes the solution in one Python code block.',
-    answerKind: 'code',
     letters: '',
   },
   science4: {
     mode: 'science4',
     label: 'Science, 4 choices',
     description: 'A multiple-choice question with options A-D (GPQA style). Include the options in your text.',
-    answerKind: 'choice',
     letters: CHOICES_4,
   },
   science10: {
     mode: 'science10',
     label: 'Science, 10 choices',
     description: 'A multiple-choice question with options A-J (MMLU-Pro style). Include the options in your text.',
-    answerKind: 'choice',
     letters: CHOICES_10,
   },
   'science-open': {
     mode: 'science-open',
     label: 'Science, open answer',
     description: 'A question with a short free-form answer (HLE style): explanation, answer and confidence.',
-    answerKind: 'open',
     letters: '',
   },
 };
 
-/** Every mode, in the order the UI lists them. */
-export const MODE_LIST: readonly Mode[] = ['math', 'code', 'science4', 'science10', 'science-open', 'chat', 'raw'];
+export { MODE_LIST };
 
 export function isMode(x: unknown): x is Mode {
   return typeof x === 'string' && Object.hasOwn(MODES, x);

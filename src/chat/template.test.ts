@@ -81,3 +81,42 @@ describe('renderChat with the Qwen2.5 template', () => {
     expect(errorOf(() => renderChat(qwenTemplate, bad, { addGenerationPrompt: true })).name).toBe('InvalidRequest');
   });
 });
+
+describe('renderChat on hostile templates', () => {
+  const user = [{ role: 'user' as const, content: 'x' }];
+  it.each([
+    ['a loop over a billion numbers', '{% for i in range(1000000000) %}{{ i }}{% endfor %}', /range\(\) of 1,000,000,000 numbers/],
+    ['nested loops', '{% for i in range(100000) %}{% for j in range(100000) %}{{ j }}{% endfor %}{% endfor %}', /evaluation steps|longer than/],
+    ['a string doubled without end', "{% set s = 'ab' %}{% for i in range(64) %}{% set s = s ~ s %}{% endfor %}{{ s }}", /a string of|characters of text/],
+    // (a `set` inside a loop does not leak out of it, so the string is doubled at the top level)
+    ['a long string printed many times', "{% set t = 'abcdefg' %}" + '{% set t = t ~ t %}'.repeat(20) + '{% for i in range(100000) %}{{ t }}{% endfor %}', /characters of text made/],
+    ['endless recursion', '{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}', /.+/],
+  ])('%s ends in a ModelFormat error naming the file, quickly', (_what, template, message) => {
+    const t0 = Date.now();
+    const e = errorOf(() => renderChat(template, user, { addGenerationPrompt: true }));
+    expect(e.name).toBe('ModelFormat');
+    expect(e.file).toBe('tokenizer_config.json');
+    expect(e.message).toMatch(message);
+    // Bounded: the default budget is 2 s; generous so a loaded machine does not fail it.
+    expect(Date.now() - t0).toBeLessThan(15_000);
+  });
+
+  it('stops at the time limit of a smaller budget', () => {
+    const slow = '{% for i in range(100000) %}{% for j in range(100) %}{{ i * j }}{% endfor %}{% endfor %}';
+    const e = errorOf(() => renderChat(slow, user, { addGenerationPrompt: true, budget: { ms: 50, steps: 1e12, maxString: 1e9, totalChars: 1e12 } }));
+    expect(e.message).toMatch(/longer than 50 ms/);
+  });
+
+  it('refuses an oversized template text', () => {
+    const e = errorOf(() => renderChat('{{ "a" }}'.repeat(40_000), user, { addGenerationPrompt: true }));
+    expect(e.name).toBe('ModelFormat');
+    expect(e.message).toMatch(/characters long/);
+  });
+
+  it('still renders a long real conversation within the budget', () => {
+    const long = Array.from({ length: 200 }, (_, i) => ({ role: (i % 2 === 0 ? 'user' : 'assistant') as 'user' | 'assistant', content: `turn ${i} ` + 'word '.repeat(2000) }));
+    const text = renderChat(qwenTemplate, [{ role: 'system', content: '' }, ...long], { addGenerationPrompt: true });
+    expect(text.length).toBeGreaterThan(200 * 10_000);
+    expect(text.endsWith('<|im_start|>assistant\n')).toBe(true);
+  });
+});

@@ -1,8 +1,9 @@
 // Chat template rendering with the model's own `chat_template` (Jinja, from tokenizer_config.json),
 // through @huggingface/jinja. Templates are compiled once and cached by their text.
-import { Environment, Interpreter, Template } from '@huggingface/jinja';
+import { Environment, Template } from '@huggingface/jinja';
 import { BoxedError } from '../protocol/errors';
 import { jinjaGlobals, TemplateRaised } from './jinja-globals';
+import { BudgetedInterpreter, DEFAULT_TEMPLATE_BUDGET, MAX_TEMPLATE_CHARS, TemplateBudgetExceeded, type TemplateBudget } from './template-budget';
 
 export type ChatRole = 'system' | 'user' | 'assistant';
 
@@ -16,6 +17,8 @@ export interface RenderOptions {
   addGenerationPrompt: boolean;
   bosToken?: string;
   eosToken?: string;
+  /** Limits on time, steps and text for one render (template-budget.ts). */
+  budget?: TemplateBudget;
 }
 
 const ROLES: ReadonlySet<string> = new Set<ChatRole>(['system', 'user', 'assistant']);
@@ -27,6 +30,9 @@ const cache = new Map<string, Template>();
 function compile(template: string): Template {
   const hit = cache.get(template);
   if (hit) return hit;
+  if (template.length > MAX_TEMPLATE_CHARS) {
+    throw new BoxedError('ModelFormat', `chat_template is ${template.length.toLocaleString('en-US')} characters long (limit ${MAX_TEMPLATE_CHARS.toLocaleString('en-US')})`, { file: FILE });
+  }
   let compiled: Template;
   try {
     compiled = new Template(template);
@@ -49,8 +55,8 @@ function checkMessages(messages: ReadonlyArray<ChatMessage>): void {
 
 /**
  * The text the model receives for the messages, rendered with `template`.
- * A template that does not parse or fails while rendering -> BoxedError('ModelFormat', file
- * tokenizer_config.json); messages the template rejects itself (raise_exception) or malformed
+ * A template that does not parse, fails while rendering or exceeds its budget (time, steps, text; see
+ * template-budget.ts) -> BoxedError('ModelFormat', file tokenizer_config.json); messages the template rejects itself (raise_exception) or malformed
  * messages -> BoxedError('InvalidRequest').
  */
 export function renderChat(template: string, messages: ReadonlyArray<ChatMessage>, opts: RenderOptions): string {
@@ -69,12 +75,15 @@ export function renderChat(template: string, messages: ReadonlyArray<ChatMessage
       eos_token: opts.eosToken ?? '',
     };
     for (const [name, value] of Object.entries(vars)) env.set(name, value);
-    const out = new Interpreter(env).run(compiled.parsed).value;
+    const out = new BudgetedInterpreter(env, opts.budget ?? DEFAULT_TEMPLATE_BUDGET).run(compiled.parsed).value;
     if (typeof out !== 'string') throw new Error('the template did not produce text');
     return out;
   } catch (cause) {
     if (cause instanceof TemplateRaised) {
       throw new BoxedError('InvalidRequest', `the chat template rejected the messages: ${cause.message}`, { cause });
+    }
+    if (cause instanceof TemplateBudgetExceeded) {
+      throw new BoxedError('ModelFormat', `chat_template exceeded its rendering budget: ${cause.message}`, { file: FILE, cause });
     }
     const why = cause instanceof Error ? cause.message : String(cause);
     throw new BoxedError('ModelFormat', `chat_template failed to render: ${why}`, { file: FILE, cause });

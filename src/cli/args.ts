@@ -1,7 +1,6 @@
 // Argument parsing shared by the CLI commands: node:util parseArgs plus typed, range-checked getters.
 import { parseArgs } from 'node:util';
 import { BoxedError } from '../protocol/errors';
-import type { KvFormat, WeightFormat } from '../protocol/engine';
 
 export type Flags = Record<string, string | boolean | undefined>;
 
@@ -42,5 +41,4 @@ export function choiceFlag<T extends string>(f: Flags, name: string, choices: re
   return v as T;
 }
 
-export const WEIGHT_FORMATS: readonly WeightFormat[] = ['q4', 'q8', 'f16', 'f32'];
-export const KV_FORMATS: readonly KvFormat[] = ['f16', 'f32'];
+export { KV_FORMATS, WEIGHT_FORMATS } from '../protocol/lists';

@@ -2,15 +2,15 @@
 import { BoxedError } from '../protocol/errors';
 import type { GenerateRequest, Mode } from '../protocol/engine';
 import { buildMessages } from '../chat/prompts';
+import { MODE_LIST } from '../protocol/lists';
 import { choiceFlag, numberFlag, parseFlags, requireString } from './args';
 import { MODEL_FLAGS, openNodeEngine } from './node-engine';
 
-const MODES: readonly Mode[] = ['raw', 'chat', 'math', 'code', 'science4', 'science10', 'science-open'];
 
 export async function generateCommand(argv: string[]): Promise<void> {
   const f = parseFlags(argv, [...MODEL_FLAGS, 'prompt', 'mode', 'max-tokens', 'temperature', 'top-p', 'top-k', 'seed'], ['json']);
   const text = requireString(f, 'prompt');
-  const mode = choiceFlag(f, 'mode', MODES, 'raw');
+  const mode = choiceFlag<Mode>(f, 'mode', MODE_LIST, 'raw');
   const maxTokens = numberFlag(f, 'max-tokens', 256, { min: 1, max: 65536, integer: true });
   const sampling = {
     temperature: numberFlag(f, 'temperature', 0.6, { min: 0, max: 100 }),

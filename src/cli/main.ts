@@ -9,6 +9,7 @@ import { logitsCommand } from './logits';
 import { generateCommand } from './generate';
 import { benchCommand } from './bench';
 import { shareLinkCommand, shareOpenCommand } from './share';
+import { answersCommand } from './answers';
 
 const USAGE = `usage: npm run -s cli -- COMMAND [options]
   make-model --out DIR --preset tiny|odd|full [--untied] [--seed N]
@@ -17,7 +18,8 @@ const USAGE = `usage: npm run -s cli -- COMMAND [options]
              [--temperature T] [--top-p P] [--top-k K] [--seed S] [--weights ...] [--context N] [--json]
   bench      --model DIR [--prompt-tokens P] [--gen-tokens G] [--weights ...] [--context N] [--json]
   share-link --in RECORD.json [--base URL]
-  share-open --url URL [--json]`;
+  share-open --url URL [--json]
+  answers    --in FILE.jsonl (or -): reads answers and compares them, one JSON line out per line in`;
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -40,6 +42,9 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       case 'share-open':
         await shareOpenCommand(rest);
+        return 0;
+      case 'answers':
+        await answersCommand(rest);
         return 0;
       case undefined:
       case '--help':

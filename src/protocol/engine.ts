@@ -1,10 +1,9 @@
 // The engine's public interface: what the Web Worker exposes through comlink and what the CLI drives
 // directly. Types only. Events are unions tagged on `type`; the payload is tied to its kind.
 import type { ErrorInfo } from './errors';
+import type { KvFormat, Mode, WeightFormat } from './lists';
 
-export type WeightFormat = 'q4' | 'q8' | 'f16' | 'f32';
-export type KvFormat = 'f16' | 'f32';
-export type Mode = 'raw' | 'chat' | 'math' | 'code' | 'science4' | 'science10' | 'science-open';
+export type { KvFormat, Mode, WeightFormat };
 
 /** Where the model files come from. */
 export type ModelSource =

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { extractBoxed } from './boxed';
+import { boxedContents, extractBoxed } from './boxed';
 
 describe('extractBoxed', () => {
   it.each([
@@ -17,7 +17,24 @@ describe('extractBoxed', () => {
     ['\\boxed', null],
     ['\\boxed{x}\\boxed{', null],
     ['\\boxed{世界 👍}', '世界 👍'],
+    ['\\fbox{9}', '9'], // no \\boxed at all: the last \\fbox
+    ['\\fbox{9} but \\boxed{8}', '8'],
+    ['\\boxed{8} then \\fbox{9}', '8'], // a \\boxed is there: \\fbox is not read
   ])('%j -> %j', (text, expected) => {
     expect(extractBoxed(text)).toBe(expected);
+  });
+});
+
+describe('boxedContents', () => {
+  it.each([
+    ['no box', 'no box'],
+    ['\\boxed{1}', '1'],
+    ['\\boxed{1} and \\boxed{2}', '1,2'],
+    ['\\boxed{1}\\boxed{1}', '1'], // consecutive repeats dropped
+    ['\\boxed { x }', 'x'],
+    ['\\fbox{a}, \\boxed{b}', 'a,b'],
+    ['\\boxed{1} \\boxed{2', '1,{2'], // an unclosed last box gives the rest
+  ])('%j -> %j', (text, expected) => {
+    expect(boxedContents(text)).toBe(expected);
   });
 });

@@ -19,8 +19,9 @@
 //  5. Pick: walk K in INDEX order accumulating e; return the first id whose running sum is strictly
 //     greater than coin * M (coin uniform in [0, 1)). If rounding leaves none, the last id in K with
 //     e > 0.
-// The GPU finds tk and tp by bisection over the order-preserving u32 key of the f32 logit (32 rounds),
-// which needs no sort and gives exactly the thresholds defined above.
+// The GPU finds tk and tp on the order-preserving u32 key of the f32 logit (a candidate list, and where
+// needed a search that cuts a key window by 15 pivots a pass: shaders/sample.wgsl), which gives exactly
+// the thresholds defined above.
 
 export interface SampleParams {
   temperature: number;

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { GenerateRequest } from '../protocol/engine';
 import { entryFromRun, runFromEntry, statusOf } from './history';
-import { applyGenerateEvent, newRun, type Run } from './run';
+import { applyGenerateEvent, newRun, runNumbers, type Run } from './run';
 import { createBoxedStore } from './store';
 
 const request: GenerateRequest = {
@@ -40,6 +40,17 @@ describe('history', () => {
     expect(back.tokens).toBe(18);
     expect(back.thinkTokens).toBe(17);
     expect(back.request.sampling).toEqual(request.sampling);
+  });
+
+  it('an entry interrupted while thinking reopens with its thinking time', () => {
+    const r = streamed('<think>still going');
+    const e = entryFromRun(r, 'tiny', 1000, 61_000);
+    expect(e.thinkingMs).toBeUndefined();
+    const back = runFromEntry(e, request.prompt);
+    expect(runNumbers(back, 999_999).thinkingMs).toBe(60_000);
+    // a finished reasoning keeps its own measured time
+    const done = runFromEntry(entryFromRun(streamed('<think>a</think>B'), 'tiny', 1000, 61_000), request.prompt);
+    expect(runNumbers(done, 999_999).thinkingMs).toBe(15 * 5); // '</think>' complete at the 16th token
   });
 
   it('keeps the list newest first, upserts by id, deletes', () => {

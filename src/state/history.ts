@@ -73,7 +73,8 @@ export function runFromEntry(e: HistoryEntry, messages: Run['request']['prompt']
     thinkEndAt: e.thinkingMs !== undefined ? e.createdAt + e.thinkingMs : undefined,
     thinkTokens: e.thinkingTokens,
     thinkMs: e.thinkingMs,
-    priorThinkMs: 0,
+    // A reasoning cut off before `</think>` (stopped, interrupted) was written from creation to the last save.
+    priorThinkMs: e.thinkingMs === undefined && !e.text.includes('</think>') ? Math.max(0, e.updatedAt - e.createdAt) : 0,
     lastTokenAt: e.updatedAt,
     stats: e.stats,
     stop,

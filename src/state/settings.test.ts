@@ -1,7 +1,7 @@
 // Settings: defaults match the model's evaluation settings; anything stored or typed is brought into
 // range; persistence round-trips through a Storage and survives junk.
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_SETTINGS, MAX_NEW_TOKENS, sanitizeSettings } from './settings';
+import { DEFAULT_SETTINGS, MAX_NEW_TOKENS, SAMPLING_KEYS, sanitizeSettings } from './settings';
 import { persistSettings, readSettings } from './settings-storage';
 import { createBoxedStore } from './store';
 
@@ -40,8 +40,16 @@ describe('settings', () => {
     const st = createBoxedStore();
     st.getState().updateSettings({ maxTokens: 0, temperature: 0.25, mode: 'science10' });
     expect(st.getState().settings).toMatchObject({ maxTokens: 1, temperature: 0.25, mode: 'science10' });
-    st.getState().resetSettings();
-    expect(st.getState().settings).toEqual(DEFAULT_SETTINGS);
+  });
+
+  it('resetSampling puts back the sampling values only', () => {
+    const st = createBoxedStore();
+    const source = { endpoint: 'http://127.0.0.1:9', repo: 'me/my-model', revision: 'dev', weights: 'f16' as const, context: 4096, mode: 'code' as const, theme: 'dark' as const };
+    st.getState().updateSettings({ ...source, temperature: 1.3, topP: 0.5, topK: 40, maxTokens: 100, seed: 77 });
+    st.getState().resetSampling();
+    const s = st.getState().settings;
+    expect(s).toMatchObject(source);
+    for (const k of SAMPLING_KEYS) expect(s[k]).toBe(DEFAULT_SETTINGS[k]);
   });
 
   it('persists to storage and reads back, ignoring junk', () => {

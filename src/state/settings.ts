@@ -2,14 +2,15 @@
 // Defaults follow the model's evaluation settings (temperature 0.6, top-p 0.95, no top-k).
 import type { StateCreator } from 'zustand';
 import type { Mode, WeightFormat } from '../protocol/engine';
+import { MODE_LIST, WEIGHT_FORMATS } from '../protocol/lists';
 import type { Boxed } from './store';
 
 /** The modes a person picks from (the engine also has 'raw', which the app does not offer). */
 export type UiMode = Exclude<Mode, 'raw'>;
-export const UI_MODES: ReadonlyArray<UiMode> = ['math', 'code', 'science4', 'science10', 'science-open', 'chat'];
+export const UI_MODES: ReadonlyArray<UiMode> = MODE_LIST.filter((m): m is UiMode => m !== 'raw');
 
 export type ThemeChoice = 'system' | 'light' | 'dark';
-export const WEIGHT_FORMATS: ReadonlyArray<WeightFormat> = ['q4', 'q8', 'f16', 'f32'];
+export { WEIGHT_FORMATS };
 
 export const MAX_NEW_TOKENS = 65536;
 export const MAX_CONTEXT = 131072;
@@ -61,7 +62,7 @@ export function sanitizeSettings(input: Partial<Record<keyof Settings, unknown>>
     endpoint: str(input.endpoint, d.endpoint).replace(/\/+$/, ''),
     repo: str(input.repo, d.repo),
     revision: str(input.revision, d.revision),
-    weights: WEIGHT_FORMATS.includes(input.weights as WeightFormat) ? (input.weights as WeightFormat) : d.weights,
+    weights: (WEIGHT_FORMATS as ReadonlyArray<unknown>).includes(input.weights) ? (input.weights as WeightFormat) : d.weights,
     context,
     maxTokens: int(input.maxTokens, 1, MAX_NEW_TOKENS, d.maxTokens),
     temperature: clamp(num(input.temperature), 0, 2, d.temperature),
@@ -77,11 +78,16 @@ export interface SettingsSlice {
   settings: Settings;
   /** Merges a change and re-validates the whole object. */
   updateSettings(change: Partial<Settings>): void;
-  resetSettings(): void;
+  /** Puts the Settings panel's values (SAMPLING_KEYS) back to their defaults; the model source, load options, mode and theme stay. */
+  resetSampling(): void;
 }
+
+/** The settings the Settings panel shows: how answers are sampled and how long they may get. */
+export const SAMPLING_KEYS = ['temperature', 'topP', 'topK', 'maxTokens', 'seed'] as const satisfies ReadonlyArray<keyof Settings>;
 
 export const createSettingsSlice: StateCreator<Boxed, [], [], SettingsSlice> = (set) => ({
   settings: DEFAULT_SETTINGS,
   updateSettings: (change) => set((s) => ({ settings: sanitizeSettings({ ...s.settings, ...change }) })),
-  resetSettings: () => set({ settings: DEFAULT_SETTINGS }),
+  resetSampling: () =>
+    set((s) => ({ settings: { ...s.settings, ...Object.fromEntries(SAMPLING_KEYS.map((k) => [k, DEFAULT_SETTINGS[k]])) } })),
 });

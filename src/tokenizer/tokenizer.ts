@@ -5,6 +5,7 @@
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { BoxedError } from '../protocol/errors';
 import { byteLevelToBytes } from './byte-level';
+import { collectPatterns, patternProblem } from './pattern-guard';
 
 /** Stop tokens in the Qwen2 family, in order of preference. */
 const EOS_TOKENS = ['<|im_end|>', '<|endoftext|>'] as const;
@@ -33,6 +34,10 @@ function validateTokenizerJson(json: unknown): AddedTokenJson[] {
     if (!isRecord(t) || typeof t.content !== 'string' || !Number.isInteger(t.id) || (t.id as number) < 0) {
       throw bad(`bad entry in "added_tokens": ${JSON.stringify(t)}`);
     }
+  }
+  for (const p of collectPatterns([json.normalizer, json.pre_tokenizer])) {
+    const problem = patternProblem(p);
+    if (problem) throw bad(`refusing a regular expression that could run for a very long time: ${problem}`);
   }
   return added as AddedTokenJson[];
 }

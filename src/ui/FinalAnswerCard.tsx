@@ -1,9 +1,22 @@
 // The extracted final answer, shown prominently with a copy button.
-import type { FinalAnswer } from './answer-view';
+import type { FinalAnswer } from '../reasoning/answer';
 import { CopyButton } from './CopyButton';
 import { Markdown } from './Markdown';
 
-const TITLE: Record<FinalAnswer['kind'], string> = { boxed: 'Final answer', choice: 'Chosen answer', code: 'Solution code' };
+const TITLE: Record<FinalAnswer['kind'], string> = { boxed: 'Final answer', choice: 'Chosen answer', code: 'Solution code', open: 'Answer' };
+
+function FinalValue({ final }: { final: FinalAnswer }) {
+  switch (final.kind) {
+    case 'code':
+      return <Markdown text={'```python\n' + final.value.replaceAll('```', '`\u200b``') + '\n```'} />;
+    case 'boxed':
+      return <Markdown text={`$${final.value.replaceAll('$', '\\$')}$`} />;
+    case 'open':
+      return <Markdown text={final.value} />;
+    case 'choice':
+      return <span>{final.value}</span>;
+  }
+}
 
 export function FinalAnswerCard({ final }: { final: FinalAnswer }) {
   return (
@@ -13,7 +26,7 @@ export function FinalAnswerCard({ final }: { final: FinalAnswer }) {
         <CopyButton text={final.value} label={final.kind === 'code' ? 'Copy code' : 'Copy answer'} />
       </div>
       <div className="final-answer-value">
-        {final.kind === 'code' ? <Markdown text={'```python\n' + final.value.replaceAll('```', '`\u200b``') + '\n```'} /> : final.kind === 'boxed' ? <Markdown text={`$${final.value.replaceAll('$', '\\$')}$`} /> : <span>{final.value}</span>}
+        <FinalValue final={final} />
       </div>
     </section>
   );

@@ -2,15 +2,21 @@
 // closes when the answer starts; the answer renders as sanitized Markdown; the extracted answer is on top.
 import { useDeferredValue } from 'react';
 import type { StopReason } from '../protocol/engine';
+import { readAnswer } from '../reasoning/answer';
 import { runNumbers } from '../state/run';
 import { useBoxed } from '../state/store';
-import { answerView } from './answer-view';
 import { FinalAnswerCard } from './FinalAnswerCard';
 import { Markdown } from './Markdown';
 import { modeLabel } from './modes';
 import { ShareMenu } from './ShareMenu';
 import { StatsBar, useNow } from './StatsBar';
 import { ThinkingPanel } from './ThinkingPanel';
+
+/** What a stop means when no model is loaded (a history entry opened from the start screen). */
+const STOP_NOTE_NO_MODEL: Partial<Record<StopReason, string>> = {
+  'max-tokens': 'Stopped at the token limit. Load a model to continue it.',
+  aborted: 'Stopped before the end. Load a model to continue it.',
+};
 
 const STOP_NOTE: Record<StopReason, string> = {
   eos: '',
@@ -23,6 +29,7 @@ const STOP_NOTE: Record<StopReason, string> = {
 export function OutputPanel() {
   const run = useBoxed((s) => s.run);
   const generating = useBoxed((s) => s.phase.kind === 'generating');
+  const hasModel = useBoxed((s) => s.model !== null);
   const text = useDeferredValue(run?.text ?? '');
   const now = useNow(generating);
   if (!run) {
@@ -32,7 +39,7 @@ export function OutputPanel() {
       </section>
     );
   }
-  const view = answerView(run.mode, text);
+  const view = readAnswer(run.mode, text);
   const n = runNumbers(run, now);
   const thinking = view.answer === null;
   const waiting = generating && run.text === run.base;
@@ -57,7 +64,7 @@ export function OutputPanel() {
           <Markdown text={view.answer} />
         </div>
       )}
-      {run.stop && STOP_NOTE[run.stop] && <p className="stop-note">{STOP_NOTE[run.stop]}</p>}
+      {run.stop && STOP_NOTE[run.stop] && <p className="stop-note">{(!hasModel && STOP_NOTE_NO_MODEL[run.stop]) || STOP_NOTE[run.stop]}</p>}
       <StatsBar run={run} now={now} />
     </section>
   );

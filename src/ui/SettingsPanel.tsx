@@ -38,7 +38,7 @@ export function SettingsPanel() {
   const model = useBoxed((st) => st.model);
   const busy = useBoxed((st) => st.phase.kind === 'generating');
   const update = useBoxed((st) => st.updateSettings);
-  const reset = useBoxed((st) => st.resetSettings);
+  const reset = useBoxed((st) => st.resetSampling);
   const controller = useController();
   return (
     <details className="card settings">
@@ -63,7 +63,7 @@ export function SettingsPanel() {
         </p>
       )}
       <button type="button" className="link" onClick={reset} disabled={busy}>
-        Reset to defaults
+        Reset sampling to defaults
       </button>
     </details>
   );

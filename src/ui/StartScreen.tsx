@@ -6,7 +6,7 @@ import { WEIGHT_FORMATS } from '../state/settings';
 import { useBoxed } from '../state/store';
 import { useController } from './controller-context';
 import { GpuReportCard } from './GpuReportCard';
-import { estimateMemory } from './memory-estimate';
+import { useMemoryEstimate } from './use-memory-estimate';
 import { formatBytes } from './units';
 import { WebGpuHelp } from './WebGpuHelp';
 
@@ -26,7 +26,7 @@ export function ModelSourceForm() {
   const controller = useController();
   const folder = useRef<HTMLInputElement>(null);
   const id = useId();
-  const mem = estimateMemory(settings.weights, settings.context);
+  const mem = useMemoryEstimate(settings);
   const noGpu = gpu.kind === 'unavailable';
 
   const submit = (ev: FormEvent) => {
@@ -80,7 +80,7 @@ export function ModelSourceForm() {
         </div>
       </div>
       <p className="muted small">
-        Needs about {formatBytes(mem.total)} of GPU memory for the 1.5B model ({formatBytes(mem.weights)} weights, {formatBytes(mem.kvCache)} for the context).
+        Needs about {formatBytes(mem.total)} of GPU memory {mem.from ? `for ${mem.from}` : 'for a model of the 1.5B size'} ({formatBytes(mem.weights)} weights, {formatBytes(mem.kvCache)} for the context){mem.from ? '' : "; the repository's config.json has not been read"}.
       </p>
       <div className="actions">
         <button type="submit" className="primary" disabled={noGpu}>
@@ -106,7 +106,7 @@ export function ModelSourceForm() {
 export function StartScreen() {
   const gpu = useBoxed((s) => s.gpu);
   const settings = useBoxed((s) => s.settings);
-  const mem = estimateMemory(settings.weights, settings.context);
+  const mem = useMemoryEstimate(settings);
   return (
     <div className="start">
       <section className="intro">

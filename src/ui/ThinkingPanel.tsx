@@ -1,8 +1,10 @@
 // The reasoning (<think>…</think>) in a collapsible panel with thinking time and token count. It is
 // open while the model thinks and collapses by itself once the answer starts (`finished`); the person can
 // reopen it. A reasoning cut off before `</think>` (stopped, interrupted) stays open and says so: it is
-// all there is to read, and the model has not finished thinking.
-import { useEffect, useRef, useState } from 'react';
+// all there is to read, and the model has not finished thinking. The reasoning stays plain text, with its
+// math rendered by KaTeX (each formula once: see inline-math.ts).
+import { memo, useEffect, useMemo, useRef, useState } from 'react';
+import { renderMath, splitMath } from './inline-math';
 import { formatDuration } from './units';
 
 export interface ThinkingPanelProps {
@@ -19,6 +21,17 @@ function summaryOf({ live, finished, ms, tokens }: ThinkingPanelProps): string {
   const tail = `${formatDuration(ms)} · ${tokens.toLocaleString()} tokens`;
   if (finished) return `Thought for ${tail}`;
   return live ? `Thinking… ${tail}` : `Unfinished reasoning · ${tail}`;
+}
+
+/** One rendered formula; memoized, so streaming text re-renders only the formulas that are new. */
+const MathPiece = memo(function MathPiece({ tex, display }: { tex: string; display: boolean }) {
+  // KaTeX's own markup, from the model's text with trust off: no links, no raw HTML of the model's.
+  return <span className={display ? 'reasoning-math display' : 'reasoning-math'} dangerouslySetInnerHTML={{ __html: renderMath(tex, display) }} />;
+});
+
+function ReasoningText({ text }: { text: string }) {
+  const pieces = useMemo(() => splitMath(text), [text]);
+  return pieces.map((p, i) => (p.kind === 'text' ? p.text : <MathPiece key={i} tex={p.tex} display={p.display} />));
 }
 
 export function ThinkingPanel(props: ThinkingPanelProps) {
@@ -42,7 +55,7 @@ export function ThinkingPanel(props: ThinkingPanelProps) {
         {summaryOf(props)}
       </summary>
       <pre ref={body} className="thinking-text" tabIndex={0} aria-label="Reasoning">
-        {text}
+        <ReasoningText text={text} />
       </pre>
     </details>
   );

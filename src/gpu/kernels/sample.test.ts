@@ -92,7 +92,7 @@ describe.each(Object.entries(PROFILES))('GPU sampler on the %s profile', (_name,
   ])('vocab %i (valid %i): equals the CPU sampler for greedy, temperature, top-k, top-p and combined', async (vocab, validVocab, std) => {
     const coins = new Rng(vocab);
     // every setting twice with random coins; at the small sizes also with a coin just under 1 and with coin 0
-    // (the full vocabulary is slow on a CPU-emulated GPU: 64 bisection rounds over 151936 logits per row)
+    // (the full vocabulary is slow on a CPU-emulated GPU: several passes over 151936 logits per row)
     const params: RowSampleParams[] = [];
     for (const s of SETTINGS) {
       params.push({ ...s, coin: coins.next() }, { ...s, coin: coins.next() });

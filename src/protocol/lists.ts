@@ -1,0 +1,14 @@
+// The lists of modes and storage formats, each kept here once; their types are derived from them. Every
+// other file that needs one of these lists imports it from here.
+
+/** Every generation mode, in the order the UI lists them ('raw' last; the app does not offer it). */
+export const MODE_LIST = ['math', 'code', 'science4', 'science10', 'science-open', 'chat', 'raw'] as const;
+export type Mode = (typeof MODE_LIST)[number];
+
+/** How weights are stored on the GPU, smallest first; 'q4' is the default. */
+export const WEIGHT_FORMATS = ['q4', 'q8', 'f16', 'f32'] as const;
+export type WeightFormat = (typeof WEIGHT_FORMATS)[number];
+
+/** How the KV cache is stored; 'f16' is the default. */
+export const KV_FORMATS = ['f16', 'f32'] as const;
+export type KvFormat = (typeof KV_FORMATS)[number];

@@ -1,0 +1,71 @@
+// The start screen's memory estimate for the repository named in the form: its config.json is fetched
+// from the hub (once per URL, after the typing settles) and its shapes used; until then, or when it cannot
+// be read, the estimate is for the 1.5B model's shapes and says so. The default repository is that model:
+// its shapes are known and nothing is fetched for it.
+import { useEffect, useState } from 'react';
+import { hubFileUrl } from '../loader/hub';
+import { parseConfig } from '../model/config';
+import { DEFAULT_SETTINGS, type Settings } from '../state/settings';
+import { DEFAULT_SHAPE, estimateMemory, type ModelShape } from './memory-estimate';
+
+/** Typing settles for this long before a repository's config.json is requested. */
+const SETTLE_MS = 500;
+/** A config.json larger than this is not a Qwen2 config. */
+const MAX_CONFIG_BYTES = 1 << 20;
+
+const shapes = new Map<string, Promise<ModelShape | null>>();
+
+async function fetchShape(url: string): Promise<ModelShape | null> {
+  try {
+    const res = await fetch(url, { credentials: 'omit' });
+    if (!res.ok) return null;
+    const text = await res.text();
+    if (text.length > MAX_CONFIG_BYTES) return null;
+    return parseConfig(JSON.parse(text));
+  } catch {
+    return null; // unreachable, not JSON, or not a config this app can load: the default shapes stand
+  }
+}
+
+function configUrl(s: Pick<Settings, 'endpoint' | 'repo' | 'revision'>): string | null {
+  if (s.repo === DEFAULT_SETTINGS.repo) return null;
+  try {
+    return hubFileUrl(s.endpoint, s.repo, s.revision, 'config.json');
+  } catch {
+    return null; // not a valid repository name yet
+  }
+}
+
+export interface MemoryEstimate {
+  weights: number;
+  kvCache: number;
+  total: number;
+  /** The repository whose config.json gave the shapes, or null for the 1.5B defaults. */
+  from: string | null;
+}
+
+export function useMemoryEstimate(s: Pick<Settings, 'endpoint' | 'repo' | 'revision' | 'weights' | 'context'>): MemoryEstimate {
+  const url = configUrl(s);
+  const [read, setRead] = useState<{ url: string; shape: ModelShape | null } | null>(null);
+  useEffect(() => {
+    if (url === null) return;
+    let live = true;
+    const t = setTimeout(() => {
+      let p = shapes.get(url);
+      if (!p) {
+        p = fetchShape(url);
+        shapes.set(url, p);
+      }
+      void p.then((shape) => {
+        if (live) setRead({ url, shape });
+      });
+    }, SETTLE_MS);
+    return () => {
+      live = false;
+      clearTimeout(t);
+    };
+  }, [url]);
+  const shape = read !== null && read.url === url ? read.shape : null;
+  const from = shape ? s.repo : s.repo === DEFAULT_SETTINGS.repo ? s.repo : null;
+  return { ...estimateMemory(shape ?? DEFAULT_SHAPE, s.weights, s.context), from };
+}
