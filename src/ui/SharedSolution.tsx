@@ -4,13 +4,12 @@
 // click) and re-runs the problem with the same settings and seed; "Save to my history" keeps a copy.
 // A broken or hostile link shows what is wrong and the way back to the app.
 import { useState } from 'react';
-import { MODES } from '../chat/prompts';
 import { shareId } from '../share/codec';
 import { settingsLine } from '../share/markdown';
 import type { ShareRecord } from '../share/record';
 import { DEFAULT_SETTINGS } from '../state/settings';
 import { boxed, useBoxed } from '../state/store';
-import type { FinalAnswer } from './answer-view';
+import { ANSWER_KIND, type FinalAnswer } from '../reasoning/answer';
 import { useController } from './controller-context';
 import type { Controller } from '../client/controller';
 import { FinalAnswerCard } from './FinalAnswerCard';
@@ -22,11 +21,7 @@ import { leaveSharedLink, type SharedLink } from './share-route';
 
 function finalOf(r: ShareRecord): FinalAnswer | null {
   if (r.extracted == null || r.extracted === '') return null;
-  const kind = MODES[r.mode].answerKind;
-  if (kind === 'boxed' || (kind === 'free' && r.mode === 'chat')) return { kind: 'boxed', value: r.extracted };
-  if (kind === 'choice') return { kind: 'choice', value: r.extracted };
-  if (kind === 'code') return { kind: 'code', value: r.extracted };
-  return null;
+  return { kind: ANSWER_KIND[r.mode], value: r.extracted };
 }
 
 /** Loads the record's model when it is not the one loaded, then solves the problem with its settings. */

@@ -5,7 +5,7 @@ import { decodeShare, encodeShare } from '../share/codec';
 import { runFromEntry } from '../state/history';
 import { finishRun, newRun } from '../state/run';
 import { DEFAULT_SETTINGS, sanitizeSettings } from '../state/settings';
-import { answerView } from './answer-view';
+import { readAnswer } from '../reasoning/answer';
 import { entryFromShare, needsLoad, recordFromRun, settingsForRecord } from './share-record';
 
 const request = { prompt: { kind: 'raw' as const, text: 'x' }, maxTokens: 512, sampling: { temperature: 0.3, topP: 0.9, topK: 40, seed: 11 } };
@@ -57,7 +57,7 @@ describe('share records of the app', () => {
     const r = await decodeShare(link.url);
     const entry = entryFromShare(r, 'shared-1', DEFAULT_SETTINGS, 5000);
     expect(entry).toMatchObject({ id: 'shared-1', status: 'done', stop: 'eos', sampling: request.sampling, maxTokens: 512, model: 'boxed-e2e/tiny@v1.0' });
-    const view = answerView(entry.mode, runFromEntry(entry, request.prompt).text);
+    const view = readAnswer(entry.mode, runFromEntry(entry, request.prompt).text);
     expect(view.answer).toBe(r.answer);
     expect(view.thinking).toBe(r.reasoning);
     expect(view.final).toEqual({ kind: 'boxed', value: '5' });

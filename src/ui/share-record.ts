@@ -5,7 +5,7 @@ import type { ShareInput, ShareModel, ShareRecord } from '../share/record';
 import type { HistoryEntry } from '../state/history';
 import type { Run } from '../state/run';
 import type { Settings } from '../state/settings';
-import { answerView } from './answer-view';
+import { readAnswer } from '../reasoning/answer';
 
 /** The engine names a hub model 'repo@revision' (and local files 'local files'). */
 function modelOf(name: string | undefined, settings: Settings): ShareModel | undefined {
@@ -29,7 +29,7 @@ export interface ShareSource {
 /** The record for a finished answer; null while it has no answer (still thinking, or cut off before). */
 export function recordFromRun({ run, settings, model, entryModel }: ShareSource): ShareInput | null {
   if (!run.stop) return null;
-  const view = answerView(run.mode, run.text);
+  const view = readAnswer(run.mode, run.text);
   if (view.answer === null) return null;
   const record: ShareInput = {
     problem: run.problem,
