@@ -109,6 +109,10 @@ export async function parseGguf(src: ByteSource): Promise<GgufFile> {
     const why = e instanceof RangeError ? 'the file ends inside its header (truncated?)' : (e as Error).message;
     throw new BoxedError('ModelFormat', `not a valid GGUF file: ${why.split('\n')[0]}`, { file, cause: e });
   }
+  // the parser reads past the end of a short file as zeros: a header that ends past the file is truncated
+  if (parsed.tensorInfoByteRange[1] > src.size) {
+    throw new BoxedError('ModelFormat', `truncated: the file (${src.size} bytes) ends inside its header`, { file });
+  }
   const metadata = parsed.metadata as unknown as Record<string, MetadataValue>;
   const dataStart = toNumber(parsed.tensorDataOffset, 'tensor data offset', file);
   const tensors = new Map<string, GgufTensor>();
