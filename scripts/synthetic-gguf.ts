@@ -27,7 +27,7 @@ export function ggufMetadata(cfg: ModelConfig, tokenizerJson: object, tokenizerC
     'qwen2.attention.head_count_kv': u32(cfg.nKvHeads),
     'qwen2.rope.freq_base': f32(cfg.ropeTheta),
     'qwen2.attention.layer_norm_rms_epsilon': f32(cfg.normEps),
-    ...tokenizerToGguf(tokenizerJson, tokenizerConfig, cfg.vocab),
+    ...tokenizerToGguf(tokenizerJson, tokenizerConfig, cfg.vocab, cfg.bosTokenId),
   };
 }
 

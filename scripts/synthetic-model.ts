@@ -25,8 +25,8 @@ export interface SyntheticModelOptions {
   preset: Preset;
   untied?: boolean;
   seed?: number;
-  /** also write the model as GGUF (model-TYPE.gguf), the same values in that block type */
-  gguf?: GgufWriteType;
+  /** also write the model as GGUF, one model-TYPE.gguf per type: the same values in that block type */
+  gguf?: readonly GgufWriteType[];
 }
 
 interface Shape {
@@ -184,5 +184,5 @@ export async function makeSyntheticModel(opts: SyntheticModelOptions): Promise<v
   } finally {
     await fh.close();
   }
-  if (opts.gguf) await writeGgufModel(join(opts.out, `model-${opts.gguf}.gguf`), opts.gguf, cfg, tensors, tokenizerJson, tokenizerConfig);
+  for (const type of opts.gguf ?? []) await writeGgufModel(join(opts.out, `model-${type}.gguf`), type, cfg, tensors, tokenizerJson, tokenizerConfig);
 }

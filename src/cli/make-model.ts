@@ -13,6 +13,6 @@ export async function makeModelCommand(argv: string[]): Promise<void> {
   const preset: Preset = choiceFlag(f, 'preset', PRESETS, 'tiny');
   const seed = numberFlag(f, 'seed', 1, { min: 0, max: 2 ** 32 - 1, integer: true });
   const gguf = f.gguf === undefined ? undefined : choiceFlag(f, 'gguf', GGUF_WRITE_TYPES, 'F16');
-  await makeSyntheticModel({ out, preset, untied: f.untied === true, seed, gguf });
+  await makeSyntheticModel({ out, preset, untied: f.untied === true, seed, gguf: gguf ? [gguf] : [] });
   process.stdout.write(`${out}: ${preset} model written${gguf ? ` (and model-${gguf}.gguf)` : ''}\n`);
 }

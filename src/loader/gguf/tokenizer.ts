@@ -110,7 +110,7 @@ export function tokenizerFromGguf(md: Record<string, MetadataValue>, file: strin
     tokenizer_class: 'Qwen2Tokenizer',
     unk_token: null,
   };
-  return { tokenizerJson, tokenizerConfig, eosTokenId: eos, bosTokenId: addBos ? bos : null };
+  return { tokenizerJson, tokenizerConfig, eosTokenId: eos, bosTokenId: bos };
 }
 
 interface HfTokenizerJson {
@@ -119,7 +119,7 @@ interface HfTokenizerJson {
 }
 
 /** tokenizer.ggml.* metadata from a Hugging Face tokenizer.json and tokenizer_config.json (rows = embedding rows). */
-export function tokenizerToGguf(tokenizerJson: object, tokenizerConfig: object, rows: number): Record<string, GgufValue> {
+export function tokenizerToGguf(tokenizerJson: object, tokenizerConfig: object, rows: number, bosTokenId: number | null = null): Record<string, GgufValue> {
   const tj = tokenizerJson as HfTokenizerJson;
   const tc = tokenizerConfig as { chat_template?: string; eos_token?: string; pad_token?: string };
   const tokens: string[] = Array.from({ length: rows }, (_, i) => `[PAD${i}]`);
@@ -141,6 +141,7 @@ export function tokenizerToGguf(tokenizerJson: object, tokenizerConfig: object, 
     'tokenizer.ggml.merges': { kind: 'array', of: 'string', value: tj.model.merges.map((m) => (typeof m === 'string' ? m : m.join(' '))) },
     'tokenizer.ggml.add_bos_token': { kind: 'bool', value: false },
   };
+  if (bosTokenId !== null) md['tokenizer.ggml.bos_token_id'] = { kind: 'u32', value: bosTokenId };
   if (id(tc.eos_token) >= 0) md['tokenizer.ggml.eos_token_id'] = { kind: 'u32', value: id(tc.eos_token) };
   if (id(tc.pad_token) >= 0) md['tokenizer.ggml.padding_token_id'] = { kind: 'u32', value: id(tc.pad_token) };
   if (typeof tc.chat_template === 'string') md['tokenizer.chat_template'] = { kind: 'string', value: tc.chat_template };
