@@ -82,6 +82,20 @@ describe('run.sh', () => {
     expect(icd).toEqual({ file_format_version: '1.0.0', ICD: { library_path: join(dir, 'lib', 'libGLX_nvidia.so.0'), api_version: '1.3.0' } });
   });
 
+  it('asks the CLI whether its bench takes --rows', () => {
+    const takes = (script: string) => {
+      try {
+        execFileSync('bash', ['-c', `source "${runSh}" && bench_takes_rows bash -c '${script}' cli`], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', BOXED_KIT_SOURCE_ONLY: '1' }, stdio: 'ignore' });
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    // what node:util parseArgs says for an unknown flag, and what a bench with --rows says for a missing model
+    expect(takes(`echo "error: InvalidRequest: Unknown option '\\''--rows'\\''. To specify a positional argument" >&2; exit 2`)).toBe(false);
+    expect(takes('echo "error: InvalidRequest: --model /x is not a directory" >&2; exit 2')).toBe(true);
+  });
+
   it('says why when there is no NVIDIA driver, or a bad BOXED_KIT_ICD', () => {
     const r = findIcd('nvidia', { BOXED_KIT_ICD_DIRS: join(dir, 'empty'), BOXED_KIT_LIB_DIRS: join(dir, 'nolib') });
     expect(r.ok).toBe(false);
