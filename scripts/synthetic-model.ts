@@ -15,15 +15,18 @@ import { writeSafetensors, type TensorToWrite } from '../src/loader/safetensors-
 import { BoxedError } from '../src/protocol/errors';
 import { Rng } from '../src/sampler/rng';
 import { qwen25TokenizerFiles } from './qwen25-tokenizer';
+import { writeGgufModel, type GgufWriteType } from './synthetic-gguf';
 
-export type Preset = 'tiny' | 'odd' | 'full';
-export const PRESETS: readonly Preset[] = ['tiny', 'odd', 'full'];
+export type Preset = 'tiny' | 'odd' | 'full' | 'k256';
+export const PRESETS: readonly Preset[] = ['tiny', 'odd', 'full', 'k256'];
 
 export interface SyntheticModelOptions {
   out: string;
   preset: Preset;
   untied?: boolean;
   seed?: number;
+  /** also write the model as GGUF, one model-TYPE.gguf per type: the same values in that block type */
+  gguf?: readonly GgufWriteType[];
 }
 
 interface Shape {
@@ -38,6 +41,8 @@ interface Shape {
 const SHAPES: Record<Preset, Shape> = {
   tiny: { hidden_size: 64, intermediate_size: 176, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 151936 },
   odd: { hidden_size: 72, intermediate_size: 131, num_hidden_layers: 3, num_attention_heads: 3, num_key_value_heads: 3, vocab_size: 151673 },
+  // every row a whole number of 256-value K-quant blocks
+  k256: { hidden_size: 256, intermediate_size: 512, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 151936 },
   full: { hidden_size: 1536, intermediate_size: 8960, num_hidden_layers: 28, num_attention_heads: 12, num_key_value_heads: 2, vocab_size: 151936 },
 };
 
@@ -179,4 +184,5 @@ export async function makeSyntheticModel(opts: SyntheticModelOptions): Promise<v
   } finally {
     await fh.close();
   }
+  for (const type of opts.gguf ?? []) await writeGgufModel(join(opts.out, `model-${type}.gguf`), type, cfg, tensors, tokenizerJson, tokenizerConfig);
 }

@@ -1,9 +1,10 @@
 // Node file access for the loader: a ByteSource over a file (positioned reads through fs.promises FileHandle)
 // and a FileProvider over a local model folder. Node-only; the loader itself never imports node: modules.
 import { open, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { BoxedError } from '../protocol/errors';
 import { checkRange, type ByteSource, type FileProvider } from '../loader/source';
+import { GGUF_FILE } from '../loader/gguf/checkpoint';
 
 /** A ByteSource over a file on disk. Each read opens, reads and closes, so nothing is left open. */
 export async function fileSource(path: string, name = path): Promise<ByteSource> {
@@ -45,6 +46,15 @@ export function dirProvider(dir: string): FileProvider {
         throw e;
       }
       return fileSource(join(dir, name), name);
+    },
+  };
+}
+
+/** A FileProvider that offers one local .gguf file as the model (the loader's GGUF_FILE). */
+export function ggufFileProvider(path: string): FileProvider {
+  return {
+    async open(name) {
+      return name === GGUF_FILE ? fileSource(path, basename(path)) : null;
     },
   };
 }

@@ -4,7 +4,7 @@ import { Engine, type EngineOptions } from '../engine/engine';
 import { nodeGpu } from '../gpu/test-device';
 import type { KvFormat, ModelInfo, WeightFormat } from '../protocol/engine';
 import { BoxedError } from '../protocol/errors';
-import { dirProvider } from './file-source';
+import { dirProvider, ggufFileProvider } from './file-source';
 import { choiceFlag, numberFlag, requireString, KV_FORMATS, WEIGHT_FORMATS, type Flags } from './args';
 
 export const MODEL_FLAGS = ['model', 'weights', 'context', 'kv'];
@@ -17,11 +17,13 @@ export interface NodeEngine {
 export async function openNodeEngine(f: Flags, opts: EngineOptions & { context?: number; batch?: number } = {}): Promise<NodeEngine> {
   const dir = requireString(f, 'model');
   const st = await stat(dir).catch(() => null);
-  if (!st?.isDirectory()) throw new BoxedError('InvalidRequest', `--model ${dir} is not a directory`);
+  const gguf = st?.isFile() === true && dir.endsWith('.gguf');
+  if (!st?.isDirectory() && !gguf) throw new BoxedError('InvalidRequest', `--model ${dir} is not a directory or a .gguf file`);
   const weights: WeightFormat = choiceFlag(f, 'weights', WEIGHT_FORMATS, 'q4');
   const kv: KvFormat = choiceFlag(f, 'kv', KV_FORMATS, 'f16');
   const context = numberFlag(f, 'context', opts.context ?? 4096, { min: 16, max: 1 << 20, integer: true });
   const engine = new Engine(nodeGpu(), opts);
-  const info = await engine.loadFrom(dirProvider(dir), { weights, kv, context, batch: opts.batch ?? 1 }, () => {}, dir);
+  const files = gguf ? ggufFileProvider(dir) : dirProvider(dir);
+  const info = await engine.loadFrom(files, { weights, kv, context, batch: opts.batch ?? 1 }, () => {}, dir);
   return { engine, info };
 }

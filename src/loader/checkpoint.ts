@@ -10,6 +10,7 @@ import { parseSafetensors, readTensorBytes, readTensorF32, readTensorRowsF32, ty
 import { INDEX_FILE, openShards, parseShardIndex } from './sharded';
 import type { Dtype } from './dtype';
 import type { FileProvider } from './source';
+import { GGUF_FILE, openGgufCheckpoint } from './gguf/checkpoint';
 
 export type { ByteSource, FileProvider } from './source';
 
@@ -75,8 +76,14 @@ async function openTensors(files: FileProvider): Promise<{ tensors: Map<string, 
 
 const shapeText = (s: number[]): string => `[${s.join(', ')}]`;
 
+/** A Hugging Face folder, or a lone GGUF file (offered as GGUF_FILE by a provider without config.json). */
 export async function openCheckpoint(files: FileProvider): Promise<Checkpoint> {
-  const baseConfig = parseConfig(await readJsonFile(files, 'config.json', true));
+  const configJson = await readJsonFile(files, 'config.json', false);
+  if (configJson === null) {
+    const gguf = await files.open(GGUF_FILE);
+    if (gguf) return openGgufCheckpoint(gguf);
+  }
+  const baseConfig = parseConfig(configJson ?? (await readJsonFile(files, 'config.json', true)));
   const genJson = await readJsonFile(files, 'generation_config.json', false);
   const generation = genJson === null ? null : parseGenerationConfig(genJson, 'generation_config.json', baseConfig.vocab);
   const config = withGenerationEos(baseConfig, generation);

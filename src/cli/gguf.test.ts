@@ -1,0 +1,86 @@
+// A GGUF model through the CLI on the GPU (Dawn): `make-model --gguf`, then `logits` and `generate` with
+// --model FILE.gguf give what the same model's safetensors folder gives; a broken .gguf is a one-line error.
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(...args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['scripts/run-cli.mjs', ...args], { timeout: 300_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+const errorLines = (r: Run) => r.stderr.split('\n').filter((l) => l.startsWith('error:'));
+
+async function floats(path: string): Promise<Float32Array> {
+  const b = await readFile(path);
+  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+}
+
+describe('GGUF through the CLI', () => {
+  let dir: string;
+  let model: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'boxed-cli-gguf-'));
+    model = join(dir, 'tiny');
+    const r = await cli('make-model', '--out', model, '--preset', 'tiny', '--seed', '4', '--untied', '--gguf', 'F16');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('model-F16.gguf');
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('logits of the F16 GGUF equal the safetensors model (both prefill and decode paths)', async () => {
+    const tokens = '9707,11,1879,0,151644,872,198';
+    for (const path of ['prefill', 'decode']) {
+      const a = join(dir, `st-${path}.bin`);
+      const b = join(dir, `gguf-${path}.bin`);
+      const ra = await cli('logits', '--model', model, '--tokens', tokens, '--out', a, '--path', path, '--weights', 'f32');
+      const rb = await cli('logits', '--model', join(model, 'model-F16.gguf'), '--tokens', tokens, '--out', b, '--path', path, '--weights', 'f32');
+      expect(ra.code, ra.stderr).toBe(0);
+      expect(rb.code, rb.stderr).toBe(0);
+      const [x, y] = [await floats(a), await floats(b)];
+      expect(y.length).toBe(x.length);
+      let diff = 0, scale = 0;
+      for (let i = 0; i < x.length; i++) {
+        diff = Math.max(diff, Math.abs(x[i] - y[i]));
+        scale = Math.max(scale, Math.abs(x[i]));
+      }
+      // F16 holds the model's BF16 values exactly, so only the GPU's summation order could differ
+      expect(diff).toBeLessThan(1e-5 * scale);
+      expect(scale).toBeGreaterThan(1);
+    }
+  });
+
+  it('generates the same greedy answer from the GGUF file alone', async () => {
+    const args = ['--prompt', 'What is 2+2?', '--mode', 'math', '--max-tokens', '6', '--temperature', '0', '--json'];
+    const ra = await cli('generate', '--model', model, ...args);
+    const rb = await cli('generate', '--model', join(model, 'model-F16.gguf'), ...args);
+    expect(ra.code, ra.stderr).toBe(0);
+    expect(rb.code, rb.stderr).toBe(0);
+    const [a, b] = [JSON.parse(ra.stdout.trim().split('\n').pop()!), JSON.parse(rb.stdout.trim().split('\n').pop()!)];
+    expect(b.ids).toEqual(a.ids);
+    expect(b.text).toBe(a.text);
+    expect(a.ids.length).toBe(6);
+  });
+
+  it('refuses a broken .gguf with a one-line ModelFormat error', async () => {
+    const bad = join(dir, 'bad.gguf');
+    const good = await readFile(join(model, 'model-F16.gguf'));
+    await writeFile(bad, good.subarray(0, 4096));
+    const r = await cli('logits', '--model', bad, '--tokens', '1', '--out', join(dir, 'never.bin'));
+    expect(r.code).toBe(1);
+    const lines = errorLines(r);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^error: ModelFormat: bad\.gguf: truncated/);
+  });
+});
