@@ -104,18 +104,19 @@ function lastChars(text: string, max: number): string {
 
 /**
  * A candidate reduced for the selection prompt: the text after the last `</think>` (if there is none, the
- * last 10 paragraphs), trimmed, cut to its last 5000 characters.
+ * last 10 paragraphs), trimmed, cut to its last 5000 characters (fewer only when a smaller context
+ * cannot hold the selection prompt otherwise).
  */
-export function candidateSummary(text: string): string {
+export function candidateSummary(text: string, maxChars = SUMMARY_MAX_CHARS): string {
   const close = text.lastIndexOf(THINK_CLOSE);
   const summary = close >= 0 ? text.slice(close + THINK_CLOSE.length) : text.split('\n\n').slice(-SUMMARY_PARAGRAPHS).join('\n\n');
-  return lastChars(summary.trim(), SUMMARY_MAX_CHARS);
+  return lastChars(summary.trim(), maxChars);
 }
 
 /** For code: the candidate's extracted code alone, fenced; its plain summary when it has no code block. */
-export function codeCandidateSummary(text: string): string {
+export function codeCandidateSummary(text: string, maxChars = SUMMARY_MAX_CHARS): string {
   const code = extractCode(text);
-  return code === null ? candidateSummary(text) : lastChars('```python\n' + code + '\n```', SUMMARY_MAX_CHARS);
+  return code === null ? candidateSummary(text, maxChars) : lastChars('```python\n' + code + '\n```', maxChars);
 }
 
 /** The judged index: the LAST `Judg[e]?ment: (\d+)` in the output; null if none or not in 0..n-1. */

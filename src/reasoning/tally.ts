@@ -1,23 +1,10 @@
 // The tally shown next to heavy mode's candidates: answers grouped by equivalence (`1/2`, `0.5` and
 // `\frac{1}{2}` in one group), for display only. The majority vote (vote.ts) counts exact strings and is
 // never changed by this grouping; each group says which exact strings it holds, with their counts.
+import type { Tally, TallyGroup } from '../protocol/engine';
 import { answersEquivalent } from './equivalence';
 
-export interface TallyGroup {
-  /** The group's label: its most frequent exact string (ties: the one seen first). */
-  label: string;
-  /** Candidates in the group, ascending. */
-  indices: number[];
-  /** Every exact string in the group with its count, most frequent first. */
-  forms: { answer: string; count: number }[];
-}
-
-export interface Tally {
-  /** Largest group first; equal sizes keep the order their first member appears in. */
-  groups: TallyGroup[];
-  /** Candidates without an answer (still thinking, or none in the expected form). */
-  missing: number[];
-}
+export type { Tally, TallyGroup };
 
 /**
  * Groups answers: each answer joins the first group whose first answer it is equivalent to, else starts
@@ -40,7 +27,7 @@ export function tallyAnswers(answers: ReadonlyArray<string | null | undefined>):
     g.indices.push(i);
     g.counts.set(a, (g.counts.get(a) ?? 0) + 1);
   });
-  const out = groups.map((g) => {
+  const out = groups.map((g): TallyGroup => {
     // Map keeps insertion order, and the sort is stable: equal counts stay in order of first appearance
     const forms = [...g.counts].map(([answer, count]) => ({ answer, count })).sort((x, y) => y.count - x.count);
     return { label: forms[0].answer, indices: g.indices, forms };
