@@ -37,7 +37,7 @@ describe('generateBatch', () => {
     generateSequence(model, { promptIds, maxTokens, sampling: { ...sampling, seed }, eosIds });
 
   it('greedy: every sequence gets exactly the ids of its single-sequence run', async () => {
-    const singles = [];
+    const singles: number[][] = [];
     for (const p of prompts) singles.push((await single(p, 0, GREEDY, 14, new Set())).ids);
     const r = await generateBatch(model, { sequences: prompts.map((promptIds, i) => ({ promptIds, seed: i })), maxTokens: 14, sampling: GREEDY, eosIds: new Set() });
     expect(r.sequences.map((s) => s.ids)).toEqual(singles);
@@ -51,13 +51,13 @@ describe('generateBatch', () => {
   });
 
   it('a sequence that ends early does not change the others, and its row leaves the steps', async () => {
-    const free = [];
+    const free: number[][] = [];
     for (const p of prompts) free.push((await single(p, 0, GREEDY, 16, new Set())).ids);
     // a stop token that sequence 2 writes early and some other sequence never writes
     const stopId = free[2].slice(2, 6).find((id) => free.some((ids) => !ids.includes(id)));
     expect(stopId).toBeDefined();
     const eos = new Set([stopId!]);
-    const expected = [];
+    const expected: Awaited<ReturnType<typeof single>>[] = [];
     for (const p of prompts) expected.push(await single(p, 0, GREEDY, 16, eos));
     const seen: number[][] = prompts.map(() => []);
     const r = await generateBatch(model, {

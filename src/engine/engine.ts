@@ -1,7 +1,7 @@
 // The engine: implements EngineApi over WebGPU. The browser's worker creates it with navigator.gpu,
 // the Node CLI with Dawn's GPU object. Owns the device, the loaded model and the tokenizer; generates
 // one request at a time.
-import type { EngineApi, GenerateEvent, GenerateRequest, GenerateResult, GpuReport, LoadEvent, LoadRequest, ModelInfo } from '../protocol/engine';
+import type { EngineApi, GenerateEvent, GenerateRequest, GenerateResult, GpuReport, HeavyEvent, HeavyRequest, HeavyResult, LoadEvent, LoadRequest, ModelInfo } from '../protocol/engine';
 import { BoxedError, toErrorInfo } from '../protocol/errors';
 import { openDevice, type BoxedDevice, type DeviceOptions } from '../gpu/device';
 import { GpuContext } from '../gpu/context';
@@ -14,6 +14,7 @@ import { Tokenizer } from '../tokenizer/tokenizer';
 import { StreamingDetokenizer } from '../tokenizer/detokenizer';
 import { renderChat } from '../chat/template';
 import { generateSequence } from './generate';
+import { runHeavy } from './heavy';
 
 export interface EngineOptions {
   device?: DeviceOptions;
@@ -205,6 +206,25 @@ export class Engine implements EngineApi {
       onEvent({ type: 'stats', stats: r.stats });
       if (this.lostInfo) throw new BoxedError('DeviceLost', `the GPU device was lost: ${this.lostInfo}`, { detail: { textSoFar: text.length } });
       return { text, ids: r.ids, stop: r.stop, stats: r.stats };
+    } catch (e) {
+      if (this.lostInfo) throw new BoxedError('DeviceLost', `the GPU device was lost: ${this.lostInfo}`, { cause: e });
+      throw e instanceof BoxedError ? e : new BoxedError(toErrorInfo(e).name, toErrorInfo(e).message, { cause: e });
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Heavy mode: N candidates decoded together, then vote or GenSelect (heavy.ts). */
+  async generateHeavy(req: HeavyRequest, onEvents: (events: HeavyEvent[]) => void = () => {}): Promise<HeavyResult> {
+    const l = this.requireLoaded();
+    this.guardIdle();
+    this.busy = true;
+    this.stopRequested = false;
+    try {
+      const deps = { model: l.model, tokenizer: l.tokenizer, eosIds: l.eosIds, render: (p: GenerateRequest['prompt']) => this.promptText(l, p), shouldStop: () => this.stopRequested || this.lostInfo !== null };
+      const r = await runHeavy(deps, req, onEvents);
+      if (this.lostInfo) throw new BoxedError('DeviceLost', `the GPU device was lost: ${this.lostInfo}`);
+      return r;
     } catch (e) {
       if (this.lostInfo) throw new BoxedError('DeviceLost', `the GPU device was lost: ${this.lostInfo}`, { cause: e });
       throw e instanceof BoxedError ? e : new BoxedError(toErrorInfo(e).name, toErrorInfo(e).message, { cause: e });

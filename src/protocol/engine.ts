@@ -129,7 +129,10 @@ export interface HeavyRequest {
   select: HeavySelect;
   /** New tokens per candidate. */
   maxTokens: number;
-  /** Candidate i samples with seed `sampling.seed + i`; selection round r with `sampling.seed + samples + r`. */
+  /**
+   * Candidate i samples with seed `sampling.seed + i`; GenSelect's subsets and fallback coins come from seed
+   * `sampling.seed + samples`, and its round r samples with seed `sampling.seed + samples + 1 + r`.
+   */
   sampling: SamplingParams;
   /** New tokens for a selection's reasoning (default: maxTokens). */
   selectionMaxTokens?: number;
