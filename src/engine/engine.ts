@@ -14,7 +14,8 @@ import { Tokenizer } from '../tokenizer/tokenizer';
 import { StreamingDetokenizer } from '../tokenizer/detokenizer';
 import { renderChat } from '../chat/template';
 import { generateSequence } from './generate';
-import { runHeavy } from './heavy';
+import { MAX_SAMPLES, runHeavy } from './heavy';
+import { checkBatchLimits, probeLargestBatch } from './memory';
 
 export interface EngineOptions {
   device?: DeviceOptions;
@@ -92,15 +93,18 @@ export class Engine implements EngineApi {
     const context = req.context;
     if (!(Number.isInteger(context) && context >= 16)) throw new BoxedError('InvalidRequest', `context must be an integer >= 16, got ${context}`);
     const batch = req.batch ?? 1;
+    if (!(Number.isInteger(batch) && batch >= 1 && batch <= MAX_SAMPLES)) throw new BoxedError('InvalidRequest', `batch must be an integer in 1..${MAX_SAMPLES}, got ${batch}`);
+    const modelOpts = { weights: req.weights, kv: req.kv ?? 'f16', context, slots: batch, chunk: this.opts.prefillChunk ?? 128 } as const;
+    checkBatchLimits(ctx, cfg, modelOpts);
     onEvent({ type: 'phase', phase: 'convert' });
-    const model = await GpuModel.load(
-      ctx,
-      cfg,
-      checkpoint,
-      { weights: req.weights, kv: req.kv ?? 'f16', context, slots: batch, chunk: this.opts.prefillChunk ?? 128 },
-      tokenizer.size,
-      (tensor, done, total) => onEvent({ type: 'convert', tensor, done, total }),
-    );
+    const model = await GpuModel.load(ctx, cfg, checkpoint, modelOpts, tokenizer.size, (tensor, done, total) => onEvent({ type: 'convert', tensor, done, total })).catch(async (e: unknown) => {
+      if (batch <= 1 || !(e instanceof BoxedError) || e.name !== 'OutOfMemory') throw e;
+      const largest = await probeLargestBatch(ctx, cfg, modelOpts);
+      throw new BoxedError('OutOfMemory', `${e.message} ${largest >= 1 ? `At most ${largest} parallel solutions fit at this context.` : 'Not even one sequence fits at this context.'}`, {
+        detail: { ...e.detail, largestBatch: largest },
+        cause: e,
+      });
+    });
     // Shaders compile when a pipeline first runs: run one prefill chunk (the prefill paths) and one decode
     // step (the decode paths and the sampler), so the first answer does not pay for compilation.
     onEvent({ type: 'phase', phase: 'compile' });
