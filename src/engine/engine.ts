@@ -141,6 +141,7 @@ export class Engine implements EngineApi {
       gpu: ctx.boxed.report,
       weights: req.weights,
       context,
+      batch,
     };
     this.loaded = { model, tokenizer, checkpoint, chatTemplate, eosIds, info };
     return info;

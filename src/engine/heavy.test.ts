@@ -66,6 +66,25 @@ describe('heavy mode', () => {
     await expect(engine.generateHeavy(heavyReq({ samples: 0 }))).rejects.toMatchObject({ name: 'InvalidRequest' });
   });
 
+  it('candidates that continue from answers that differ force GenSelect, end to end', async () => {
+    const batches: HeavyEvent[][] = [];
+    const continueFrom = ['<think>a</think>So \\boxed{1}', '<think>b</think>So \\boxed{2}', '<think>c</think>So \\boxed{1}'];
+    const r = await engine.generateHeavy(heavyReq({ samples: 3, select: 'genselect', maxTokens: 4, selectionMaxTokens: 4, continueFrom }), (e) => batches.push(e));
+    r.candidates.forEach((c, i) => expect(c.text.startsWith(continueFrom[i])).toBe(true));
+    // the random model rarely writes another \boxed: the answers are the continued ones
+    const answers = r.candidates.map((c) => c.answer);
+    expect(new Set(answers).size).toBeGreaterThan(1);
+    expect(r.selection.skipped).toBe(false);
+    expect(r.selection.rounds).toHaveLength(1);
+    expect(r.chosen).toBe(r.selection.rounds[0].pick);
+    expect(r.answer).toBe(answers[r.chosen!]);
+    expect(r.vote.answer).toBe(answers.includes('1') && answers.filter((a) => a === '1').length >= 2 ? '1' : r.vote.answer);
+    const types = batches.flat().map((e) => e.type);
+    expect(types.indexOf('selection-start')).toBeGreaterThan(types.lastIndexOf('candidate-end'));
+    expect(types).toContain('selection-token');
+    expect(r.stats.prefilledTokens).toBeGreaterThan(r.stats.promptTokens); // three distinct prompts
+  });
+
   it('stop ends every candidate and skips selection', async () => {
     let tokens = 0;
     const r = await engine.generateHeavy(heavyReq({ maxTokens: 200, select: 'genselect' }), (events) => {

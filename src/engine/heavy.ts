@@ -31,16 +31,20 @@ export async function runHeavy(deps: HeavyDeps, req: HeavyRequest, emit: (events
   const n = req.samples;
   if (!Number.isInteger(n) || n < 1 || n > MAX_SAMPLES) throw new BoxedError('InvalidRequest', `samples must be an integer in 1..${MAX_SAMPLES}, got ${n}`);
   if (req.select !== 'vote' && req.select !== 'genselect') throw new BoxedError('InvalidRequest', `select must be vote or genselect, got ${String(req.select)}`);
-  const promptIds = tokenizer.encode(deps.render(req.prompt));
-  const budget = Math.max(1, Math.min(req.maxTokens, model.opts.context - promptIds.length));
+  const prefixes = req.continueFrom ?? [];
+  if (prefixes.length > n) throw new BoxedError('InvalidRequest', `continueFrom has ${prefixes.length} texts for ${n} candidates`);
+  const rendered = deps.render(req.prompt);
+  const promptIds = tokenizer.encode(rendered);
+  const seqIds = Array.from({ length: n }, (_, i) => (prefixes[i] ? tokenizer.encode(rendered + prefixes[i]) : promptIds));
+  const budget = Math.max(1, Math.min(req.maxTokens, model.opts.context - Math.max(...seqIds.map((p) => p.length))));
   const detoks = Array.from({ length: n }, () => new StreamingDetokenizer(tokenizer));
-  const texts = new Array<string>(n).fill('');
+  const texts = Array.from({ length: n }, (_, i) => prefixes[i] ?? '');
   const answers = new Array<string | null>(n).fill(null);
   const counts = new Array<number>(n).fill(0);
   const t0 = performance.now();
   let tFirst = 0;
   const batch = await generateBatch(model, {
-    sequences: Array.from({ length: n }, (_, i) => ({ promptIds, seed: (req.sampling.seed + i) >>> 0 })),
+    sequences: seqIds.map((ids, i) => ({ promptIds: ids, seed: (req.sampling.seed + i) >>> 0 })),
     maxTokens: budget,
     sampling: req.sampling,
     eosIds: deps.eosIds,

@@ -67,6 +67,8 @@ export interface ModelInfo {
   gpu: GpuReport;
   weights: WeightFormat;
   context: number;
+  /** Sequences the model was loaded for (heavy mode decodes up to this many at once). */
+  batch?: number;
 }
 
 export interface SamplingParams {
@@ -136,6 +138,8 @@ export interface HeavyRequest {
   sampling: SamplingParams;
   /** New tokens for a selection's reasoning (default: maxTokens). */
   selectionMaxTokens?: number;
+  /** Text candidate i has already written (continue a stopped run); its candidate text starts with it. */
+  continueFrom?: readonly string[];
 }
 
 export interface HeavyCandidate {
