@@ -28,6 +28,8 @@ export interface Controller {
   /** Loads the model named in the settings (hub), or the given local files. */
   load(files?: ReadonlyArray<File>): Promise<void>;
   unload(): Promise<void>;
+  /** Loads the same model again with the current settings (e.g. more parallel solutions). */
+  reload(): Promise<void>;
   renderPrompt(mode: UiMode, problem: string): Promise<{ text: string; tokens: number }>;
   solve(): Promise<void>;
   stop(): Promise<void>;
@@ -189,6 +191,9 @@ export function createController(deps: ControllerDeps): Controller {
     async unload() {
       await engine().unload().catch(() => undefined);
       s().unloaded();
+    },
+    async reload() {
+      await loadSource(lastSource ?? sourceFromSettings()).catch(() => undefined);
     },
     renderPrompt: (mode, problem) => engine().renderPrompt(promptFor(mode, problem)),
     solve: () => {

@@ -8,8 +8,9 @@ const KV_WIDTH = 256;
 /** Bytes per weight including per-block scales (group size 32 with an f16 scale). */
 const BYTES_PER_WEIGHT: Record<WeightFormat, number> = { q4: 0.5 + 2 / 32, q8: 1 + 2 / 32, f16: 2, f32: 4 };
 
-export function estimateMemory(weights: WeightFormat, context: number): { weights: number; kvCache: number; total: number } {
+/** `slots`: sequences decoded at once (heavy mode holds one KV cache of `context` positions per solution). */
+export function estimateMemory(weights: WeightFormat, context: number, slots = 1): { weights: number; kvCache: number; total: number } {
   const w = PARAMS_1_5B * BYTES_PER_WEIGHT[weights];
-  const kv = context * LAYERS * 2 * KV_WIDTH * 2; // K and V, f16
+  const kv = slots * context * LAYERS * 2 * KV_WIDTH * 2; // K and V, f16
   return { weights: w, kvCache: kv, total: w + kv + 64 * 1024 * 1024 };
 }
