@@ -91,6 +91,7 @@ test('the history keeps every candidate and the selection across a reload; cards
   await page.reload();
   await expect(page.getByRole('heading', { name: 'Your GPU' })).toBeVisible();
   const entry = page.getByTestId('history-entry').filter({ hasText: PROBLEM });
+  await expect(entry).toContainText('4 solutions');
   await expect(entry).toContainText('done');
   await entry.getByRole('button', { name: new RegExp(`^${PROBLEM.replace(/[+?]/g, '\\$&')}`) }).click();
   const cards = page.getByTestId('candidate');
