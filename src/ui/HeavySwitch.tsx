@@ -17,7 +17,10 @@ export function HeavySwitch() {
   const id = useId();
   const loadedFor = model?.batch ?? 1;
   const ctx = model?.context ?? context;
-  const need = estimateMemory(model?.weights ?? weights, ctx, samples);
+  // the loaded model's own plan when there is one (its KV cache holds `loadedFor` slots), else the 1.5B estimate
+  const need = model
+    ? { kvCache: (model.memory.kvCache / loadedFor) * samples, total: model.memory.weights + model.memory.activations + (model.memory.kvCache / loadedFor) * samples }
+    : estimateMemory(weights, ctx, samples);
   return (
     <fieldset className="heavy-switch" data-testid="heavy-switch">
       <legend>Parallel solutions (heavy mode)</legend>
