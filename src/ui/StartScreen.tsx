@@ -26,7 +26,7 @@ export function ModelSourceForm() {
   const controller = useController();
   const folder = useRef<HTMLInputElement>(null);
   const id = useId();
-  const mem = estimateMemory(settings.weights, settings.context);
+  const mem = estimateMemory(settings.weights, settings.context, settings.samples);
   const noGpu = gpu.kind === 'unavailable';
 
   const submit = (ev: FormEvent) => {
@@ -80,7 +80,7 @@ export function ModelSourceForm() {
         </div>
       </div>
       <p className="muted small">
-        Needs about {formatBytes(mem.total)} of GPU memory for the 1.5B model ({formatBytes(mem.weights)} weights, {formatBytes(mem.kvCache)} for the context).
+        Needs about {formatBytes(mem.total)} of GPU memory for the 1.5B model ({formatBytes(mem.weights)} weights, {formatBytes(mem.kvCache)} for the context{settings.samples > 1 ? ` of ${settings.samples} parallel solutions` : ''}).
       </p>
       <div className="actions">
         <button type="submit" className="primary" disabled={noGpu}>
@@ -106,7 +106,7 @@ export function ModelSourceForm() {
 export function StartScreen() {
   const gpu = useBoxed((s) => s.gpu);
   const settings = useBoxed((s) => s.settings);
-  const mem = estimateMemory(settings.weights, settings.context);
+  const mem = estimateMemory(settings.weights, settings.context, settings.samples);
   return (
     <div className="start">
       <section className="intro">
