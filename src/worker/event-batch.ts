@@ -6,11 +6,25 @@ import type { HeavyEvent } from '../protocol/engine';
 
 export type Schedule = (run: () => void) => void;
 
-/** requestAnimationFrame where the worker has it (Chromium and Firefox do), else a ~60 Hz timer. */
+/**
+ * The next animation frame where the worker has requestAnimationFrame (Chromium and Firefox do), with a
+ * 100 ms timer as well, whichever comes first: a hidden tab has no frames but still receives (and saves)
+ * the stream. Without requestAnimationFrame, a ~60 Hz timer.
+ */
 export const nextFrame: Schedule = (run) => {
   const raf = (globalThis as { requestAnimationFrame?: (cb: () => void) => number }).requestAnimationFrame;
-  if (raf) raf(run);
-  else setTimeout(run, 16);
+  if (!raf) {
+    setTimeout(run, 16);
+    return;
+  }
+  let done = false;
+  const once = () => {
+    if (done) return;
+    done = true;
+    run();
+  };
+  raf(once);
+  setTimeout(once, 100);
 };
 
 /** Which stream a token event continues: a candidate, or a selection round. */
