@@ -86,6 +86,17 @@ describe('heavy mode', () => {
     expect(r.stats.prefilledTokens).toBeGreaterThan(r.stats.promptTokens); // three distinct prompts
   });
 
+  it('a selection that cannot fit the context keeps the candidates and the vote, with the reason', async () => {
+    const continueFrom = ['<think>a</think>So \\boxed{1}', '<think>b</think>So \\boxed{2}', '<think>c</think>So \\boxed{1}'];
+    const huge = Array.from({ length: 3000 }, (_, i) => `w${(i * 7919) % 1000}`).join(' ');
+    const r = await engine.generateHeavy(heavyReq({ samples: 3, select: 'genselect', maxTokens: 2, problem: huge, continueFrom }));
+    expect(r.candidates).toHaveLength(3);
+    expect(r.selection.error?.name).toBe('InvalidRequest');
+    expect(r.selection.rounds).toEqual([]);
+    expect(r.chosen).toBe(r.vote.indices[0] ?? null);
+    expect(r.answer).toBe(r.vote.answer);
+  });
+
   it('stop ends every candidate and skips selection', async () => {
     let tokens = 0;
     const r = await engine.generateHeavy(heavyReq({ maxTokens: 200, select: 'genselect' }), (events) => {

@@ -3,7 +3,7 @@
 // and tallied by equivalence for display, then, with `select: 'genselect'`, judged by the model itself
 // (select.ts). Stop ends the candidates and the selection alike.
 import type { GenerateRequest, HeavyCandidate, HeavyEvent, HeavyRequest, HeavyResult, HeavySelection } from '../protocol/engine';
-import { BoxedError } from '../protocol/errors';
+import { BoxedError, toErrorInfo } from '../protocol/errors';
 import type { GpuModel } from '../gpu/model';
 import type { Tokenizer } from '../tokenizer/tokenizer';
 import { StreamingDetokenizer } from '../tokenizer/detokenizer';
@@ -89,7 +89,12 @@ export async function runHeavy(deps: HeavyDeps, req: HeavyRequest, emit: (events
         emit,
       },
       { req, texts, answers },
-    );
+    ).catch((e: unknown) => {
+      // the candidates are kept: a selection that cannot run leaves the vote's choice, with the reason
+      const error = toErrorInfo(e);
+      if (error.name === 'DeviceLost' || !(e instanceof BoxedError)) throw e;
+      return { selection: { method: 'genselect' as const, skipped: false, rounds: [], error }, chosen, tokens: 0 };
+    });
     selection = out.selection;
     chosen = out.chosen;
     selectionTokens = out.tokens;

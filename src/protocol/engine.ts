@@ -201,6 +201,8 @@ export interface HeavySelection {
   /** GenSelect only: no model call because every answer agreed. */
   skipped: boolean;
   rounds: SelectionRound[];
+  /** GenSelect could not run (e.g. its prompt does not fit the context): the vote's choice stands. */
+  error?: ErrorInfo;
 }
 
 export interface HeavyStats {

@@ -46,6 +46,8 @@ export interface HeavyRun {
   /** Set when the run ended. */
   result?: { chosen: number | null; answer: string | null; vote: VoteResult; tally: Tally; skipped: boolean };
   stats?: HeavyStats;
+  /** GenSelect could not run; the vote's choice stands. */
+  selectionError?: ErrorInfo;
   finishedAt?: number;
   stopped?: boolean;
   error?: ErrorInfo;
@@ -128,6 +130,7 @@ export function finishHeavyRun(run: HeavyRun, r: HeavyResult, now: number): Heav
     candidates,
     rounds,
     stats: r.stats,
+    selectionError: r.selection.error,
     finishedAt: now,
     stopped,
     result: { chosen: r.chosen, answer: r.answer, vote: r.vote, tally: r.tally, skipped: r.selection.skipped },

@@ -132,6 +132,11 @@ export function HeavyPanel() {
         <RoundView key={i} r={r} index={i} rounds={h.rounds.length} live={live} />
       ))}
       {h.result?.skipped && h.select === 'genselect' && <p className="muted small">Every answer agreed: GenSelect was not needed.</p>}
+      {h.selectionError && (
+        <p className="warn small" role="status">
+          GenSelect could not run ({h.selectionError.message}): the majority vote's choice is shown.
+        </p>
+      )}
     </section>
   );
 }
