@@ -1,10 +1,11 @@
 // Heavy mode end to end on Chromium's software WebGPU with the tiny synthetic model: four solutions
 // stream side by side, the tally groups their answers, GenSelect runs because the answers disagree and its
-// pick is highlighted, the history keeps every candidate across a reload, and on a phone the cards stack.
+// pick is highlighted, Stop stops them all, the history keeps every candidate across a reload, and on a
+// phone the cards stack.
 // A random model never writes a \boxed answer, so the e2e build's hook (src/client/e2e-hooks.ts) gives each
 // candidate a different starting text to continue from.
 import { expect, test, type Page } from '@playwright/test';
-import { loadTinyModel, openApp, screenshot } from './app';
+import { loadTinyModel, openApp, screenshot, setNumber } from './app';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -37,11 +38,23 @@ test('four solutions stream side by side, disagree, and GenSelect picks one', as
   await expect(page.getByRole('button', { name: 'Solve' })).toBeDisabled();
   await sw.getByRole('radio', { name: '4 solutions' }).check();
 
-  await page.evaluate((p) => ((window as unknown as { __boxedE2E: unknown }).__boxedE2E = { heavyPrefixes: p }), PREFIXES);
-  await page.getByLabel('Your problem').fill(PROBLEM);
+  // Stop stops every solution
+  await setNumber(page, 'Max new tokens', 2000);
+  await page.getByLabel('Your problem').fill('Heavy: stop me');
   await page.getByRole('button', { name: 'Solve' }).click();
   const cards = page.getByTestId('candidate');
   await expect(cards).toHaveCount(4);
+  await expect.poll(async () => Number(await cards.nth(3).getByTestId('candidate-tokens').textContent()), { timeout: 240_000 }).toBeGreaterThan(2);
+  await page.getByRole('button', { name: 'Stop', exact: true }).click();
+  await expect(page.getByTestId('heavy-result')).toContainText('Stopped before the end.');
+  for (let i = 0; i < 4; i++) await expect(cards.nth(i)).toHaveAttribute('data-stop', 'aborted');
+  await expect(page.getByTestId('selection')).toHaveCount(0);
+  await setNumber(page, 'Max new tokens', 12);
+
+  await page.evaluate((p) => ((window as unknown as { __boxedE2E: unknown }).__boxedE2E = { heavyPrefixes: p }), PREFIXES);
+  await page.getByLabel('Your problem').fill(PROBLEM);
+  await page.getByRole('button', { name: 'Solve' }).click();
+  await expect(page.getByTestId('heavy-result')).toHaveCount(0);
   // every card streams its own tokens
   for (let i = 0; i < 4; i++) await expect.poll(async () => Number(await cards.nth(i).getByTestId('candidate-tokens').textContent()), { timeout: 240_000 }).toBeGreaterThan(0);
   await expect(page.getByTestId('heavy-result')).toBeVisible({ timeout: 300_000 });
