@@ -8,6 +8,8 @@ const e2e = process.env.BOXED_E2E === '1';
 
 export default defineConfig({
   plugins: [react()],
+  // test hooks (src/client/e2e-hooks.ts) exist only in the end-to-end build
+  define: { __BOXED_E2E__: JSON.stringify(e2e) },
   worker: { format: 'es' },
   build: {
     target: 'es2022',

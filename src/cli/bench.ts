@@ -4,8 +4,10 @@ import { generateSequence } from '../engine/generate';
 import { Rng } from '../sampler/rng';
 import { numberFlag, parseFlags } from './args';
 import { MODEL_FLAGS, openNodeEngine } from './node-engine';
+import { benchSamplesCommand } from './bench-samples';
 
 export async function benchCommand(argv: string[]): Promise<void> {
+  if (argv.some((a) => a === '--samples' || a.startsWith('--samples='))) return benchSamplesCommand(argv);
   const f = parseFlags(argv, [...MODEL_FLAGS, 'prompt-tokens', 'gen-tokens'], ['json']);
   const promptTokens = numberFlag(f, 'prompt-tokens', 128, { min: 1, max: 1 << 20, integer: true });
   const genTokens = numberFlag(f, 'gen-tokens', 32, { min: 2, max: 1 << 20, integer: true });

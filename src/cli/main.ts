@@ -16,7 +16,9 @@ const USAGE = `usage: npm run -s cli -- COMMAND [options]
   logits     --model DIR --tokens 1,2,3 --out FILE [--path prefill|decode] [--weights q4|q8|f16|f32] [--context N] [--kv f16|f32]
   generate   --model DIR --prompt TEXT [--mode raw|chat|math|code|science4|science10|science-open] [--max-tokens N]
              [--temperature T] [--top-p P] [--top-k K] [--seed S] [--weights ...] [--context N] [--json]
+             [--samples N [--select vote|genselect]]   (heavy mode: N candidates decoded together)
   bench      --model DIR [--prompt-tokens P] [--gen-tokens G] [--weights ...] [--context N] [--json]
+             [--samples 1,4,8,16]   (heavy mode: aggregate and per-sequence decode tokens/s per N)
   share-link --in RECORD.json [--base URL]
   share-open --url URL [--json]
   answers    --in FILE.jsonl (or -): reads answers and compares them, one JSON line out per line in`;

@@ -1,8 +1,10 @@
 // The app's commands: each one talks to the engine (through the worker connection) and moves the store
 // through its phases. Plain async functions, usable without React; the UI gets them from a context.
-import type { EngineApi, GenerateRequest, ModelSource } from '../protocol/engine';
+import type { EngineApi, GenerateRequest, HeavyRequest, ModelSource } from '../protocol/engine';
 import { BoxedError, toErrorInfo } from '../protocol/errors';
-import { entryFromRun, runFromEntry, type HistoryEntry } from '../state/history';
+import { entryFromHeavy, entryFromRun, heavyFromEntry, runFromEntry, type HistoryEntry } from '../state/history';
+import type { HeavyRun } from '../state/heavy';
+import { heavyPrefixesForTests } from './e2e-hooks';
 import type { HistoryDb } from '../state/history-db';
 import type { Run } from '../state/run';
 import type { UiMode } from '../state/settings';
@@ -26,6 +28,8 @@ export interface Controller {
   /** Loads the model named in the settings (hub), or the given local files. */
   load(files?: ReadonlyArray<File>): Promise<void>;
   unload(): Promise<void>;
+  /** Loads the same model again with the current settings (e.g. more parallel solutions). */
+  reload(): Promise<void>;
   renderPrompt(mode: UiMode, problem: string): Promise<{ text: string; tokens: number }>;
   solve(): Promise<void>;
   stop(): Promise<void>;
@@ -71,17 +75,57 @@ export function createController(deps: ControllerDeps): Controller {
     return saving;
   };
 
+  const saveHeavy = (run: HeavyRun | null) => {
+    if (!run) return saving;
+    const createdAt = created.get(run.id) ?? run.startedAt;
+    const entry = entryFromHeavy(run, s().model?.name ?? s().settings.repo, createdAt, now());
+    s().upsertHistory(entry);
+    saving = saving
+      .then(() => history())
+      .then((h) => h.put(entry))
+      .catch((e: unknown) => console.warn('history write failed', e));
+    return saving;
+  };
+
+  /** Heavy mode: N candidates decoded together, then vote or GenSelect; saved as it streams. */
+  const startHeavy = async (mode: UiMode, problem: string, seed: number) => {
+    if (s().phase.kind !== 'ready' && s().phase.kind !== 'error') throw new BoxedError('InvalidRequest', 'The model is not ready.');
+    const model = s().model;
+    if (!model) throw new BoxedError('InvalidRequest', 'No model is loaded.');
+    const { samples, select, maxTokens, temperature, topP, topK } = s().settings;
+    if ((model.batch ?? 1) < samples) throw new BoxedError('InvalidRequest', `The model is loaded for ${model.batch ?? 1} parallel solution(s): load it again for ${samples}.`);
+    const req: HeavyRequest = { prompt: promptFor(mode, problem), mode, problem, samples, select, maxTokens, sampling: { temperature, topP, topK, seed }, continueFrom: heavyPrefixesForTests() };
+    const id = newId();
+    created.set(id, now());
+    s().heavyStarted(id, mode, problem, req, now());
+    let lastSave = now();
+    await saveHeavy(s().heavy);
+    try {
+      const result = await engine().generateHeavy(req, (events) => {
+        s().heavyEvents(events, now());
+        if (now() - lastSave >= SAVE_INTERVAL_MS) {
+          lastSave = now();
+          void saveHeavy(s().heavy);
+        }
+      });
+      s().heavyFinished(result, now());
+    } catch (e) {
+      s().heavyFailed(toErrorInfo(e));
+    }
+    await saveHeavy(s().heavy);
+  };
+
   const sourceFromSettings = (): ModelSource => {
     const { endpoint, repo, revision } = s().settings;
     return { kind: 'hub', endpoint, repo, revision };
   };
 
   const loadSource = async (source: ModelSource) => {
-    const { weights, context } = s().settings;
+    const { weights, context, samples } = s().settings;
     lastSource = source;
     s().loadStarted(now());
     try {
-      const info = await engine().load({ source, weights, context }, (e) => s().loadEvent(e));
+      const info = await engine().load({ source, weights, context, batch: samples }, (e) => s().loadEvent(e));
       s().setModel(info);
       s().loadFinished();
     } catch (e) {
@@ -150,10 +194,14 @@ export function createController(deps: ControllerDeps): Controller {
       await engine().unload().catch(() => undefined);
       s().unloaded();
     },
+    async reload() {
+      await loadSource(lastSource ?? sourceFromSettings()).catch(() => undefined);
+    },
     renderPrompt: (mode, problem) => engine().renderPrompt(promptFor(mode, problem)),
     solve: () => {
       const { draft, settings } = s();
       if (draft.trim() === '') return Promise.resolve();
+      if (settings.samples > 1) return startHeavy(settings.mode, draft, settings.seed);
       return startRun(settings.mode, draft, settings.seed);
     },
     async stop() {
@@ -162,6 +210,8 @@ export function createController(deps: ControllerDeps): Controller {
       await engine().stop();
     },
     regenerate: () => {
+      const heavy = s().heavy;
+      if (heavy) return startHeavy(heavy.mode, heavy.problem, (heavy.request.sampling.seed + heavy.request.samples) % 2 ** 31);
       const run = s().run;
       if (!run) return Promise.resolve();
       // same problem and mode; the next seed, so a sampled answer differs from the last one
@@ -191,14 +241,17 @@ export function createController(deps: ControllerDeps): Controller {
       const entry = s().history.find((e) => e.id === id);
       if (!entry || s().phase.kind === 'generating') return;
       created.set(entry.id, entry.createdAt);
-      s().showRun(runFromEntry(entry, promptFor(entry.mode, entry.problem)));
+      const heavy = heavyFromEntry(entry);
+      if (heavy) s().showHeavy(heavy);
+      else s().showRun(runFromEntry(entry, promptFor(entry.mode, entry.problem)));
       s().setDraft(entry.problem);
       s().updateSettings({ mode: entry.mode });
     },
     async deleteEntry(id) {
-      if (s().phase.kind === 'generating' && s().run?.id === id) return;
+      if (s().phase.kind === 'generating' && (s().run?.id === id || s().heavy?.id === id)) return;
       s().removeHistory(id);
       if (s().run?.id === id) s().showRun(null);
+      if (s().heavy?.id === id) s().showHeavy(null);
       await (await history()).delete(id).catch((e: unknown) => console.warn('history delete failed', e));
     },
     async saveEntry(entry) {

@@ -18,6 +18,7 @@ export function asEngineApi(remote: Comlink.Remote<EngineApi>): EngineApi {
     load: (req, onEvent) => remote.load(req, Comlink.proxy(onEvent)),
     renderPrompt: (prompt) => remote.renderPrompt(prompt),
     generate: (req, onEvent) => remote.generate(req, Comlink.proxy(onEvent)),
+    generateHeavy: (req, onEvents) => remote.generateHeavy(req, Comlink.proxy(onEvents)),
     stop: () => remote.stop(),
     unload: () => remote.unload(),
   };

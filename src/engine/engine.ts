@@ -1,7 +1,7 @@
 // The engine: implements EngineApi over WebGPU. The browser's worker creates it with navigator.gpu,
 // the Node CLI with Dawn's GPU object. Owns the device, the loaded model and the tokenizer; generates
 // one request at a time.
-import type { EngineApi, GenerateEvent, GenerateRequest, GenerateResult, GpuReport, LoadEvent, LoadRequest, ModelInfo } from '../protocol/engine';
+import type { EngineApi, GenerateEvent, GenerateRequest, GenerateResult, GpuReport, HeavyEvent, HeavyRequest, HeavyResult, LoadEvent, LoadRequest, ModelInfo } from '../protocol/engine';
 import { BoxedError, toErrorInfo } from '../protocol/errors';
 import { openDevice, type BoxedDevice, type DeviceOptions } from '../gpu/device';
 import { GpuContext } from '../gpu/context';
@@ -14,6 +14,8 @@ import { Tokenizer } from '../tokenizer/tokenizer';
 import { StreamingDetokenizer } from '../tokenizer/detokenizer';
 import { renderChat } from '../chat/template';
 import { generateSequence } from './generate';
+import { MAX_SAMPLES, runHeavy } from './heavy';
+import { checkBatchLimits, probeLargestBatch } from './memory';
 
 export interface EngineOptions {
   device?: DeviceOptions;
@@ -91,15 +93,18 @@ export class Engine implements EngineApi {
     const context = req.context;
     if (!(Number.isInteger(context) && context >= 16)) throw new BoxedError('InvalidRequest', `context must be an integer >= 16, got ${context}`);
     const batch = req.batch ?? 1;
+    if (!(Number.isInteger(batch) && batch >= 1 && batch <= MAX_SAMPLES)) throw new BoxedError('InvalidRequest', `batch must be an integer in 1..${MAX_SAMPLES}, got ${batch}`);
+    const modelOpts = { weights: req.weights, kv: req.kv ?? 'f16', context, slots: batch, chunk: this.opts.prefillChunk ?? 128 } as const;
+    checkBatchLimits(ctx, cfg, modelOpts);
     onEvent({ type: 'phase', phase: 'convert' });
-    const model = await GpuModel.load(
-      ctx,
-      cfg,
-      checkpoint,
-      { weights: req.weights, kv: req.kv ?? 'f16', context, slots: batch, chunk: this.opts.prefillChunk ?? 128 },
-      tokenizer.size,
-      (tensor, done, total) => onEvent({ type: 'convert', tensor, done, total }),
-    );
+    const model = await GpuModel.load(ctx, cfg, checkpoint, modelOpts, tokenizer.size, (tensor, done, total) => onEvent({ type: 'convert', tensor, done, total })).catch(async (e: unknown) => {
+      if (batch <= 1 || !(e instanceof BoxedError) || e.name !== 'OutOfMemory') throw e;
+      const largest = await probeLargestBatch(ctx, cfg, modelOpts);
+      throw new BoxedError('OutOfMemory', `${e.message} ${largest >= 1 ? `At most ${largest} parallel solutions fit at this context.` : 'Not even one sequence fits at this context.'}`, {
+        detail: { ...e.detail, largestBatch: largest },
+        cause: e,
+      });
+    });
     // Shaders compile when a pipeline first runs: run one prefill chunk (the prefill paths) and one decode
     // step (the decode paths and the sampler), so the first answer does not pay for compilation.
     onEvent({ type: 'phase', phase: 'compile' });
@@ -136,6 +141,7 @@ export class Engine implements EngineApi {
       gpu: ctx.boxed.report,
       weights: req.weights,
       context,
+      batch,
     };
     this.loaded = { model, tokenizer, checkpoint, chatTemplate, eosIds, info };
     return info;
@@ -205,6 +211,25 @@ export class Engine implements EngineApi {
       onEvent({ type: 'stats', stats: r.stats });
       if (this.lostInfo) throw new BoxedError('DeviceLost', `the GPU device was lost: ${this.lostInfo}`, { detail: { textSoFar: text.length } });
       return { text, ids: r.ids, stop: r.stop, stats: r.stats };
+    } catch (e) {
+      if (this.lostInfo) throw new BoxedError('DeviceLost', `the GPU device was lost: ${this.lostInfo}`, { cause: e });
+      throw e instanceof BoxedError ? e : new BoxedError(toErrorInfo(e).name, toErrorInfo(e).message, { cause: e });
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Heavy mode: N candidates decoded together, then vote or GenSelect (heavy.ts). */
+  async generateHeavy(req: HeavyRequest, onEvents: (events: HeavyEvent[]) => void = () => {}): Promise<HeavyResult> {
+    const l = this.requireLoaded();
+    this.guardIdle();
+    this.busy = true;
+    this.stopRequested = false;
+    try {
+      const deps = { model: l.model, tokenizer: l.tokenizer, eosIds: l.eosIds, render: (p: GenerateRequest['prompt']) => this.promptText(l, p), shouldStop: () => this.stopRequested || this.lostInfo !== null };
+      const r = await runHeavy(deps, req, onEvents);
+      if (this.lostInfo) throw new BoxedError('DeviceLost', `the GPU device was lost: ${this.lostInfo}`);
+      return r;
     } catch (e) {
       if (this.lostInfo) throw new BoxedError('DeviceLost', `the GPU device was lost: ${this.lostInfo}`, { cause: e });
       throw e instanceof BoxedError ? e : new BoxedError(toErrorInfo(e).name, toErrorInfo(e).message, { cause: e });

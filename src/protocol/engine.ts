@@ -66,6 +66,8 @@ export interface ModelInfo {
   gpu: GpuReport;
   weights: WeightFormat;
   context: number;
+  /** Sequences the model was loaded for (heavy mode decodes up to this many at once). */
+  batch?: number;
 }
 
 export interface SamplingParams {
@@ -112,6 +114,132 @@ export interface GenerateResult {
   error?: ErrorInfo;
 }
 
+// ---- heavy mode: N candidates decoded together, combined by majority vote or GenSelect ----
+
+/** How heavy mode picks its final answer from the candidates. */
+export type HeavySelect = 'vote' | 'genselect';
+
+export interface HeavyRequest {
+  prompt: GenerateRequest['prompt'];
+  /** How answers are read from the candidates, and which GenSelect prompt judges them (math or generic). */
+  mode: Mode;
+  /** The problem as the person wrote it (the selection prompt quotes it). */
+  problem: string;
+  /** Candidates decoded together, 1..16 (at most the batch the model was loaded with). */
+  samples: number;
+  select: HeavySelect;
+  /** New tokens per candidate. */
+  maxTokens: number;
+  /**
+   * Candidate i samples with seed `sampling.seed + i`; GenSelect's subsets and fallback coins come from seed
+   * `sampling.seed + samples`, and its round r samples with seed `sampling.seed + samples + 1 + r`.
+   */
+  sampling: SamplingParams;
+  /** New tokens for a selection's reasoning (default: maxTokens). */
+  selectionMaxTokens?: number;
+  /** Text candidate i has already written (continue a stopped run); its candidate text starts with it. */
+  continueFrom?: readonly string[];
+}
+
+export interface HeavyCandidate {
+  text: string;
+  ids: number[];
+  /** The extracted answer (per the mode), or null. */
+  answer: string | null;
+  stop: StopReason;
+}
+
+/** Majority vote over exact answer strings (missing ignored, ties to the smallest string). */
+export interface VoteResult {
+  /** The winning answer, or null when no generation had one. */
+  answer: string | null;
+  /** How many generations gave the winning answer. */
+  votes: number;
+  /** The indices (into the input) of the generations that gave it, ascending. */
+  indices: number[];
+  /** Every answer given, with its count, largest group first (ties: smaller string first). */
+  groups: { answer: string; votes: number }[];
+}
+
+/** Answers grouped by equivalence, for display only (the vote counts exact strings). */
+export interface TallyGroup {
+  /** The group's label: its most frequent exact string (ties: the one seen first). */
+  label: string;
+  /** Candidates in the group, ascending. */
+  indices: number[];
+  /** Every exact string in the group with its count, most frequent first. */
+  forms: { answer: string; count: number }[];
+}
+
+export interface Tally {
+  /** Largest group first; equal sizes keep the order their first member appears in. */
+  groups: TallyGroup[];
+  /** Candidates without an answer. */
+  missing: number[];
+}
+
+export interface SelectionRound {
+  /** The candidates judged, in the order the prompt lists them (Solution 0 is candidates[0]). */
+  candidates: number[];
+  /** True when their answers all agreed: no model call, the first one with the answer is picked. */
+  skipped: boolean;
+  /** The selection's own output (empty when skipped). */
+  text: string;
+  promptTokens: number;
+  /** Characters each summary was cut to (5000 unless the context forced fewer). */
+  summaryChars: number;
+  /** The parsed `Judgment: IDX` (an index into `candidates`), or null when missing or out of range. */
+  judgment: number | null;
+  /** The candidate picked (an index into all candidates); a random one when judgment is null. */
+  pick: number;
+  stop: StopReason | null;
+}
+
+export interface HeavySelection {
+  method: HeavySelect;
+  /** GenSelect only: no model call because every answer agreed. */
+  skipped: boolean;
+  rounds: SelectionRound[];
+  /** GenSelect could not run (e.g. its prompt does not fit the context): the vote's choice stands. */
+  error?: ErrorInfo;
+}
+
+export interface HeavyStats {
+  promptTokens: number;
+  /** Prompt tokens prefilled for the candidates (the shared prompt once). */
+  prefilledTokens: number;
+  timeToFirstTokenMs: number;
+  decodeSteps: number;
+  /** Rows over all decode steps (ended candidates drop out of the steps). */
+  decodeRows: number;
+  aggregateTokensPerSecond: number;
+  dispatchesPerStep: number;
+  readbacksPerStep: number;
+  selectionTokens: number;
+}
+
+export interface HeavyResult {
+  candidates: HeavyCandidate[];
+  vote: VoteResult;
+  tally: Tally;
+  selection: HeavySelection;
+  /** The candidate the result comes from, or null when none has an answer. */
+  chosen: number | null;
+  answer: string | null;
+  stats: HeavyStats;
+}
+
+/** Heavy-mode events; candidates' events carry their index `seq`. */
+export type HeavyEvent =
+  | { type: 'prefill'; done: number; total: number }
+  | { type: 'token'; seq: number; text: string; count: number }
+  | { type: 'candidate-end'; seq: number; stop: StopReason; answer: string | null }
+  | { type: 'selection-start'; round: number; rounds: number; candidates: number[]; promptTokens: number; summaryChars: number }
+  | { type: 'selection-prefill'; round: number; done: number; total: number }
+  | { type: 'selection-token'; round: number; text: string; count: number }
+  | { type: 'selection-end'; round: number; skipped: boolean; judgment: number | null; pick: number }
+  | { type: 'stats'; stats: HeavyStats };
+
 /**
  * The engine as the worker exposes it. Callbacks are passed with comlink.proxy.
  * Methods reject with errors that carry an ErrorInfo-compatible name (see errors.ts).
@@ -122,6 +250,8 @@ export interface EngineApi {
   /** Renders the chat template and returns exactly what the model would receive. */
   renderPrompt(prompt: GenerateRequest['prompt']): Promise<{ text: string; tokens: number }>;
   generate(req: GenerateRequest, onEvent: (e: GenerateEvent) => void): Promise<GenerateResult>;
+  /** Heavy mode; events arrive in batches (one per step in the engine, one per animation frame from the worker). */
+  generateHeavy(req: HeavyRequest, onEvents: (events: HeavyEvent[]) => void): Promise<HeavyResult>;
   stop(): Promise<void>;
   unload(): Promise<void>;
 }

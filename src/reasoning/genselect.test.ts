@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BoxedError } from '../protocol/errors';
-import { candidateSummary, codeCandidateSummary, genselectPrompt, needsSelection, parseJudgment, pickCandidate } from './genselect';
+import { Rng } from '../sampler/rng';
+import { candidateSummary, codeCandidateSummary, genselectPrompt, needsSelection, parseJudgment, pickCandidate, selectionRounds, voteOfPicks } from './genselect';
 
 describe('genselectPrompt', () => {
   it('fills the math prompt exactly', () => {
@@ -97,5 +98,40 @@ describe('needsSelection and pickCandidate', () => {
     expect(pickCandidate(null, 4, 0.999999)).toBe(3);
     expect(pickCandidate(7, 4, 0.3)).toBe(1);
     expect(() => pickCandidate(0, 0, 0.5)).toThrow(BoxedError);
+  });
+});
+
+describe('selectionRounds and voteOfPicks (more than 16 candidates)', () => {
+  it('judges up to 16 candidates in one round, in order', () => {
+    const coin = () => 0.5;
+    expect(selectionRounds(1, coin)).toEqual([[0]]);
+    expect(selectionRounds(16, coin)).toEqual([Array.from({ length: 16 }, (_, i) => i)]);
+    expect(() => selectionRounds(0, coin)).toThrow(BoxedError);
+  });
+
+  it('draws an odd number of random subsets of 16 distinct candidates beyond 16', () => {
+    const rng = new Rng(9);
+    for (const n of [17, 20, 32, 33, 64]) {
+      const rounds = selectionRounds(n, () => rng.next());
+      expect(rounds).toHaveLength(2 * Math.ceil(n / 16) - 1);
+      for (const r of rounds) {
+        expect(r).toHaveLength(16);
+        expect(new Set(r).size).toBe(16);
+        expect(r.every((i) => Number.isInteger(i) && i >= 0 && i < n)).toBe(true);
+      }
+      expect(new Set(rounds.map((r) => r.join(','))).size).toBe(rounds.length); // the subsets differ
+    }
+    // a coin at the top of its range still stays in bounds
+    expect(selectionRounds(20, () => 0.9999999).flat().every((i) => i < 20)).toBe(true);
+  });
+
+  it('votes the picks by their answers, ties to the smallest string, missing ignored', () => {
+    const answers = ['5', '7', '7', null, '5', '6'];
+    expect(voteOfPicks([0, 1, 2], answers)).toBe(1); // '7' twice
+    expect(voteOfPicks([5, 0, 1], answers)).toBe(0); // one each: '5' is the smallest string
+    expect(voteOfPicks([3, 5, 3], answers)).toBe(5); // the missing answers do not count
+    expect(voteOfPicks([3, 3], answers)).toBe(3); // no pick has an answer: the first pick
+    expect(voteOfPicks([2, 1, 4, 0], answers)).toBe(4); // '7' x2 vs '5' x2: '5' wins, its first pick is 4
+    expect(() => voteOfPicks([], answers)).toThrow(BoxedError);
   });
 });

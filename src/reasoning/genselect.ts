@@ -1,9 +1,10 @@
-// GenSelect: the model judges N candidate solutions and names the best one (model-facts.md, "Heavy mode").
+// GenSelect: the model judges N candidate solutions and names the best one (docs/heavy-mode.md states the rules).
 // Candidates are reduced to summaries, listed as `Solution {i}:\n{summary}\n\n` inside the selection prompt
 // (exact NeMo-Skills texts below), and the judgment is the LAST `Judg[e]?ment: (\d+)` in the output.
 import { BoxedError } from '../protocol/errors';
 import { extractCode } from './code';
 import { THINK_CLOSE } from './think';
+import { majorityVote } from './vote';
 
 export type GenSelectKind = 'math' | 'generic';
 
@@ -103,18 +104,19 @@ function lastChars(text: string, max: number): string {
 
 /**
  * A candidate reduced for the selection prompt: the text after the last `</think>` (if there is none, the
- * last 10 paragraphs), trimmed, cut to its last 5000 characters.
+ * last 10 paragraphs), trimmed, cut to its last 5000 characters (fewer only when a smaller context
+ * cannot hold the selection prompt otherwise).
  */
-export function candidateSummary(text: string): string {
+export function candidateSummary(text: string, maxChars = SUMMARY_MAX_CHARS): string {
   const close = text.lastIndexOf(THINK_CLOSE);
   const summary = close >= 0 ? text.slice(close + THINK_CLOSE.length) : text.split('\n\n').slice(-SUMMARY_PARAGRAPHS).join('\n\n');
-  return lastChars(summary.trim(), SUMMARY_MAX_CHARS);
+  return lastChars(summary.trim(), maxChars);
 }
 
 /** For code: the candidate's extracted code alone, fenced; its plain summary when it has no code block. */
-export function codeCandidateSummary(text: string): string {
+export function codeCandidateSummary(text: string, maxChars = SUMMARY_MAX_CHARS): string {
   const code = extractCode(text);
-  return code === null ? candidateSummary(text) : lastChars('```python\n' + code + '\n```', SUMMARY_MAX_CHARS);
+  return code === null ? candidateSummary(text, maxChars) : lastChars('```python\n' + code + '\n```', maxChars);
 }
 
 /** The judged index: the LAST `Judg[e]?ment: (\d+)` in the output; null if none or not in 0..n-1. */
@@ -139,4 +141,37 @@ export function pickCandidate(judgment: number | null, n: number, coin: number):
   if (!Number.isInteger(n) || n < 1) throw new BoxedError('InvalidRequest', `no candidates to pick from (n = ${n})`);
   if (judgment !== null && Number.isInteger(judgment) && judgment >= 0 && judgment < n) return judgment;
   return Math.min(n - 1, Math.floor(coin * n));
+}
+
+/**
+ * The candidate subsets that selection judges. Up to 16 candidates: one round over all of them, in order.
+ * More: `2 * ceil(n / 16) - 1` rounds (an odd number, so the vote of picks rarely ties), each over 16
+ * distinct candidates drawn at random (partial Fisher-Yates with `rng`, a [0, 1) source); the pick of
+ * each round is then majority-voted (see `voteOfPicks`), as NeMo-Skills repeats selection over random
+ * subsets.
+ */
+export function selectionRounds(n: number, rng: () => number): number[][] {
+  if (!Number.isInteger(n) || n < 1) throw new BoxedError('InvalidRequest', `no candidates to select from (n = ${n})`);
+  const all = Array.from({ length: n }, (_, i) => i);
+  if (n <= GENSELECT_MAX_CANDIDATES) return [all];
+  const rounds = 2 * Math.ceil(n / GENSELECT_MAX_CANDIDATES) - 1;
+  return Array.from({ length: rounds }, () => {
+    const pool = all.slice();
+    for (let i = 0; i < GENSELECT_MAX_CANDIDATES; i++) {
+      const j = i + Math.min(n - i - 1, Math.floor(rng() * (n - i)));
+      [pool[i], pool[j]] = [pool[j], pool[i]];
+    }
+    return pool.slice(0, GENSELECT_MAX_CANDIDATES);
+  });
+}
+
+/**
+ * The final choice from the rounds' picks (candidate indices): the picks' answers are majority-voted with
+ * the vote's rules (exact strings, missing ignored, ties to the smallest string); the chosen candidate is
+ * the first pick with the winning answer, or the first pick when no pick has an answer.
+ */
+export function voteOfPicks(picks: readonly number[], answers: ReadonlyArray<string | null | undefined>): number {
+  if (picks.length === 0) throw new BoxedError('InvalidRequest', 'no picks to vote on');
+  const winner = majorityVote(picks.map((p) => answers[p])).answer;
+  return winner === null ? picks[0] : picks.find((p) => answers[p] === winner)!;
 }

@@ -1,17 +1,9 @@
 // Majority vote over the answers of N generations, with NeMo-Skills' rules: answers are grouped by their
 // exact extracted string, missing answers are ignored, the largest group wins, and a tie goes to the
 // smallest string in sort order (code-unit order).
+import type { VoteResult } from '../protocol/engine';
 
-export interface VoteResult {
-  /** The winning answer, or null when no generation had one. */
-  answer: string | null;
-  /** How many generations gave the winning answer. */
-  votes: number;
-  /** The indices (into the input) of the generations that gave it, ascending. */
-  indices: number[];
-  /** Every answer given, with its count, largest group first (ties: smaller string first). */
-  groups: { answer: string; votes: number }[];
-}
+export type { VoteResult };
 
 export function majorityVote(answers: ReadonlyArray<string | null | undefined>): VoteResult {
   const byAnswer = new Map<string, number[]>();

@@ -3,6 +3,7 @@
 import type { StateCreator } from 'zustand';
 import type { GenerateStats, SamplingParams, StopReason } from '../protocol/engine';
 import type { ErrorInfo } from '../protocol/errors';
+import type { HeavyRun } from './heavy';
 import type { Run } from './run';
 import type { UiMode } from './settings';
 import type { Boxed } from './store';
@@ -27,6 +28,8 @@ export interface HistoryEntry {
   model: string;
   thinkingMs?: number;
   thinkingTokens?: number;
+  /** A heavy-mode run: every candidate and the selection (text is then the chosen candidate's). */
+  heavy?: HeavyRun;
 }
 
 export function statusOf(run: Run): HistoryStatus {
@@ -55,6 +58,39 @@ export function entryFromRun(run: Run, model: string, createdAt: number, now: nu
     thinkingMs: run.thinkMs,
     thinkingTokens: run.thinkTokens,
   };
+}
+
+export function heavyStatusOf(run: HeavyRun): HistoryStatus {
+  if (run.error) return 'error';
+  if (!run.result) return 'running';
+  return run.stopped ? 'stopped' : 'done';
+}
+
+/** A heavy run as a history entry; its text is the chosen candidate's (or the first one's). */
+export function entryFromHeavy(run: HeavyRun, model: string, createdAt: number, now: number): HistoryEntry {
+  const shown = run.candidates[run.result?.chosen ?? 0];
+  return {
+    id: run.id,
+    createdAt,
+    updatedAt: now,
+    mode: run.mode,
+    problem: run.problem,
+    text: shown?.text ?? '',
+    tokens: run.candidates.reduce((a, c) => a + c.tokens, 0),
+    status: heavyStatusOf(run),
+    stop: run.stopped ? 'aborted' : run.result ? 'eos' : undefined,
+    error: run.error,
+    sampling: run.request.sampling,
+    maxTokens: run.request.maxTokens,
+    model,
+    heavy: run,
+  };
+}
+
+/** A stored heavy run back on screen; one cut off by a reload shows as stopped. */
+export function heavyFromEntry(e: HistoryEntry): HeavyRun | null {
+  if (!e.heavy) return null;
+  return e.status === 'running' ? { ...e.heavy, stopped: true } : e.heavy;
 }
 
 /** A stored entry back as a run to show (and to continue from, when a model is loaded). */

@@ -58,7 +58,7 @@ export const createSessionSlice: StateCreator<Boxed, [], [], SessionSlice> = (se
   unloaded: () => set({ phase: { kind: 'idle' }, model: null }),
 
   runStarted: (id, mode, problem, request, now) =>
-    set({ run: newRun(id, mode, problem, request, now), phase: { kind: 'generating', runId: id, stopping: false } }),
+    set({ run: newRun(id, mode, problem, request, now), heavy: null, phase: { kind: 'generating', runId: id, stopping: false } }),
   runContinued: (request, now) => {
     const run = get().run;
     if (!run) return;
@@ -83,7 +83,7 @@ export const createSessionSlice: StateCreator<Boxed, [], [], SessionSlice> = (se
   },
   showRun: (run) => {
     if (get().phase.kind === 'generating') return;
-    set({ run });
+    set({ run, ...(run ? { heavy: null } : {}) });
   },
   dismissError: () => set((s) => ({ phase: s.model ? { kind: 'ready' } : { kind: 'idle' } })),
 });

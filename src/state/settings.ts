@@ -1,7 +1,7 @@
 // Settings slice: where the model comes from, how it is loaded, how answers are sampled, the UI theme.
 // Defaults follow the model's evaluation settings (temperature 0.6, top-p 0.95, no top-k).
 import type { StateCreator } from 'zustand';
-import type { Mode, WeightFormat } from '../protocol/engine';
+import type { HeavySelect, Mode, WeightFormat } from '../protocol/engine';
 import { MODE_LIST, WEIGHT_FORMATS } from '../protocol/lists';
 import type { Boxed } from './store';
 
@@ -11,6 +11,11 @@ export const UI_MODES: ReadonlyArray<UiMode> = MODE_LIST.filter((m): m is UiMode
 
 export type ThemeChoice = 'system' | 'light' | 'dark';
 export { WEIGHT_FORMATS };
+
+/** Heavy mode's choices of parallel solutions (1 is heavy mode off). */
+export const SAMPLE_CHOICES = [1, 4, 8, 16] as const;
+export type Samples = (typeof SAMPLE_CHOICES)[number];
+export const SELECT_CHOICES: ReadonlyArray<HeavySelect> = ['vote', 'genselect'];
 
 export const MAX_NEW_TOKENS = 65536;
 export const MAX_CONTEXT = 131072;
@@ -29,6 +34,10 @@ export interface Settings {
   seed: number;
   mode: UiMode;
   theme: ThemeChoice;
+  /** Heavy mode: solutions decoded together (the model loads with this many KV slots); 1 is off. */
+  samples: Samples;
+  /** Heavy mode: how the solutions are combined. */
+  select: HeavySelect;
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -44,6 +53,8 @@ export const DEFAULT_SETTINGS: Settings = {
   seed: 1,
   mode: 'math',
   theme: 'system',
+  samples: 1,
+  select: 'genselect',
 };
 
 const clamp = (x: number, lo: number, hi: number, fallback: number) => (Number.isFinite(x) ? Math.min(hi, Math.max(lo, x)) : fallback);
@@ -71,6 +82,8 @@ export function sanitizeSettings(input: Partial<Record<keyof Settings, unknown>>
     seed: int(input.seed, 0, 2 ** 31 - 1, d.seed),
     mode: UI_MODES.includes(input.mode as UiMode) ? (input.mode as UiMode) : d.mode,
     theme: (['system', 'light', 'dark'] as const).includes(input.theme as ThemeChoice) ? (input.theme as ThemeChoice) : d.theme,
+    samples: SAMPLE_CHOICES.includes(num(input.samples) as Samples) ? (num(input.samples) as Samples) : d.samples,
+    select: SELECT_CHOICES.includes(input.select as HeavySelect) ? (input.select as HeavySelect) : d.select,
   };
 }
 

@@ -1,12 +1,13 @@
 // The one store, built from slices. `boxed` is a vanilla store (usable from the client and tests
 // without React); `useBoxed(selector)` is the React hook over it.
 import { createStore, useStore } from 'zustand';
+import { createHeavySlice, type HeavySlice } from './heavy';
 import { createHistorySlice, type HistorySlice } from './history';
 import { createModelSlice, type ModelSlice } from './model';
 import { createSessionSlice, type SessionSlice } from './session';
 import { createSettingsSlice, type SettingsSlice } from './settings';
 
-export type Boxed = SettingsSlice & ModelSlice & SessionSlice & HistorySlice;
+export type Boxed = SettingsSlice & ModelSlice & SessionSlice & HistorySlice & HeavySlice;
 
 export function createBoxedStore() {
   return createStore<Boxed>()((...a) => ({
@@ -14,6 +15,7 @@ export function createBoxedStore() {
     ...createModelSlice(...a),
     ...createSessionSlice(...a),
     ...createHistorySlice(...a),
+    ...createHeavySlice(...a),
   }));
 }
 

@@ -7,6 +7,7 @@ import type { ThemeChoice } from '../state/settings';
 import { Controls } from './Controls';
 import { useController } from './controller-context';
 import { ErrorPanel } from './ErrorPanel';
+import { HeavyPanel } from './HeavyPanel';
 import { HistoryPanel } from './HistoryPanel';
 import { LoadingScreen } from './LoadingScreen';
 import { OutputPanel } from './OutputPanel';
@@ -54,12 +55,13 @@ function Header() {
 }
 
 function Workspace() {
+  const heavy = useBoxed((s) => s.heavy !== null);
   return (
     <div className="workspace">
       <div className="main-col">
         <SolvePanel />
         <ErrorPanel />
-        <OutputPanel />
+        {heavy ? <HeavyPanel /> : <OutputPanel />}
         <Controls />
       </div>
       <aside className="side-col">
@@ -104,6 +106,7 @@ export function App() {
             {phase.kind === 'error' && <ErrorPanel />}
             <StartScreen />
             {hasRun && <OutputPanel />}
+            <HeavyPanel />
             <HistoryPanel />
           </>
         )}

@@ -5,6 +5,7 @@ import { useController } from './controller-context';
 export function Controls() {
   const phase = useBoxed((s) => s.phase);
   const run = useBoxed((s) => s.run);
+  const heavy = useBoxed((s) => s.heavy !== null);
   const hasModel = useBoxed((s) => s.model !== null);
   const controller = useController();
   const generating = phase.kind === 'generating';
@@ -17,7 +18,7 @@ export function Controls() {
         </button>
       ) : (
         <>
-          <button type="button" className="secondary" onClick={() => void controller.regenerate()} disabled={!hasModel || run === null}>
+          <button type="button" className="secondary" onClick={() => void controller.regenerate()} disabled={!hasModel || (run === null && !heavy)}>
             Regenerate
           </button>
           {canContinue && (

@@ -32,7 +32,8 @@ export function HistoryPanel() {
                 <button type="button" className="history-open" onClick={() => controller.openEntry(e.id)} disabled={generating} aria-current={e.id === current ? 'true' : undefined}>
                   <span className="history-title">{title}</span>
                   <span className="history-meta">
-                    {modeLabel(e.mode)} · {new Date(e.createdAt).toLocaleString()} · <span className={`status status-${e.status}`}>{statusLabel(e, live)}</span>
+                    {modeLabel(e.mode)}
+                    {e.heavy ? ` · ${e.heavy.candidates.length} solutions` : ''} · {new Date(e.createdAt).toLocaleString()} · <span className={`status status-${e.status}`}>{statusLabel(e, live)}</span>
                   </span>
                 </button>
                 <button type="button" className="icon" onClick={() => void controller.deleteEntry(e.id)} disabled={live} aria-label={`Delete “${title}”`} title="Delete">

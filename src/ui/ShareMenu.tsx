@@ -7,8 +7,9 @@ import { SHARE_VERSION } from '../share/record';
 import { BoxedError } from '../protocol/errors';
 import { boxed } from '../state/store';
 import type { Run } from '../state/run';
+import type { HeavyRun } from '../state/heavy';
 import { CopyButton } from './CopyButton';
-import { recordFromRun } from './share-record';
+import { recordFromHeavy, recordFromRun } from './share-record';
 
 type MenuState =
   | { kind: 'closed' }
@@ -20,12 +21,15 @@ type MenuState =
 /** The app's address without its fragment: where a shared link opens. */
 const appBase = () => window.location.href.split('#')[0];
 
-export function ShareMenu({ run }: { run: Run }) {
+/** A single answer (`run`) or a finished heavy run (`heavy`: the chosen solution with every candidate's answer). */
+export function ShareMenu(props: { run: Run } | { heavy: HeavyRun }) {
   const [state, setState] = useState<MenuState>({ kind: 'closed' });
   const open = state.kind !== 'closed';
   const make = async () => {
     const s = boxed.getState();
-    const input = recordFromRun({ run, settings: s.settings, model: s.model, entryModel: s.history.find((e) => e.id === run.id)?.model });
+    const id = 'run' in props ? props.run.id : props.heavy.id;
+    const source = { settings: s.settings, model: s.model, entryModel: s.history.find((e) => e.id === id)?.model };
+    const input = 'run' in props ? recordFromRun({ run: props.run, ...source }) : recordFromHeavy({ heavy: props.heavy, ...source });
     if (!input) return setState({ kind: 'error', message: 'This answer is not finished: there is nothing to share yet.' });
     setState({ kind: 'making' });
     try {
@@ -66,7 +70,7 @@ export function ShareMenu({ run }: { run: Run }) {
                   <button
                     type="button"
                     className="secondary small"
-                    onClick={() => void navigator.share({ title: 'A solved problem (Boxed)', text: run.problem.slice(0, 200), url: state.link.url }).catch(() => undefined)}
+                    onClick={() => void navigator.share({ title: 'A solved problem (Boxed)', text: ('run' in props ? props.run : props.heavy).problem.slice(0, 200), url: state.link.url }).catch(() => undefined)}
                   >
                     Share…
                   </button>

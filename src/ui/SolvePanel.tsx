@@ -5,6 +5,7 @@ import { UI_MODES, type UiMode } from '../state/settings';
 import { useBoxed } from '../state/store';
 import { toErrorInfo } from '../protocol/errors';
 import { useController } from './controller-context';
+import { HeavySwitch } from './HeavySwitch';
 import { MODE_INFO } from './modes';
 
 function PromptPreview({ mode, problem }: { mode: UiMode; problem: string }) {
@@ -46,7 +47,9 @@ export function SolvePanel() {
   const [showPrompt, setShowPrompt] = useState(false);
   const id = useId();
   const busy = phase === 'generating';
-  const canSolve = hasModel && !busy && draft.trim() !== '';
+  const samples = useBoxed((s) => s.settings.samples);
+  const loadedFor = useBoxed((s) => s.model?.batch ?? 1);
+  const canSolve = hasModel && !busy && draft.trim() !== '' && loadedFor >= samples;
 
   const submit = (ev: FormEvent) => {
     ev.preventDefault();
@@ -76,6 +79,7 @@ export function SolvePanel() {
         </div>
         <p className="muted small">{MODE_INFO[mode].hint}</p>
       </fieldset>
+      <HeavySwitch />
       <div className="field">
         <label htmlFor={`${id}-problem`}>Your problem</label>
         <textarea

@@ -80,7 +80,7 @@ export function ModelSourceForm() {
         </div>
       </div>
       <p className="muted small">
-        Needs about {formatBytes(mem.total)} of GPU memory {mem.from ? `for ${mem.from}` : 'for a model of the 1.5B size'} ({formatBytes(mem.weights)} weights, {formatBytes(mem.kvCache)} for the context){mem.from ? '' : "; the repository's config.json has not been read"}.
+        Needs about {formatBytes(mem.total)} of GPU memory {mem.from ? `for ${mem.from}` : 'for a model of the 1.5B size'} ({formatBytes(mem.weights)} weights, {formatBytes(mem.kvCache)} for the context{settings.samples > 1 ? ` of ${settings.samples} parallel solutions` : ''}){mem.from ? '' : "; the repository's config.json has not been read"}.
       </p>
       <div className="actions">
         <button type="submit" className="primary" disabled={noGpu}>

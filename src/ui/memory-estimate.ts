@@ -24,8 +24,9 @@ export function parameterCount(s: ModelShape): number {
   return embedding * (s.tiedEmbeddings ? 1 : 2) + s.nLayers * layer;
 }
 
-export function estimateMemory(shape: ModelShape, weights: WeightFormat, context: number): { weights: number; kvCache: number; total: number } {
+/** `slots`: sequences decoded at once (heavy mode holds one KV cache of `context` positions per solution). */
+export function estimateMemory(shape: ModelShape, weights: WeightFormat, context: number, slots = 1): { weights: number; kvCache: number; total: number } {
   const w = parameterCount(shape) * BYTES_PER_WEIGHT[weights];
-  const kv = context * shape.nLayers * 2 * shape.kvDim * KV_BYTES; // K and V
+  const kv = slots * context * shape.nLayers * 2 * shape.kvDim * KV_BYTES; // K and V
   return { weights: w, kvCache: kv, total: w + kv + OVERHEAD };
 }

@@ -6,7 +6,10 @@ import { runFromEntry } from '../state/history';
 import { finishRun, newRun } from '../state/run';
 import { DEFAULT_SETTINGS, sanitizeSettings } from '../state/settings';
 import { readAnswer } from '../reasoning/answer';
-import { entryFromShare, needsLoad, recordFromRun, settingsForRecord } from './share-record';
+import { entryFromShare, needsLoad, recordFromHeavy, recordFromRun, settingsForRecord } from './share-record';
+import { newHeavyRun } from '../state/heavy';
+import { majorityVote } from '../reasoning/vote';
+import { tallyAnswers } from '../reasoning/tally';
 
 const request = { prompt: { kind: 'raw' as const, text: 'x' }, maxTokens: 512, sampling: { temperature: 0.3, topP: 0.9, topK: 40, seed: 11 } };
 const stats = { promptTokens: 5, generatedTokens: 9, timeToFirstTokenMs: 1, prefillTokensPerSecond: 1, decodeTokensPerSecond: 1, dispatchesPerToken: 1, readbacksPerToken: 1 };
@@ -73,5 +76,49 @@ describe('share records of the app', () => {
     expect(needsLoad(DEFAULT_SETTINGS, after, true)).toBe(true);
     expect(needsLoad(after, after, true)).toBe(false);
     expect(needsLoad(after, after, false)).toBe(true);
+  });
+});
+
+describe('share records of a heavy run', () => {
+  const heavyRequest = { prompt: request.prompt, mode: 'math' as const, problem: 'What is 2 + 3?', samples: 3, select: 'genselect' as const, maxTokens: 512, sampling: request.sampling };
+  const candidate = (text: string, answer: string | null, stop: 'eos' | 'max-tokens') => ({ text, tokens: 9, stop, answer });
+  const heavy = {
+    ...newHeavyRun('h1', 'math', 'What is 2 + 3?', heavyRequest, 1000),
+    candidates: [
+      candidate('<think>\n2 + 3 = 6\n</think>\n\n$\\boxed{6}$', '6', 'eos'),
+      candidate(TEXT, '5', 'eos'),
+      candidate('<think>\nhmm', null, 'max-tokens'),
+    ],
+    rounds: [{ candidates: [0, 1, 2], text: 'Solution 1 adds correctly.\nJudgment: 1', tokens: 12, promptTokens: 40, summaryChars: 90, done: true, skipped: false, judgment: 1, pick: 1 }],
+    result: { chosen: 1, answer: '5', vote: majorityVote(['6', '5', null]), tally: tallyAnswers(['6', '5', null]), skipped: false },
+  };
+
+  it('carries the chosen solution as the answer and every candidate in the heavy field, through a link', async () => {
+    const input = recordFromHeavy({ heavy, settings: DEFAULT_SETTINGS, model })!;
+    expect(input).toMatchObject({ answer: 'The sum is $\\boxed{5}$.', reasoning: 'Add them: 2 + 3 = 5.', extracted: '5', sampling: request.sampling });
+    expect(input.heavy).toEqual({
+      n: 3,
+      candidates: [
+        { answer: '6', stop: 'eos' },
+        { answer: '5', stop: 'eos' },
+        { answer: null, stop: 'max-tokens' },
+      ],
+      tally: [
+        { answer: '5', votes: 1 },
+        { answer: '6', votes: 1 },
+      ],
+      method: 'genselect',
+      chosen: 1,
+      judgment: 'Solution 1 adds correctly.\nJudgment: 1',
+    });
+    const link = await encodeShare(input, { base: 'http://127.0.0.1:5173/' });
+    const back = await decodeShare(link.url);
+    expect(back.heavy).toEqual(input.heavy);
+  });
+
+  it('has nothing to share before a solution is chosen, and calls a skipped selection a majority', () => {
+    expect(recordFromHeavy({ heavy: { ...heavy, result: undefined }, settings: DEFAULT_SETTINGS, model })).toBeNull();
+    const agreed = recordFromHeavy({ heavy: { ...heavy, result: { ...heavy.result, skipped: true } }, settings: DEFAULT_SETTINGS, model })!;
+    expect(agreed.heavy?.method).toBe('majority');
   });
 });

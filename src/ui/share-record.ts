@@ -6,6 +6,8 @@ import type { HistoryEntry } from '../state/history';
 import type { Run } from '../state/run';
 import type { Settings } from '../state/settings';
 import { readAnswer } from '../reasoning/answer';
+import { heavyRecord } from '../share/heavy';
+import type { HeavyRun } from '../state/heavy';
 
 /** The engine names a hub model 'repo@revision' (and local files 'local files'). */
 function modelOf(name: string | undefined, settings: Settings): ShareModel | undefined {
@@ -44,6 +46,43 @@ export function recordFromRun({ run, settings, model, entryModel }: ShareSource)
     stop: run.stop,
     tokens: run.tokens,
     createdAt: Math.round(run.startedAt),
+  };
+  const named = modelOf(entryModel ?? model?.name, settings);
+  if (named) record.model = named;
+  return record;
+}
+
+/**
+ * The record for a finished heavy run: the chosen candidate is the record's answer and reasoning, and the
+ * `heavy` field carries every candidate's answer, the tally, the method and GenSelect's last judgment.
+ * Candidate i was sampled with seed `sampling.seed + i`; the record keeps the run's base seed.
+ */
+export function recordFromHeavy({ heavy, settings, model, entryModel }: { heavy: HeavyRun; settings: Settings; model: ModelInfo | null; entryModel?: string }): ShareInput | null {
+  const chosen = heavy.result?.chosen ?? null;
+  if (chosen === null) return null;
+  const c = heavy.candidates[chosen];
+  const view = readAnswer(heavy.mode, c.text);
+  if (view.answer === null) return null;
+  const judged = [...heavy.rounds].reverse().find((r) => r.done && !r.skipped && r.text !== '');
+  const record: ShareInput = {
+    problem: heavy.problem,
+    mode: heavy.mode,
+    answer: view.answer,
+    reasoning: view.thinking,
+    extracted: view.final?.value ?? null,
+    weights: model?.weights ?? settings.weights,
+    sampling: { ...heavy.request.sampling },
+    maxTokens: heavy.request.maxTokens,
+    context: model?.context ?? settings.context,
+    stop: c.stop ?? 'aborted',
+    tokens: c.tokens,
+    createdAt: Math.round(heavy.startedAt),
+    heavy: heavyRecord({
+      candidates: heavy.candidates.map((x) => ({ answer: x.answer, stop: x.stop ?? 'aborted' })),
+      method: heavy.select === 'vote' || heavy.result?.skipped ? 'majority' : 'genselect',
+      chosen,
+      judgment: judged?.text,
+    }),
   };
   const named = modelOf(entryModel ?? model?.name, settings);
   if (named) record.model = named;

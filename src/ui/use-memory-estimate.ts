@@ -44,7 +44,7 @@ export interface MemoryEstimate {
   from: string | null;
 }
 
-export function useMemoryEstimate(s: Pick<Settings, 'endpoint' | 'repo' | 'revision' | 'weights' | 'context'>): MemoryEstimate {
+export function useMemoryEstimate(s: Pick<Settings, 'endpoint' | 'repo' | 'revision' | 'weights' | 'context' | 'samples'>): MemoryEstimate {
   const url = configUrl(s);
   const [read, setRead] = useState<{ url: string; shape: ModelShape | null } | null>(null);
   useEffect(() => {
@@ -67,5 +67,5 @@ export function useMemoryEstimate(s: Pick<Settings, 'endpoint' | 'repo' | 'revis
   }, [url]);
   const shape = read !== null && read.url === url ? read.shape : null;
   const from = shape ? s.repo : s.repo === DEFAULT_SETTINGS.repo ? s.repo : null;
-  return { ...estimateMemory(shape ?? DEFAULT_SHAPE, s.weights, s.context), from };
+  return { ...estimateMemory(shape ?? DEFAULT_SHAPE, s.weights, s.context, s.samples), from };
 }

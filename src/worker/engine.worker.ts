@@ -1,8 +1,28 @@
 // The engine's home: a dedicated module worker that exposes createEngine(navigator.gpu) through
 // comlink. Errors cross back as BoxedError with name, file and detail (see client/error-transfer.ts).
+// Heavy-mode events are batched per animation frame (event-batch.ts).
 import * as Comlink from 'comlink';
 import { createEngine } from '../engine/engine';
 import { registerErrorTransfer } from '../client/error-transfer';
+import type { EngineApi } from '../protocol/engine';
+import { EventBatcher } from './event-batch';
 
 registerErrorTransfer();
-Comlink.expose(createEngine(navigator.gpu));
+const engine = createEngine(navigator.gpu);
+const api: EngineApi = {
+  probe: () => engine.probe(),
+  load: (req, onEvent) => engine.load(req, onEvent),
+  renderPrompt: (prompt) => engine.renderPrompt(prompt),
+  generate: (req, onEvent) => engine.generate(req, onEvent),
+  async generateHeavy(req, onEvents) {
+    const batcher = new EventBatcher(onEvents);
+    try {
+      return await engine.generateHeavy(req, (events) => batcher.push(events));
+    } finally {
+      batcher.flush(); // every event reaches the page before the result does
+    }
+  },
+  stop: () => engine.stop(),
+  unload: () => engine.unload(),
+};
+Comlink.expose(api);
