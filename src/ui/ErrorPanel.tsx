@@ -18,10 +18,19 @@ function advice(e: ErrorInfo, weights: string, context: number): string {
       return 'The GPU stopped answering (the driver reset it, or the tab was in the background too long). The text so far is kept.';
     case 'Network':
       return 'A download failed. Check the connection and the hub endpoint, then try again; finished files are not downloaded twice.';
-    case 'Quota':
-      return 'The browser’s storage is full. Delete old history entries or free space for this site, then try again.';
+    case 'Quota': {
+      const need = typeof e.detail?.neededBytes === 'number' ? ` The model needs ${formatBytes(e.detail.neededBytes)} more` : '';
+      const free = typeof e.detail?.availableBytes === 'number' ? `; ${formatBytes(e.detail.availableBytes)} are free.` : need ? '.' : '';
+      return `The browser’s storage for this site is full.${need}${free} Delete a cached model in Storage, or free disk space, then try again. Nothing half-written was kept.`;
+    }
+    case 'NotFound':
+      return 'The hub has no such repository, revision or file. Check the repository name (owner/name), the revision and the hub endpoint.';
+    case 'AccessDenied':
+      return 'This repository is gated or private. Paste a Hugging Face access token of an account that can read it below; it stays in this browser and is sent only to the hub endpoint.';
+    case 'Integrity':
+      return 'A downloaded file did not match the size or SHA-256 the hub publishes, so it was deleted. Try again; the files that did match are kept.';
     case 'ModelFormat':
-      return 'A model file is not what Boxed expects. Check the repository and revision: Boxed reads Qwen2 models as safetensors or GGUF.';
+      return 'A model file is not what Boxed expects. Check the repository and revision: Boxed reads Qwen2 models as safetensors (single or sharded) with config.json and tokenizer.json.';
     case 'NoWebGPU':
       return 'This browser did not give Boxed a GPU.';
     case 'InvalidRequest':
