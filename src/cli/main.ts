@@ -7,13 +7,16 @@ import { makeModelCommand } from './make-model';
 import { logitsCommand } from './logits';
 import { generateCommand } from './generate';
 import { benchCommand } from './bench';
+import { benchLoadCommand } from './bench-load';
 
 const USAGE = `usage: npm run -s cli -- COMMAND [options]
   make-model --out DIR --preset tiny|odd|full [--untied] [--seed N]
   logits     --model DIR --tokens 1,2,3 --out FILE [--path prefill|decode] [--weights q4|q8|f16|f32] [--context N] [--kv f16|f32]
   generate   --model DIR --prompt TEXT [--mode raw|chat|math|code|science4|science10|science-open] [--max-tokens N]
              [--temperature T] [--top-p P] [--top-k K] [--seed S] [--weights ...] [--context N] [--json]
-  bench      --model DIR [--prompt-tokens P] [--gen-tokens G] [--weights ...] [--context N] [--json]`;
+  bench      --model DIR [--prompt-tokens P] [--gen-tokens G] [--weights ...] [--context N] [--json]
+  bench-load --model DIR|hub:owner/name[@rev] [--endpoint URL] [--cache DIR] [--parallel N] [--weights ...] [--context N] [--json]
+  (--model hub:owner/name[@rev] [--endpoint URL] [--cache DIR] works for logits, generate and bench too)`;
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -30,6 +33,9 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       case 'bench':
         await benchCommand(rest);
+        return 0;
+      case 'bench-load':
+        await benchLoadCommand(rest);
         return 0;
       case undefined:
       case '--help':
