@@ -3,10 +3,11 @@
 import { createStore, useStore } from 'zustand';
 import { createHistorySlice, type HistorySlice } from './history';
 import { createModelSlice, type ModelSlice } from './model';
+import { createOfflineSlice, type OfflineSlice } from './offline';
 import { createSessionSlice, type SessionSlice } from './session';
 import { createSettingsSlice, type SettingsSlice } from './settings';
 
-export type Boxed = SettingsSlice & ModelSlice & SessionSlice & HistorySlice;
+export type Boxed = SettingsSlice & ModelSlice & SessionSlice & HistorySlice & OfflineSlice;
 
 export function createBoxedStore() {
   return createStore<Boxed>()((...a) => ({
@@ -14,6 +15,7 @@ export function createBoxedStore() {
     ...createModelSlice(...a),
     ...createSessionSlice(...a),
     ...createHistorySlice(...a),
+    ...createOfflineSlice(...a),
   }));
 }
 

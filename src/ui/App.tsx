@@ -12,6 +12,8 @@ import { OutputPanel } from './OutputPanel';
 import { SettingsPanel } from './SettingsPanel';
 import { SolvePanel } from './SolvePanel';
 import { StartScreen } from './StartScreen';
+import { StoragePanel } from './StoragePanel';
+import { AppUpdateNotice, ModelUpdateNotice } from './UpdateNotices';
 import { applyTheme, effectiveTheme } from './theme';
 
 const NEXT_THEME: Record<ThemeChoice, ThemeChoice> = { system: 'dark', dark: 'light', light: 'system' };
@@ -54,6 +56,7 @@ function Workspace() {
   return (
     <div className="workspace">
       <div className="main-col">
+        <ModelUpdateNotice />
         <SolvePanel />
         <ErrorPanel />
         <OutputPanel />
@@ -62,6 +65,7 @@ function Workspace() {
       <aside className="side-col">
         <SettingsPanel />
         <HistoryPanel />
+        <StoragePanel />
       </aside>
     </div>
   );
@@ -89,6 +93,7 @@ export function App() {
       </a>
       <Header />
       <main id="main" data-phase={phase.kind}>
+        <AppUpdateNotice />
         {phase.kind === 'loading' ? (
           <LoadingScreen />
         ) : showWorkspace ? (

@@ -1,6 +1,8 @@
 // A failure in words: what happened, and what to do about it. A lost device offers to reload the
 // engine and continue from the text so far; running out of GPU memory names the settings to lower.
+import { useId, useState, type FormEvent } from 'react';
 import type { ErrorInfo } from '../protocol/errors';
+import { saveHubToken } from '../state/hub-token';
 import { useBoxed } from '../state/store';
 import { useController } from './controller-context';
 import { formatBytes } from './units';
@@ -42,6 +44,41 @@ function advice(e: ErrorInfo, weights: string, context: number): string {
   }
 }
 
+const TITLE: Partial<Record<ErrorInfo['name'], string>> = {
+  DeviceLost: 'The GPU was lost',
+  OutOfMemory: 'Not enough GPU memory',
+  NotFound: 'Not on the hub',
+  AccessDenied: 'This repository needs an access token',
+  Quota: 'Not enough storage',
+  Integrity: 'A download was corrupted',
+};
+
+/** A gated or private repository: paste a token (kept in this browser only), then load again. */
+function TokenForm({ endpoint }: { endpoint: string }) {
+  const controller = useController();
+  const id = useId();
+  const [token, setToken] = useState('');
+  const [bad, setBad] = useState(false);
+  const submit = (ev: FormEvent) => {
+    ev.preventDefault();
+    if (!saveHubToken(localStorage, endpoint, token)) return setBad(true);
+    setToken('');
+    void controller.load();
+  };
+  return (
+    <form className="field" onSubmit={submit}>
+      <label htmlFor={`${id}-token`}>Hugging Face access token for {endpoint}</label>
+      <input id={`${id}-token`} type="password" autoComplete="off" spellCheck={false} value={token} onChange={(e) => (setToken(e.target.value), setBad(false))} placeholder="hf_…" />
+      {bad && <span className="error-text small">That does not look like a token.</span>}
+      <div className="actions">
+        <button type="submit" className="primary" disabled={token.trim() === ''}>
+          Save token and try again
+        </button>
+      </div>
+    </form>
+  );
+}
+
 export function ErrorPanel() {
   const phase = useBoxed((s) => s.phase);
   const settings = useBoxed((s) => s.settings);
@@ -53,11 +90,12 @@ export function ErrorPanel() {
   const canRecover = e.name === 'DeviceLost' && phase.during === 'generate';
   return (
     <section className="card error" role="alert" aria-labelledby="error-title" data-error={e.name}>
-      <h2 id="error-title">{e.name === 'DeviceLost' ? 'The GPU was lost' : e.name === 'OutOfMemory' ? 'Not enough GPU memory' : 'Something failed'}</h2>
+      <h2 id="error-title">{TITLE[e.name] ?? 'Something failed'}</h2>
       <p>{advice(e, settings.weights, settings.context)}</p>
       <p className="muted small mono">
         {e.name}: {e.message}
       </p>
+      {e.name === 'AccessDenied' && phase.during === 'load' && <TokenForm endpoint={settings.endpoint} />}
       <div className="actions">
         {canRecover && (
           <button type="button" className="primary" onClick={() => void controller.recover()}>

@@ -6,6 +6,7 @@ import { WEIGHT_FORMATS } from '../state/settings';
 import { useBoxed } from '../state/store';
 import { useController } from './controller-context';
 import { GpuReportCard } from './GpuReportCard';
+import { StoragePanel } from './StoragePanel';
 import { estimateMemory } from './memory-estimate';
 import { formatBytes } from './units';
 import { WebGpuHelp } from './WebGpuHelp';
@@ -126,6 +127,7 @@ export function StartScreen() {
             <p className="muted">Asking the browser for a GPU…</p>
           </section>
         )}
+        <StoragePanel />
       </div>
     </div>
   );
