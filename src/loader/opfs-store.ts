@@ -23,6 +23,21 @@ type FileHandle = FileSystemFileHandle & {
 };
 type DirHandle = FileSystemDirectoryHandle & { keys(): AsyncIterableIterator<string> };
 
+/**
+ * A sync access handle is exclusive: right after a reload the previous page's worker may still hold the file
+ * for a moment. Waits for it (up to ~10 s) instead of failing the download.
+ */
+async function lockedRetry<T>(open: () => Promise<T>): Promise<T> {
+  for (let i = 0; ; i++) {
+    try {
+      return await open();
+    } catch (e) {
+      if (!(e instanceof DOMException && e.name === 'NoModificationAllowedError') || i >= 50) throw e;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
 const isNotFound = (e: unknown) => e instanceof DOMException && (e.name === 'NotFoundError' || e.name === 'TypeMismatchError');
 
 /** The OPFS store, or null where the browser has no OPFS. */
@@ -77,7 +92,7 @@ class OpfsStore implements CacheStore {
     const f = await this.file(path, true);
     const bytes = new TextEncoder().encode(text);
     if (f!.handle.createSyncAccessHandle && typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== 'undefined') {
-      const h = await f!.handle.createSyncAccessHandle();
+      const h = await lockedRetry(() => f!.handle.createSyncAccessHandle!());
       try {
         h.truncate(0);
         h.write(bytes, { at: 0 });
@@ -95,7 +110,7 @@ class OpfsStore implements CacheStore {
   async openWriter(path: string): Promise<CacheWriter> {
     const f = await this.file(path, true);
     if (!f!.handle.createSyncAccessHandle) throw new Error('this browser cannot write OPFS files from here (no sync access handle)');
-    const h = await f!.handle.createSyncAccessHandle();
+    const h = await lockedRetry(() => f!.handle.createSyncAccessHandle!());
     return {
       size: async () => h.getSize(),
       write: async (bytes, at) => {

@@ -17,7 +17,8 @@ const PERSIST_TEXT = {
 
 export function StoragePanel() {
   const phase = useBoxed((s) => s.phase.kind);
-  const inUse = useBoxed((s) => s.model?.hub?.commit);
+  const hub = useBoxed((s) => s.model?.hub);
+  const inUse = hub ? `${hub.endpoint} ${hub.repo} ${hub.commit}` : null;
   const persist = useBoxed((s) => s.persist);
   const [entries, setEntries] = useState<CachedEntry[] | null>(null);
   const [estimate, setEstimate] = useState<{ usage: number; quota: number } | null>(null);
@@ -65,7 +66,7 @@ export function StoragePanel() {
       ) : (
         <ul className="storage-list" aria-label="Cached models">
           {entries.map((e) => {
-            const used = e.commit === inUse;
+            const used = `${e.endpoint} ${e.repo} ${e.commit}` === inUse;
             const state = e.verified ? 'verified' : e.complete ? 'unverified' : `partial, ${Math.floor((e.bytes / Math.max(1, e.totalBytes)) * 100)}%`;
             return (
               <li key={`${e.endpoint} ${e.repo} ${e.commit}`} data-testid="cached-model">
