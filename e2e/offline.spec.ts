@@ -8,7 +8,7 @@
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
 import { resolve } from 'node:path';
 import { startHubServer, type HubServer } from '../scripts/hub-server';
-import { repo, screenshot, setNumber } from './app';
+import { repo, screenshot, setNumber, tokenCount } from './app';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -47,17 +47,17 @@ async function loadAndWait(): Promise<void> {
 
 async function solveOnce(): Promise<void> {
   await setNumber(page, 'Temperature', 0);
-  await setNumber(page, 'Max new tokens', 6);
+  await setNumber(page, 'Max new tokens', 4);
   await page.getByLabel('Your problem').fill('What is 2 + 3?');
   await page.getByRole('button', { name: 'Solve' }).click();
   await expect(page.getByText('Stopped at the token limit')).toBeVisible({ timeout: 270_000 });
-  expect(((await page.getByTestId('answer').textContent()) ?? '').length + ((await page.getByTestId('output').textContent()) ?? '').length).toBeGreaterThan(0);
+  expect(await tokenCount(page)).toBe(4);
 }
 
 const usage = () => page.evaluate(async () => (await navigator.storage.estimate()).usage ?? 0);
 
 test('first visit: a link prefills the model, the model downloads into the cache and answers', async () => {
-  test.setTimeout(600_000);
+  test.setTimeout(900_000); // a load and a first answer compile every shader, slowly on a software GPU
   await page.goto(link(first.url));
   await waitForGpu();
   await expect(page.getByLabel('Hub repository')).toHaveValue(repo());
@@ -79,7 +79,7 @@ test('first visit: a link prefills the model, the model downloads into the cache
 });
 
 test('offline, server stopped: the reload comes from the service worker, the cached model loads and answers', async () => {
-  test.setTimeout(600_000);
+  test.setTimeout(900_000); // a load and a first answer compile every shader, slowly on a software GPU
   await first.close();
   await context.setOffline(true);
   await page.reload();
@@ -94,7 +94,7 @@ test('offline, server stopped: the reload comes from the service worker, the cac
 });
 
 test('a reload during a download resumes it from the bytes on disk', async () => {
-  test.setTimeout(600_000);
+  test.setTimeout(900_000); // a load and a first answer compile every shader, slowly on a software GPU
   await context.setOffline(false);
   // another endpoint is another cache key: this model is not cached yet
   second = await startHubServer({ root: HUB_ROOT, faults: { bytesPerSecond: 2_000_000, only: 'model.safetensors' } });
