@@ -142,6 +142,8 @@ describe('model cache', () => {
     const s = await server({ port });
     const m = await open(store, s);
     expect(m.downloadedBytes).toBe(SIZE - (onDisk - 32));
+    // trying again fetches nothing that was finished: only the rest of the cut file
+    expect(fileGets(s).map((r) => r.path.split('/').pop())).toEqual(['model.safetensors']);
     const [get] = fileGets(s).filter((r) => r.path.endsWith('model.safetensors'));
     expect(get.range).toBe(`bytes=${onDisk - 32}-${SIZE - 1}`);
     expect(Buffer.compare(Buffer.from(await weightsVia(m)), Buffer.from(weights))).toBe(0);
