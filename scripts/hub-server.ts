@@ -342,7 +342,8 @@ async function sendBody(res: ServerResponse, file: string, start: number, count:
       if (at >= 0 && at < bytesRead) chunk[at] ^= 0xff;
       sent += bytesRead;
       const ok = res.write(chunk);
-      if (!ok) await new Promise<void>((r) => res.once('drain', () => r()));
+      // a client that went away never drains: stop on close too
+      if (!ok) await new Promise<void>((r) => (res.once('drain', () => r()), res.once('close', () => r())));
       if (rate) {
         const wait = (sent / rate) * 1000 - (Date.now() - began);
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
