@@ -75,6 +75,8 @@ test('first visit: a link prefills the model, the model downloads into the cache
   await expect(storage.getByTestId('cached-model')).toHaveCount(1);
   await expect(storage.getByTestId('cached-model')).toContainText('verified');
   await expect(storage.getByRole('button', { name: /^Delete / })).toBeDisabled(); // in use
+  // persistence was asked on the download; the browser's answer is shown
+  await expect(storage.getByTestId('storage-persist')).toHaveText(/^(Persistent|Not persistent: the browser may clear)/);
   await screenshot(page, 'offline-01-cached');
 });
 

@@ -5,7 +5,8 @@ import type { BoxedStore } from '../state/store';
 export async function readPersisted(store: BoxedStore): Promise<void> {
   const st = globalThis.navigator?.storage;
   if (!st?.persisted) return store.getState().setPersist('unsupported');
-  store.getState().setPersist((await st.persisted()) ? 'granted' : 'unknown');
+  if (await st.persisted()) return store.getState().setPersist('granted');
+  if (store.getState().persist === 'granted') store.getState().setPersist('unknown'); // revoked; a 'denied' answer stays shown
 }
 
 export async function askPersistentStorage(store: BoxedStore): Promise<void> {
