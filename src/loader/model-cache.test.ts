@@ -194,10 +194,7 @@ describe('model cache', () => {
     expect(updated.manifest.commit).toBe(moved);
     expect(fileGets(s).slice(before).every((r) => r.path.includes(`/resolve/${moved}/`))).toBe(true);
     const list = await listCachedModels(store);
-    expect(list.map((x) => [x.commit, x.refs]).sort()).toEqual([
-      [a.manifest.commit, []],
-      [moved, ['main']],
-    ]);
+    expect(Object.fromEntries(list.map((x) => [x.commit, x.refs]))).toEqual({ [a.manifest.commit]: [], [moved]: ['main'] });
     await deleteCachedModel(store, s.url, REPO, a.manifest.commit);
     expect((await listCachedModels(store)).map((x) => x.commit)).toEqual([moved]);
     await deleteCachedModel(store, s.url, REPO, moved);
