@@ -76,6 +76,9 @@ export async function benchLoadCommand(argv: string[]): Promise<void> {
     const files = net.result.manifest.files;
     const bytes = files.reduce((a, x) => a + x.size, 0);
 
+    // each stage's result on stderr as it ends: a multi-GB run takes minutes
+    const note = (msg: string) => process.stderr.write(`bench-load: ${msg}\n`);
+    note(`network: ${net.result.downloadedBytes} bytes in ${(netMs / 1000).toFixed(1)} s`);
     const t1 = performance.now();
     const cached = await openCachedModel(opts);
     if (cached.downloadedBytes !== 0) throw new BoxedError('Internal', 'the second open downloaded again');
@@ -87,6 +90,7 @@ export async function benchLoadCommand(argv: string[]): Promise<void> {
     }
     const readMs = performance.now() - t1;
 
+    note(`cache read: ${read} bytes in ${((performance.now() - t1) / 1000).toFixed(1)} s`);
     const phases: Record<string, number> = {};
     let phase = '';
     let phaseStart = performance.now();
