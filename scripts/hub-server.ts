@@ -343,7 +343,17 @@ async function sendBody(res: ServerResponse, file: string, start: number, count:
       sent += bytesRead;
       const ok = res.write(chunk);
       // a client that went away never drains: stop on close too
-      if (!ok) await new Promise<void>((r) => (res.once('drain', () => r()), res.once('close', () => r())));
+      if (!ok && !res.destroyed) {
+        await new Promise<void>((r) => {
+          const done = () => {
+            res.off('drain', done);
+            res.off('close', done);
+            r();
+          };
+          res.on('drain', done);
+          res.on('close', done);
+        });
+      }
       if (rate) {
         const wait = (sent / rate) * 1000 - (Date.now() - began);
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
