@@ -8,12 +8,24 @@ import { createController } from './client/controller';
 import { connectEngine } from './client/engine-client';
 import { openHistoryDb } from './state/history-db';
 import { persistSettings } from './state/settings-storage';
+import { readHubToken } from './state/hub-token';
+import { prefillFromUrl } from './state/url-prefill';
+import { registerServiceWorker } from './client/pwa';
+import { askPersistentStorage } from './client/storage';
 import { boxed } from './state/store';
 import { App } from './ui/App';
 import { ControllerContext } from './ui/controller-context';
 
 persistSettings(boxed, localStorage);
-const controller = createController({ connect: connectEngine, store: boxed, openHistory: openHistoryDb });
+boxed.getState().updateSettings(prefillFromUrl(location.search));
+const controller = createController({
+  connect: connectEngine,
+  store: boxed,
+  openHistory: openHistoryDb,
+  hubToken: (endpoint) => readHubToken(localStorage, endpoint),
+  askPersist: () => askPersistentStorage(boxed),
+});
+registerServiceWorker(boxed);
 void controller.probe();
 void controller.initHistory();
 

@@ -10,6 +10,7 @@ import { generateCommand } from './generate';
 import { benchCommand } from './bench';
 import { shareLinkCommand, shareOpenCommand } from './share';
 import { answersCommand } from './answers';
+import { benchLoadCommand } from './bench-load';
 
 const USAGE = `usage: npm run -s cli -- COMMAND [options]
   make-model --out DIR --preset tiny|odd|full|k256 [--untied] [--seed N] [--gguf F16|Q8_0|Q4_0|Q4_K|Q6_K]
@@ -19,9 +20,11 @@ const USAGE = `usage: npm run -s cli -- COMMAND [options]
              [--samples N [--select vote|genselect]]   (heavy mode: N candidates decoded together)
   bench      --model DIR [--prompt-tokens P] [--gen-tokens G] [--weights ...] [--context N] [--json]
              [--samples 1,4,8,16]   (heavy mode: aggregate and per-sequence decode tokens/s per N)
+  bench-load --model DIR|hub:owner/name[@rev] [--endpoint URL] [--cache DIR] [--parallel N] [--weights ...] [--context N] [--json]
   share-link --in RECORD.json [--base URL]
   share-open --url URL [--json]
-  answers    --in FILE.jsonl (or -): reads answers and compares them, one JSON line out per line in`;
+  answers    --in FILE.jsonl (or -): reads answers and compares them, one JSON line out per line in
+  (--model hub:owner/name[@rev] [--endpoint URL] [--cache DIR] works for logits, generate and bench too)`;
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -47,6 +50,9 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       case 'answers':
         await answersCommand(rest);
+        return 0;
+      case 'bench-load':
+        await benchLoadCommand(rest);
         return 0;
       case undefined:
       case '--help':

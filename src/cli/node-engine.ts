@@ -1,29 +1,64 @@
-// The engine on Dawn with a model from a local directory: what every model-reading CLI command starts with.
+// The engine on Dawn with a model from a local directory, a .gguf file, or from a hub repository through the on-disk cache
+// (`--model hub:owner/name[@revision]`, `--endpoint URL`, `--cache DIR`, default ~/.cache/boxed; a gated or
+// private repository reads its token from HF_TOKEN). A cached commit loads with no network.
 import { stat } from 'node:fs/promises';
 import { Engine, type EngineOptions } from '../engine/engine';
 import { nodeGpu } from '../gpu/test-device';
-import type { KvFormat, ModelInfo, WeightFormat } from '../protocol/engine';
+import { DEFAULT_ENDPOINT, DEFAULT_REVISION } from '../loader/hub';
+import type { KvFormat, LoadEvent, ModelInfo, WeightFormat } from '../protocol/engine';
 import { BoxedError } from '../protocol/errors';
 import { dirProvider, ggufFileProvider } from './file-source';
+import { defaultCacheDir, FolderStore } from './folder-store';
 import { choiceFlag, numberFlag, requireString, KV_FORMATS, WEIGHT_FORMATS, type Flags } from './args';
 
-export const MODEL_FLAGS = ['model', 'weights', 'context', 'kv'];
+export const MODEL_FLAGS = ['model', 'weights', 'context', 'kv', 'cache', 'endpoint'];
 
 export interface NodeEngine {
   engine: Engine;
   info: ModelInfo;
 }
 
-export async function openNodeEngine(f: Flags, opts: EngineOptions & { context?: number; batch?: number } = {}): Promise<NodeEngine> {
-  const dir = requireString(f, 'model');
-  const st = await stat(dir).catch(() => null);
-  const gguf = st?.isFile() === true && dir.endsWith('.gguf');
-  if (!st?.isDirectory() && !gguf) throw new BoxedError('InvalidRequest', `--model ${dir} is not a directory or a .gguf file`);
+export interface HubModelRef {
+  repo: string;
+  revision: string;
+}
+
+/** 'hub:owner/name@rev' -> { repo, revision }; null for anything else (a directory). */
+export function parseHubModel(model: string): HubModelRef | null {
+  if (!model.startsWith('hub:')) return null;
+  const [repo, revision, ...rest] = model.slice(4).split('@');
+  if (rest.length > 0 || !repo) throw new BoxedError('InvalidRequest', `--model ${model} must look like hub:owner/name or hub:owner/name@revision`);
+  return { repo, revision: revision || DEFAULT_REVISION };
+}
+
+export function cacheStoreFor(f: Flags): FolderStore {
+  return new FolderStore(typeof f.cache === 'string' && f.cache !== '' ? f.cache : defaultCacheDir());
+}
+
+export async function openNodeEngine(
+  f: Flags,
+  opts: EngineOptions & { context?: number; batch?: number; onEvent?: (e: LoadEvent) => void } = {},
+): Promise<NodeEngine> {
+  const model = requireString(f, 'model');
   const weights: WeightFormat = choiceFlag(f, 'weights', WEIGHT_FORMATS, 'q4');
   const kv: KvFormat = choiceFlag(f, 'kv', KV_FORMATS, 'f16');
   const context = numberFlag(f, 'context', opts.context ?? 4096, { min: 16, max: 1 << 20, integer: true });
+  const onEvent = opts.onEvent ?? (() => {});
+  const hub = parseHubModel(model);
+  if (hub) {
+    const store = cacheStoreFor(f);
+    const engine = new Engine(nodeGpu(), { ...opts, cache: async () => store });
+    const endpoint = typeof f.endpoint === 'string' && f.endpoint !== '' ? f.endpoint : DEFAULT_ENDPOINT;
+    const source = { kind: 'hub' as const, endpoint, repo: hub.repo, revision: hub.revision, token: process.env.HF_TOKEN || undefined };
+    const info = await engine.load({ source, weights, kv, context, batch: opts.batch ?? 1 }, onEvent);
+    return { engine, info };
+  }
+  if (f.endpoint !== undefined) throw new BoxedError('InvalidRequest', '--endpoint needs --model hub:owner/name');
+  const st = await stat(model).catch(() => null);
+  const gguf = st?.isFile() === true && model.endsWith('.gguf');
+  if (!st?.isDirectory() && !gguf) throw new BoxedError('InvalidRequest', `--model ${model} is not a directory or a .gguf file (or hub:owner/name)`);
   const engine = new Engine(nodeGpu(), opts);
-  const files = gguf ? ggufFileProvider(dir) : dirProvider(dir);
-  const info = await engine.loadFrom(files, { weights, kv, context, batch: opts.batch ?? 1 }, () => {}, dir);
+  const files = gguf ? ggufFileProvider(model) : dirProvider(model);
+  const info = await engine.loadFrom(files, { weights, kv, context, batch: opts.batch ?? 1 }, onEvent, model);
   return { engine, info };
 }

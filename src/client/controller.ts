@@ -21,12 +21,18 @@ export interface ControllerDeps {
   openHistory(): Promise<HistoryDb>;
   now?: () => number;
   newId?: () => string;
+  /** The access token saved for a hub endpoint (gated or private repositories). */
+  hubToken?: (endpoint: string) => string | undefined;
+  /** Asks the browser to keep the model cache (navigator.storage.persist()); called when a hub load starts. */
+  askPersist?: () => Promise<void>;
 }
 
 export interface Controller {
   probe(): Promise<void>;
   /** Loads the model named in the settings (hub), or the given local files. */
   load(files?: ReadonlyArray<File>): Promise<void>;
+  /** Loads the newest commit of the loaded model's branch (the hub moved it since it was cached). */
+  loadUpdate(): Promise<void>;
   unload(): Promise<void>;
   /** Loads the same model again with the current settings (e.g. more parallel solutions). */
   reload(): Promise<void>;
@@ -117,7 +123,8 @@ export function createController(deps: ControllerDeps): Controller {
 
   const sourceFromSettings = (): ModelSource => {
     const { endpoint, repo, revision } = s().settings;
-    return { kind: 'hub', endpoint, repo, revision };
+    const token = deps.hubToken?.(endpoint);
+    return { kind: 'hub', endpoint, repo, revision, ...(token ? { token } : {}) };
   };
 
   const loadSource = async (source: ModelSource) => {
@@ -188,7 +195,14 @@ export function createController(deps: ControllerDeps): Controller {
     },
     async load(files) {
       const source: ModelSource = files ? { kind: 'files', files } : sourceFromSettings();
+      if (source.kind === 'hub') void deps.askPersist?.().catch(() => undefined);
       await loadSource(source).catch(() => undefined);
+    },
+    async loadUpdate() {
+      const hub = s().model?.hub;
+      if (!hub || s().phase.kind === 'generating') return;
+      const token = deps.hubToken?.(hub.endpoint);
+      await loadSource({ kind: 'hub', endpoint: hub.endpoint, repo: hub.repo, revision: hub.revision, update: true, ...(token ? { token } : {}) }).catch(() => undefined);
     },
     async unload() {
       await engine().unload().catch(() => undefined);

@@ -9,6 +9,8 @@ import { GpuModel } from '../gpu/model';
 import { openCheckpoint, type Checkpoint } from '../loader/checkpoint';
 import type { FileProvider } from '../loader/checkpoint';
 import { hubFileProvider } from '../loader/hub';
+import type { CacheStore } from '../loader/cache-store';
+import { openCachedModel, type CachedModelOptions } from '../loader/model-cache';
 import { blobSource } from '../loader/source';
 import { Tokenizer } from '../tokenizer/tokenizer';
 import { StreamingDetokenizer } from '../tokenizer/detokenizer';
@@ -22,7 +24,13 @@ export interface EngineOptions {
   fetch?: typeof fetch;
   /** Rows per prefill chunk (default 128). */
   prefillChunk?: number;
+  /** Where hub models are kept (OPFS in the browser, a folder in the CLI); none: downloads stay in memory. */
+  cache?: () => Promise<CacheStore | null>;
+  /** Retry, parallelism and progress settings of cache downloads. */
+  transfer?: CachedModelOptions['transfer'];
 }
+
+type HubInfo = NonNullable<ModelInfo['hub']>;
 
 interface Loaded {
   model: GpuModel;
@@ -40,6 +48,9 @@ export class Engine implements EngineApi {
   private stopRequested = false;
   private busy = false;
   private lostInfo: string | null = null;
+  private loadAbort: AbortController | null = null;
+  /** The in-memory hub provider of the last load without a cache: a retry reuses the files it finished. */
+  private memoryHub: { key: string; provider: FileProvider; emit: (e: LoadEvent) => void } | null = null;
 
   constructor(
     private readonly gpu: GPU | undefined,
@@ -77,14 +88,27 @@ export class Engine implements EngineApi {
   }
 
   async load(req: LoadRequest, onEvent: (e: LoadEvent) => void = () => {}): Promise<ModelInfo> {
-    const provider = this.provider(req, onEvent);
-    return this.loadFrom(provider, req, onEvent, sourceName(req));
+    this.guardIdle();
+    await this.unload();
+    await this.device(); // no GPU: say so before downloading gigabytes
+    const abort = new AbortController();
+    this.loadAbort = abort;
+    try {
+      const { provider, hub } = await this.provider(req, onEvent, abort.signal);
+      const info = await this.loadFrom(provider, req, onEvent, sourceName(req));
+      if (!hub) return info;
+      const withHub = { ...info, hub };
+      if (this.loaded) this.loaded.info = withHub;
+      return withHub;
+    } finally {
+      if (this.loadAbort === abort) this.loadAbort = null;
+    }
   }
 
   /** Loads from any FileProvider (the CLI passes a local directory). */
   async loadFrom(provider: FileProvider, req: Omit<LoadRequest, 'source'>, onEvent: (e: LoadEvent) => void = () => {}, name = 'model'): Promise<ModelInfo> {
     this.guardIdle();
-    await this.unload();
+    this.release();
     const ctx = await this.device();
     onEvent({ type: 'phase', phase: 'download' });
     const checkpoint = await openCheckpoint(provider);
@@ -147,20 +171,46 @@ export class Engine implements EngineApi {
     return info;
   }
 
-  private provider(req: LoadRequest, onEvent: (e: LoadEvent) => void): FileProvider {
+  private async provider(req: LoadRequest, onEvent: (e: LoadEvent) => void, signal: AbortSignal): Promise<{ provider: FileProvider; hub?: HubInfo }> {
     const src = req.source;
     switch (src.kind) {
-      case 'hub':
-        return hubFileProvider({
+      case 'hub': {
+        onEvent({ type: 'phase', phase: 'download' });
+        const store = (await this.opts.cache?.()) ?? null;
+        if (!store) {
+          const key = JSON.stringify([src.endpoint, src.repo, src.revision, src.token ?? '']);
+          if (this.memoryHub?.key !== key) {
+            const provider = hubFileProvider({
+              endpoint: src.endpoint,
+              repo: src.repo,
+              revision: src.revision,
+              fetch: this.opts.fetch,
+              onProgress: (e) => this.memoryHub?.emit({ type: 'download', file: e.file, loaded: e.loaded, total: e.total, bytesPerSecond: e.bytesPerSecond }),
+            });
+            this.memoryHub = { key, provider, emit: onEvent };
+          }
+          this.memoryHub.emit = onEvent;
+          return { provider: this.memoryHub.provider };
+        }
+        const m = await openCachedModel({
+          store,
           endpoint: src.endpoint,
           repo: src.repo,
           revision: src.revision,
+          token: src.token,
+          update: src.update,
           fetch: this.opts.fetch,
-          onProgress: (e) => onEvent({ type: 'download', file: e.file, loaded: e.loaded, total: e.total, bytesPerSecond: e.bytesPerSecond }),
+          signal,
+          transfer: this.opts.transfer,
+          onProgress: (e) => onEvent({ type: 'download', file: e.file, loaded: e.loaded, total: e.total, bytesPerSecond: e.bytesPerSecond, state: e.state, retry: e.retry }),
         });
+        const commit = m.manifest.commit;
+        onEvent({ type: 'revision', revision: src.revision, commit, cached: m.downloadedBytes === 0, offline: m.offline, newerCommit: m.newerCommit });
+        return { provider: m.provider, hub: { endpoint: m.manifest.endpoint, repo: src.repo, revision: src.revision, commit, offline: m.offline, newerCommit: m.newerCommit } };
+      }
       case 'files': {
         const byName = new Map(src.files.map((f) => [f.name, f]));
-        return { open: async (name: string) => (byName.has(name) ? blobSource(name, byName.get(name)!) : null) };
+        return { provider: { open: async (name: string) => (byName.has(name) ? blobSource(name, byName.get(name)!) : null) } };
       }
       case 'dir':
         throw new BoxedError('InvalidRequest', 'a directory source is only available in the CLI');
@@ -242,7 +292,14 @@ export class Engine implements EngineApi {
     this.stopRequested = true;
   }
 
+  /** Stops a load in progress (its downloads too) and frees the loaded model. */
   async unload(): Promise<void> {
+    this.loadAbort?.abort();
+    this.loadAbort = null;
+    this.release();
+  }
+
+  private release(): void {
     this.loaded?.model.destroy();
     this.loaded = null;
   }

@@ -57,13 +57,14 @@ export interface DownloadResult {
 /** A failure worth retrying. */
 class Transient extends Error {}
 
-const RETRY_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+/** HTTP statuses worth retrying (the server is busy or failed for now). */
+export const RETRY_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 
-function abortError(file: string, cause?: unknown): BoxedError {
+export function abortError(file: string, cause?: unknown): BoxedError {
   return new BoxedError('Aborted', 'download stopped', { file, cause });
 }
 
-function sleep(ms: number, signal: AbortSignal | undefined, file: string): Promise<void> {
+export function sleep(ms: number, signal: AbortSignal | undefined, file: string): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(abortError(file));
     const onAbort = () => {

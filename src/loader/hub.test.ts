@@ -208,12 +208,15 @@ describe('hub download', () => {
     await writeFile(join(dir, 'config.json'), JSON.stringify(config));
     await writeFile(join(dir, 'tokenizer.json'), '{"model":{}}');
     await writeFile(join(dir, 'tokenizer_config.json'), '{}');
-    await withServer({ dropAfterBytes: 1000, times: 1 }, async (server) => {
+    const server = await startHubServer({ root, faults: { dropAfterBytes: 1000, times: 1 }, refs: { 'v1.0': '1'.repeat(40) } });
+    try {
       const ck = await openCheckpoint(hubFileProvider({ endpoint: server.url + '/', repo: 'org/ck', revision: 'v1.0', retryDelayMs: 1 }));
       expect(ck.generation).toBeNull();
       expect(Array.from(await ck.read('model.norm.weight'))).toEqual(Array.from(randomUniform(16, tensors.length - 1)));
       expect(server.requests.some((r) => r.status === 206)).toBe(true);
-    });
+    } finally {
+      await server.close();
+    }
   });
 });
 

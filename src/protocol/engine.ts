@@ -7,7 +7,16 @@ export type { KvFormat, Mode, WeightFormat };
 
 /** Where the model files come from. */
 export type ModelSource =
-  | { kind: 'hub'; endpoint: string; repo: string; revision: string }
+  | {
+      kind: 'hub';
+      endpoint: string;
+      repo: string;
+      revision: string;
+      /** a Hugging Face access token for gated or private repositories; sent only to `endpoint` */
+      token?: string;
+      /** follow a moved branch to its newest commit even when an older copy is cached */
+      update?: boolean;
+    }
   | { kind: 'files'; files: ReadonlyArray<File> } // a local folder the user opened (browser)
   | { kind: 'dir'; path: string }; // a local folder (Node CLI)
 
@@ -44,7 +53,18 @@ export type LoadPhase = 'download' | 'convert' | 'compile' | 'warmup';
 
 export type LoadEvent =
   | { type: 'phase'; phase: LoadPhase }
-  | { type: 'download'; file: string; loaded: number; total: number; bytesPerSecond: number }
+  | {
+      type: 'download';
+      file: string;
+      loaded: number;
+      total: number;
+      bytesPerSecond: number;
+      /** 'done' also for a file that was already in the cache */
+      state?: 'downloading' | 'retrying' | 'verifying' | 'done';
+      /** while waiting to retry: failures in a row, the most allowed, ms until the next request */
+      retry?: { attempt: number; of: number; inMs: number };
+    }
+  | { type: 'revision'; revision: string; commit: string; cached: boolean; offline: boolean; newerCommit?: string }
   | { type: 'convert'; tensor: string; done: number; total: number }
   | { type: 'compile'; done: number; total: number }
   | { type: 'warmup'; done: number; total: number };
@@ -68,6 +88,8 @@ export interface ModelInfo {
   context: number;
   /** Sequences the model was loaded for (heavy mode decodes up to this many at once). */
   batch?: number;
+  /** for a hub model: the commit loaded, whether it came from the cache with the hub unreachable, a newer commit of the branch */
+  hub?: { endpoint: string; repo: string; revision: string; commit: string; offline: boolean; newerCommit?: string };
 }
 
 export interface SamplingParams {

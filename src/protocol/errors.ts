@@ -7,6 +7,9 @@ export const ERROR_NAMES = [
   'OutOfMemory', // a buffer or the planned KV cache does not fit on the adapter
   'ModelFormat', // a model file is malformed: bad header, offsets, dtype, shape, missing tensor, bad config
   'Network', // a download failed and could not be resumed
+  'NotFound', // the hub has no such repository, revision or file
+  'AccessDenied', // the repository is gated or private: an access token is needed
+  'Integrity', // a downloaded file's size or SHA-256 differs from what the hub published (the file was deleted)
   'Quota', // the browser's storage quota is full
   'Aborted', // the user stopped the operation
   'InvalidRequest', // a request's parameters are out of range

@@ -9,6 +9,18 @@ export interface FileProgress {
   loaded: number;
   total: number;
   bytesPerSecond: number;
+  /** absent for sources that do not report it (a download kept in memory) */
+  state?: 'downloading' | 'retrying' | 'verifying' | 'done';
+  retry?: { attempt: number; of: number; inMs: number };
+}
+
+/** What the hub said about the revision: the commit, and whether the copy came from the cache. */
+export interface RevisionProgress {
+  revision: string;
+  commit: string;
+  cached: boolean;
+  offline: boolean;
+  newerCommit?: string;
 }
 
 export interface StepProgress {
@@ -23,6 +35,7 @@ export interface LoadProgress {
   phase: LoadPhase;
   /** In the order the files first appeared. */
   files: ReadonlyArray<FileProgress>;
+  revision?: RevisionProgress;
   convert: StepProgress;
   compile: StepProgress;
   warmup: StepProgress;
@@ -40,8 +53,10 @@ export function applyLoadEvent(p: LoadProgress, e: LoadEvent): LoadProgress {
   switch (e.type) {
     case 'phase':
       return { ...p, phase: e.phase };
+    case 'revision':
+      return { ...p, revision: { revision: e.revision, commit: e.commit, cached: e.cached, offline: e.offline, newerCommit: e.newerCommit } };
     case 'download': {
-      const next: FileProgress = { file: e.file, loaded: e.loaded, total: e.total, bytesPerSecond: e.bytesPerSecond };
+      const next: FileProgress = { file: e.file, loaded: e.loaded, total: e.total, bytesPerSecond: e.bytesPerSecond, state: e.state, retry: e.retry };
       const i = p.files.findIndex((f) => f.file === e.file);
       const files = i < 0 ? [...p.files, next] : p.files.map((f, j) => (j === i ? next : f));
       return { ...p, phase: 'download', files };
@@ -61,14 +76,34 @@ export function etaSeconds(f: FileProgress): number | undefined {
   return Math.max(0, (f.total - f.loaded) / f.bytesPerSecond);
 }
 
+/** A file counts as finished only when its source says so (or, without states, when all its bytes are in). */
+export function fileDone(f: FileProgress): boolean {
+  return f.state !== undefined ? f.state === 'done' : f.total > 0 && f.loaded >= f.total;
+}
+
+/** All downloads together: bytes, the combined rate of the files still moving, and the time left at that rate. */
+export function downloadTotals(p: LoadProgress): { loaded: number; total: number; bytesPerSecond: number; eta: number | undefined } {
+  let loaded = 0;
+  let total = 0;
+  let rate = 0;
+  for (const f of p.files) {
+    loaded += f.loaded;
+    total += f.total;
+    if (!fileDone(f) && f.state !== 'retrying') rate += f.bytesPerSecond;
+  }
+  return { loaded, total, bytesPerSecond: rate, eta: rate > 0 && total > 0 ? Math.max(0, (total - loaded) / rate) : undefined };
+}
+
 /** Fraction 0..1 of a phase; a phase not started is 0, one announced finished is 1. */
 export function phaseFraction(p: LoadProgress, phase: LoadPhase): number {
   const order = LOAD_PHASES.indexOf(phase);
   const current = LOAD_PHASES.indexOf(p.phase);
   if (order < current) return 1;
   if (phase === 'download') {
-    const total = p.files.reduce((a, f) => a + f.total, 0);
-    return total > 0 ? Math.min(1, p.files.reduce((a, f) => a + f.loaded, 0) / total) : 0;
+    const { loaded, total } = downloadTotals(p);
+    // never a full bar while a file is unfinished (retrying, verifying)
+    const all = total > 0 ? Math.min(1, loaded / total) : 0;
+    return p.files.some((f) => !fileDone(f)) ? Math.min(all, 0.999) : all;
   }
   const s = p[phase];
   return s.total > 0 ? Math.min(1, s.done / s.total) : 0;

@@ -4,10 +4,11 @@ import { createStore, useStore } from 'zustand';
 import { createHeavySlice, type HeavySlice } from './heavy';
 import { createHistorySlice, type HistorySlice } from './history';
 import { createModelSlice, type ModelSlice } from './model';
+import { createOfflineSlice, type OfflineSlice } from './offline';
 import { createSessionSlice, type SessionSlice } from './session';
 import { createSettingsSlice, type SettingsSlice } from './settings';
 
-export type Boxed = SettingsSlice & ModelSlice & SessionSlice & HistorySlice & HeavySlice;
+export type Boxed = SettingsSlice & ModelSlice & SessionSlice & HistorySlice & HeavySlice & OfflineSlice;
 
 export function createBoxedStore() {
   return createStore<Boxed>()((...a) => ({
@@ -16,6 +17,7 @@ export function createBoxedStore() {
     ...createSessionSlice(...a),
     ...createHistorySlice(...a),
     ...createHeavySlice(...a),
+    ...createOfflineSlice(...a),
   }));
 }
 

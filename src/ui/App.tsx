@@ -16,6 +16,8 @@ import { SharedScreen } from './SharedSolution';
 import { useSharedLink } from './share-route';
 import { SolvePanel } from './SolvePanel';
 import { StartScreen } from './StartScreen';
+import { StoragePanel } from './StoragePanel';
+import { AppUpdateNotice, ModelUpdateNotice } from './UpdateNotices';
 import { applyTheme, effectiveTheme } from './theme';
 
 const NEXT_THEME: Record<ThemeChoice, ThemeChoice> = { system: 'dark', dark: 'light', light: 'system' };
@@ -59,6 +61,7 @@ function Workspace() {
   return (
     <div className="workspace">
       <div className="main-col">
+        <ModelUpdateNotice />
         <SolvePanel />
         <ErrorPanel />
         {heavy ? <HeavyPanel /> : <OutputPanel />}
@@ -67,6 +70,7 @@ function Workspace() {
       <aside className="side-col">
         <SettingsPanel />
         <HistoryPanel />
+        <StoragePanel />
       </aside>
     </div>
   );
@@ -95,6 +99,7 @@ export function App() {
       </a>
       <Header />
       <main id="main" data-phase={phase.kind}>
+        <AppUpdateNotice />
         {shared ? (
           <SharedScreen link={shared} />
         ) : phase.kind === 'loading' ? (

@@ -1,6 +1,8 @@
 // A failure in words: what happened, and what to do about it. A lost device offers to reload the
 // engine and continue from the text so far; running out of GPU memory names the settings to lower.
+import { useId, useState, type FormEvent } from 'react';
 import type { ErrorInfo } from '../protocol/errors';
+import { saveHubToken } from '../state/hub-token';
 import { useBoxed } from '../state/store';
 import { useController } from './controller-context';
 import { formatBytes } from './units';
@@ -18,10 +20,19 @@ function advice(e: ErrorInfo, weights: string, context: number): string {
       return 'The GPU stopped answering (the driver reset it, or the tab was in the background too long). The text so far is kept.';
     case 'Network':
       return 'A download failed. Check the connection and the hub endpoint, then try again; finished files are not downloaded twice.';
-    case 'Quota':
-      return 'The browser’s storage is full. Delete old history entries or free space for this site, then try again.';
+    case 'Quota': {
+      const need = typeof e.detail?.neededBytes === 'number' ? ` The model needs ${formatBytes(e.detail.neededBytes)} more` : '';
+      const free = typeof e.detail?.availableBytes === 'number' ? `; ${formatBytes(e.detail.availableBytes)} are free.` : need ? '.' : '';
+      return `The browser’s storage for this site is full.${need}${free} Delete a cached model in Storage, or free disk space, then try again. Nothing half-written was kept.`;
+    }
+    case 'NotFound':
+      return 'The hub has no such repository, revision or file. Check the repository name (owner/name), the revision and the hub endpoint.';
+    case 'AccessDenied':
+      return 'This repository is gated or private. Paste a Hugging Face access token of an account that can read it below; it stays in this browser and is sent only to the hub endpoint.';
+    case 'Integrity':
+      return 'A downloaded file did not match the size or SHA-256 the hub publishes, so it was deleted. Try again; the files that did match are kept.';
     case 'ModelFormat':
-      return 'A model file is not what Boxed expects. Check the repository and revision: Boxed reads Qwen2 models as safetensors or GGUF.';
+      return 'A model file is not what Boxed expects. Check the repository and revision: Boxed reads Qwen2 models as safetensors (single or sharded) with config.json and tokenizer.json.';
     case 'NoWebGPU':
       return 'This browser did not give Boxed a GPU.';
     case 'InvalidRequest':
@@ -31,6 +42,41 @@ function advice(e: ErrorInfo, weights: string, context: number): string {
     case 'Internal':
       return 'Something went wrong inside Boxed. Reloading the page usually helps.';
   }
+}
+
+const TITLE: Partial<Record<ErrorInfo['name'], string>> = {
+  DeviceLost: 'The GPU was lost',
+  OutOfMemory: 'Not enough GPU memory',
+  NotFound: 'Not on the hub',
+  AccessDenied: 'This repository needs an access token',
+  Quota: 'Not enough storage',
+  Integrity: 'A download was corrupted',
+};
+
+/** A gated or private repository: paste a token (kept in this browser only), then load again. */
+function TokenForm({ endpoint }: { endpoint: string }) {
+  const controller = useController();
+  const id = useId();
+  const [token, setToken] = useState('');
+  const [bad, setBad] = useState(false);
+  const submit = (ev: FormEvent) => {
+    ev.preventDefault();
+    if (!saveHubToken(localStorage, endpoint, token)) return setBad(true);
+    setToken('');
+    void controller.load();
+  };
+  return (
+    <form className="field" onSubmit={submit}>
+      <label htmlFor={`${id}-token`}>Hugging Face access token for {endpoint}</label>
+      <input id={`${id}-token`} type="password" autoComplete="off" spellCheck={false} value={token} onChange={(e) => (setToken(e.target.value), setBad(false))} placeholder="hf_…" />
+      {bad && <span className="error-text small">That does not look like a token.</span>}
+      <div className="actions">
+        <button type="submit" className="primary" disabled={token.trim() === ''}>
+          Save token and try again
+        </button>
+      </div>
+    </form>
+  );
 }
 
 export function ErrorPanel() {
@@ -44,11 +90,12 @@ export function ErrorPanel() {
   const canRecover = e.name === 'DeviceLost' && phase.during === 'generate';
   return (
     <section className="card error" role="alert" aria-labelledby="error-title" data-error={e.name}>
-      <h2 id="error-title">{e.name === 'DeviceLost' ? 'The GPU was lost' : e.name === 'OutOfMemory' ? 'Not enough GPU memory' : 'Something failed'}</h2>
+      <h2 id="error-title">{TITLE[e.name] ?? 'Something failed'}</h2>
       <p>{advice(e, settings.weights, settings.context)}</p>
       <p className="muted small mono">
         {e.name}: {e.message}
       </p>
+      {e.name === 'AccessDenied' && phase.during === 'load' && <TokenForm endpoint={settings.endpoint} />}
       <div className="actions">
         {canRecover && (
           <button type="button" className="primary" onClick={() => void controller.recover()}>

@@ -7,6 +7,7 @@ import { useBoxed } from '../state/store';
 import { useController } from './controller-context';
 import { GpuReportCard } from './GpuReportCard';
 import { useMemoryEstimate } from './use-memory-estimate';
+import { StoragePanel } from './StoragePanel';
 import { formatBytes } from './units';
 import { WebGpuHelp } from './WebGpuHelp';
 
@@ -126,6 +127,7 @@ export function StartScreen() {
             <p className="muted">Asking the browser for a GPU…</p>
           </section>
         )}
+        <StoragePanel />
       </div>
     </div>
   );

@@ -1,14 +1,17 @@
 // The engine's home: a dedicated module worker that exposes createEngine(navigator.gpu) through
-// comlink. Errors cross back as BoxedError with name, file and detail (see client/error-transfer.ts).
-// Heavy-mode events are batched per animation frame (event-batch.ts).
+// comlink. Hub models are kept in the Origin Private File System (written with sync access handles, which
+// only a worker has); where the browser has none, downloads stay in memory. Errors cross back as BoxedError
+// with name, file and detail (see client/error-transfer.ts). Heavy-mode events are batched per animation
+// frame (event-batch.ts).
 import * as Comlink from 'comlink';
 import { createEngine } from '../engine/engine';
 import { registerErrorTransfer } from '../client/error-transfer';
+import { openOpfsStore } from '../loader/opfs-store';
 import type { EngineApi } from '../protocol/engine';
 import { EventBatcher } from './event-batch';
 
 registerErrorTransfer();
-const engine = createEngine(navigator.gpu);
+const engine = createEngine(navigator.gpu, { cache: openOpfsStore });
 const api: EngineApi = {
   probe: () => engine.probe(),
   load: (req, onEvent) => engine.load(req, onEvent),

@@ -1,0 +1,95 @@
+// The hub's metadata calls, as the model cache needs them:
+//   GET ${endpoint}/api/models/${repo}/revision/${revision}  -> { sha }                  (a branch or tag -> its commit)
+//   GET ${endpoint}/api/models/${repo}/tree/${commit}        -> [{ type, path, size, oid, lfs?: { oid } }]
+// `oid` is the git blob SHA-1 of a file; `lfs.oid` the SHA-256 of an LFS file's content. (The tree API pages
+// its answer past 1,000 entries; a model repository has a handful of files at its top level.)
+// Failures are typed: 404 -> NotFound (the hub's X-Error-Code tells a missing repository from a missing
+// revision), 401/403 -> AccessDenied (gated or private), no answer at all -> Network with detail.offline.
+// A token, when given, goes in an Authorization header to the endpoint and nowhere else.
+import { BoxedError } from '../protocol/errors';
+import { checkRepo, checkRevision, normalizeEndpoint } from './hub';
+
+export const COMMIT_RE = /^[0-9a-f]{40}$/;
+
+export interface HubFileEntry {
+  path: string;
+  size: number;
+  /** git blob SHA-1 (hex) */
+  gitSha1?: string;
+  /** SHA-256 (hex) of an LFS file */
+  sha256?: string;
+}
+
+export interface HubAuth {
+  endpoint: string;
+  repo: string;
+  token?: string;
+  fetch?: typeof fetch;
+  signal?: AbortSignal;
+}
+
+export function authHeaders(token: string | undefined): Record<string, string> {
+  return token ? { Authorization: `Bearer ${token}` } : {};
+}
+
+/** The typed error for a hub answer that is not 2xx. */
+export function hubHttpError(res: Response, what: string, repo: string, revision: string, file?: string): BoxedError {
+  const code = res.headers.get('x-error-code') ?? '';
+  const detail = { status: res.status, code };
+  if (res.status === 404 && code === 'RevisionNotFound') return new BoxedError('NotFound', `revision "${revision}" does not exist in ${repo}`, { detail: { ...detail, revision } });
+  if (res.status === 404 && code === 'EntryNotFound') return new BoxedError('NotFound', `${repo}@${revision} has no file ${file ?? what}`, { file, detail });
+  if (res.status === 404) return new BoxedError('NotFound', `repository ${repo} does not exist on this hub`, { detail });
+  if (res.status === 401 || res.status === 403) {
+    const gated = code === 'GatedRepo';
+    const msg = gated
+      ? `${repo} is gated: accept its terms on the hub, then give an access token of an account that has access`
+      : `${repo} is private or does not exist: an access token of an account that can read it is needed`;
+    return new BoxedError('AccessDenied', msg, { file, detail: { ...detail, gated } });
+  }
+  return new BoxedError('Network', `${what}: HTTP ${res.status}${res.statusText ? ' ' + res.statusText : ''}`, { file, detail });
+}
+
+async function getJson(url: string, a: HubAuth, what: string, revision: string): Promise<unknown> {
+  const doFetch = a.fetch ?? globalThis.fetch.bind(globalThis);
+  let res: Response;
+  try {
+    res = await doFetch(url, { headers: authHeaders(a.token), signal: a.signal });
+  } catch (e) {
+    if (a.signal?.aborted) throw new BoxedError('Aborted', 'stopped', { cause: e });
+    throw new BoxedError('Network', `the hub at ${a.endpoint} did not answer (${e instanceof Error ? e.message : String(e)})`, { detail: { offline: true }, cause: e });
+  }
+  if (!res.ok) {
+    await res.body?.cancel().catch(() => {});
+    throw hubHttpError(res, what, a.repo, revision);
+  }
+  try {
+    return await res.json();
+  } catch (e) {
+    throw new BoxedError('Network', `${what}: the hub's answer is not JSON`, { cause: e });
+  }
+}
+
+/** The commit a branch, tag or commit names. */
+export async function resolveRevision(a: HubAuth, revision: string): Promise<string> {
+  checkRepo(a.repo);
+  checkRevision(revision);
+  const url = `${normalizeEndpoint(a.endpoint)}/api/models/${a.repo}/revision/${encodeURIComponent(revision)}`;
+  const json = (await getJson(url, a, 'revision lookup', revision)) as { sha?: unknown };
+  if (typeof json?.sha !== 'string' || !COMMIT_RE.test(json.sha)) throw new BoxedError('Network', `the hub's revision answer for ${a.repo}@${revision} has no commit`);
+  return json.sha;
+}
+
+/** The files at the top level of a commit, with sizes and hashes. */
+export async function listFiles(a: HubAuth, commit: string): Promise<HubFileEntry[]> {
+  const url = `${normalizeEndpoint(a.endpoint)}/api/models/${a.repo}/tree/${encodeURIComponent(commit)}`;
+  const json = await getJson(url, a, 'file listing', commit);
+  if (!Array.isArray(json)) throw new BoxedError('Network', `the hub's file listing for ${a.repo}@${commit} is not a list`);
+  const out: HubFileEntry[] = [];
+  for (const e of json as Array<Record<string, unknown>>) {
+    if (e?.type !== 'file' || typeof e.path !== 'string' || typeof e.size !== 'number' || !Number.isSafeInteger(e.size) || e.size < 0) continue;
+    const lfs = e.lfs as { oid?: unknown } | undefined;
+    const hex = (v: unknown, len: number) => (typeof v === 'string' && new RegExp(`^[0-9a-f]{${len}}$`).test(v) ? v : undefined);
+    out.push({ path: e.path, size: e.size, gitSha1: hex(e.oid, 40), sha256: hex(lfs?.oid, 64) });
+  }
+  return out;
+}
