@@ -79,6 +79,17 @@ describe('share records of the app', () => {
   });
 });
 
+describe('share records name the resolved commit', () => {
+  it('records the commit the loaded hub model resolved to', () => {
+    const hub = { endpoint: 'http://127.0.0.1:9/', repo: 'boxed-e2e/tiny', revision: 'main', commit: 'a'.repeat(40), offline: false };
+    const r = recordFromRun({ run: finished(TEXT), settings: DEFAULT_SETTINGS, model: { ...model, name: 'boxed-e2e/tiny@main', hub } })!;
+    expect(r.model).toEqual({ endpoint: hub.endpoint, repo: hub.repo, revision: 'main', commit: hub.commit });
+    // an answer written by another model (its history entry names it) keeps that model
+    const other = recordFromRun({ run: finished(TEXT), settings: DEFAULT_SETTINGS, model: { ...model, hub }, entryModel: 'someone/else@v2' })!;
+    expect(other.model).toEqual({ endpoint: DEFAULT_SETTINGS.endpoint, repo: 'someone/else', revision: 'v2' });
+  });
+});
+
 describe('share records of a heavy run', () => {
   const heavyRequest = { prompt: request.prompt, mode: 'math' as const, problem: 'What is 2 + 3?', samples: 3, select: 'genselect' as const, maxTokens: 512, sampling: request.sampling };
   const candidate = (text: string, answer: string | null, stop: 'eos' | 'max-tokens') => ({ text, tokens: 9, stop, answer });

@@ -19,6 +19,13 @@ function modelOf(name: string | undefined, settings: Settings): ShareModel | und
   return /^[0-9a-f]{40}$/.test(named.revision) ? { endpoint: settings.endpoint, ...named, commit: named.revision } : { endpoint: settings.endpoint, ...named };
 }
 
+/** The model that wrote an answer: the loaded hub model's resolved commit when it is that one, else the named one. */
+function sourceModel(model: ModelInfo | null, entryModel: string | undefined, settings: Settings): ShareModel | undefined {
+  const hub = model?.hub;
+  if (hub && (entryModel === undefined || entryModel === model.name)) return { endpoint: hub.endpoint, repo: hub.repo, revision: hub.revision, commit: hub.commit };
+  return modelOf(entryModel ?? model?.name, settings);
+}
+
 export interface ShareSource {
   run: Run;
   settings: Settings;
@@ -47,7 +54,7 @@ export function recordFromRun({ run, settings, model, entryModel }: ShareSource)
     tokens: run.tokens,
     createdAt: Math.round(run.startedAt),
   };
-  const named = modelOf(entryModel ?? model?.name, settings);
+  const named = sourceModel(model, entryModel, settings);
   if (named) record.model = named;
   return record;
 }
@@ -84,7 +91,7 @@ export function recordFromHeavy({ heavy, settings, model, entryModel }: { heavy:
       judgment: judged?.text,
     }),
   };
-  const named = modelOf(entryModel ?? model?.name, settings);
+  const named = sourceModel(model, entryModel, settings);
   if (named) record.model = named;
   return record;
 }
