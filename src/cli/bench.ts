@@ -4,12 +4,28 @@ import { generateSequence } from '../engine/generate';
 import { Rng } from '../sampler/rng';
 import { numberFlag, parseFlags } from './args';
 import { MODEL_FLAGS, openNodeEngine } from './node-engine';
+import { timeDecodeRows } from './bench-steps';
+import { BoxedError } from '../protocol/errors';
+
+/** `--rows 1,2,4,8,16`: the decode row counts to time (each at most 64). */
+function parseRows(v: string | boolean | undefined): number[] {
+  if (v === undefined) return [];
+  const list = typeof v === 'string' ? v.split(',').map((s) => Number(s.trim())) : [];
+  if (list.length === 0 || !list.every((n) => Number.isInteger(n) && n >= 1 && n <= 64)) {
+    throw new BoxedError('InvalidRequest', `--rows must be a comma-separated list of integers in [1, 64], got '${String(v)}'`);
+  }
+  return list;
+}
 
 export async function benchCommand(argv: string[]): Promise<void> {
-  const f = parseFlags(argv, [...MODEL_FLAGS, 'prompt-tokens', 'gen-tokens'], ['json']);
+  const f = parseFlags(argv, [...MODEL_FLAGS, 'prompt-tokens', 'gen-tokens', 'rows'], ['json']);
   const promptTokens = numberFlag(f, 'prompt-tokens', 128, { min: 1, max: 1 << 20, integer: true });
   const genTokens = numberFlag(f, 'gen-tokens', 32, { min: 2, max: 1 << 20, integer: true });
-  const { engine, info } = await openNodeEngine(f, { context: Math.max(16, promptTokens + genTokens + 1) });
+  const rowCounts = parseRows(f.rows);
+  const maxRows = Math.max(1, ...rowCounts);
+  const stepsPerRow = 8;
+  const context = Math.max(16, promptTokens + Math.max(genTokens, stepsPerRow + 2) + 1);
+  const { engine, info } = await openNodeEngine(f, { context, batch: maxRows });
   const model = engine.model!;
   const tok = engine.tokenizer!;
   const rng = new Rng(1234);
@@ -27,6 +43,9 @@ export async function benchCommand(argv: string[]): Promise<void> {
   for (let i = 0; i < steps; i++) model.submitStep([{ slot: 0, pos: promptTokens + i }], { lastRowOnly: false, sampling: [{ temperature: 0, topP: 1, topK: 0, coin: 0 }] });
   const encodeMs = (performance.now() - t0) / steps;
   await model.ctx.device.queue.onSubmittedWorkDone();
+  // the same prompt in every slot, then decode steps of each row count
+  for (let s = 1; s < maxRows; s++) model.copySlot(0, s, promptTokens);
+  const rows = rowCounts.length > 0 ? await timeDecodeRows(model, rowCounts, promptTokens, stepsPerRow) : undefined;
   const bytes = model.gpuBytes();
   const out = {
     model: info.name,
@@ -39,6 +58,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
     dispatches_per_token: r.stats.dispatchesPerToken,
     readbacks_per_token: r.stats.readbacksPerToken,
     encode_ms_per_token: encodeMs,
+    ...(rows ? { rows } : {}),
     gpu_bytes: { weights: bytes.weights, kv_cache: bytes.kvCache, activations: bytes.activations },
     adapter: info.gpu.adapter,
     features: info.gpu.features,

@@ -351,7 +351,18 @@ export class GpuModel implements StepOps {
    * every row (batched decode). `sampling` (one per logits row) also samples; then the sampled ids are
    * copied to a staging buffer: await `readTokens(handle)` to get them.
    */
-  submitStep(rows: readonly RowSpec[], opts: { tokens?: ArrayLike<number>; lastRowOnly: boolean; sampling?: readonly RowSampling[] }): StepHandle {
+  submitStep(rows: readonly RowSpec[], opts: StepOptions): StepHandle {
+    const { commands, handle } = this.recordStep(rows, opts);
+    this.ctx.submit([commands]);
+    return handle;
+  }
+
+  /**
+   * Records one step (the uniforms it needs are written to the queue) without submitting it: submitStep()
+   * is this plus the submit; benchmarks time it alone. A recorded step must be submitted before the next
+   * one is recorded, or dropped.
+   */
+  recordStep(rows: readonly RowSpec[], opts: StepOptions): { commands: GPUCommandBuffer; handle: StepHandle } {
     const n = rows.length;
     if (n < 1 || n > this.rowsPerStep) throw new BoxedError('InvalidRequest', `a step takes 1..${this.rowsPerStep} rows, got ${n}`);
     const logitRows = opts.lastRowOnly ? 1 : n;
@@ -391,9 +402,9 @@ export class GpuModel implements StepOps {
     } else {
       this.endPass();
     }
-    this.ctx.submit([this.encoder.finish()]);
+    const commands = this.encoder.finish();
     this.encoder = null;
-    return { staging, rows: logitRows };
+    return { commands, handle: { staging, rows: logitRows } };
   }
   private stagingIndex = 0;
 
@@ -437,6 +448,12 @@ export class GpuModel implements StepOps {
     if (this.headW && this.headW !== this.embedW) destroyWeight(this.headW);
     this.kv?.destroy();
   }
+}
+
+export interface StepOptions {
+  tokens?: ArrayLike<number>;
+  lastRowOnly: boolean;
+  sampling?: readonly RowSampling[];
 }
 
 export interface StepHandle {
