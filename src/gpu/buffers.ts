@@ -26,6 +26,8 @@ export function uploadBuffer(ctx: GpuContext, label: string, data: ArrayBufferVi
 }
 
 export function writeBuffer(ctx: GpuContext, buf: GPUBuffer, offset: number, data: ArrayBufferView): void {
+  ctx.stats.writes++;
+  ctx.stats.apiCalls++;
   const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   if (bytes.byteLength % 4 === 0) {
     ctx.device.queue.writeBuffer(buf, offset, bytes);
