@@ -26,6 +26,8 @@ export interface DispatchCost {
   flops: number;
   /** dependent memory round trips one lane makes in sequence (loop iterations that each wait on a load) */
   chain: number;
+  /** the same dispatch with the tiling a discrete GPU gets, where it differs from this adapter's */
+  gpu?: { workgroups: number; threads: number; chain: number };
 }
 
 export class GpuContext {

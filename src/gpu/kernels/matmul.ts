@@ -16,7 +16,7 @@ import { rowLayout } from '../../loader/quant';
 import type { DispatchCost } from '../context';
 import type { WeightFormat } from '../../protocol/engine';
 import { BoxedError } from '../../protocol/errors';
-import { DECODE_MAX_ROWS, DECODE_UNIT, decodeTiling, type DecodeTiling } from './matmul-tiling';
+import { DECODE_MAX_ROWS, DECODE_UNIT, NAMED_ADAPTERS, decodeTiling, decodeWorkgroups, type DecodeTiling } from './matmul-tiling';
 
 export { DECODE_MAX_ROWS, decodeTiling, type DecodeTiling } from './matmul-tiling';
 
@@ -85,6 +85,17 @@ function layoutsFor(device: GPUDevice, key: string, scaled: boolean, bias: boole
   l = { group0, rows, pipeline: device.createPipelineLayout({ label: `${key}.layout`, bindGroupLayouts: [group0, rows] }) };
   perDevice.set(key, l);
   return l;
+}
+
+/** Dependent iterations of one lane of the decode matvec: its rows times its units of a row. */
+function decodeChain(K: number, t: DecodeTiling): number {
+  return t.nr * Math.ceil(Math.ceil(K / DECODE_UNIT) / t.tpr);
+}
+
+/** The decode dispatch as an NVIDIA GPU runs it (the roofline's predictions). */
+function gpuDecode(K: number, n: number, swiglu?: boolean): DispatchCost['gpu'] {
+  const t = decodeTiling(K, n, NAMED_ADAPTERS.nvidia, swiglu);
+  return { workgroups: decodeWorkgroups(n, t), threads: t.wg, chain: decodeChain(K, t) };
 }
 
 export class MatmulKernel {
@@ -236,7 +247,8 @@ export class MatmulKernel {
       bytesRead: read + (bias ? n * 4 : 0) + (residual ? outBytes : 0),
       bytesWritten: outBytes,
       flops: 2 * rows * n * K,
-      chain: path === 'decode' ? t.nr * Math.ceil(Math.ceil(K / DECODE_UNIT) / t.tpr) : Math.ceil(K / 32),
+      chain: path === 'decode' ? decodeChain(K, t) : Math.ceil(K / 32),
+      gpu: path === 'decode' ? gpuDecode(K, n, this.opts.swiglu) : undefined,
     };
   }
 
@@ -253,6 +265,7 @@ export class MatmulKernel {
     const max = this.ctx.caps.limits.maxComputeWorkgroupsPerDimension;
     // group 1 (the row count) stays bound across the chunk dispatches, which set group 0
     pass.setBindGroup(1, this.rowsGroups[rows - 1]);
+    this.ctx.stats.apiCalls++;
     if (rows <= DECODE_MAX_ROWS) {
       const pipeline = this.decodePipeline;
       for (let c = 0; c < b.groups.length; c++) {

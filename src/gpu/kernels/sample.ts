@@ -85,9 +85,10 @@ export class SampleKernel {
 
   encode(pass: GPUComputePassEncoder, b: SampleBinding, rows: number): void {
     if (rows > this.shape.maxRows) throw new BoxedError('Internal', `sampler: ${rows} rows > maxRows ${this.shape.maxRows}`);
-    // one workgroup a row, about three passes over the row's logits (argmax, a threshold pass, the pick)
+    // one workgroup a row, about three passes over the row's logits (argmax, a threshold pass, the pick);
+    // a lane's loads within a pass are independent: ~8 in flight
     const v = this.shape.vocab;
-    this.ctx.trace?.push({ kernel: 'sample', workgroups: rows, threads: this.wg, bytesRead: 3 * rows * v * 4, bytesWritten: rows * 4, flops: 3 * 10 * rows * v, chain: Math.ceil((3 * v) / this.wg) });
+    this.ctx.trace?.push({ kernel: 'sample', workgroups: rows, threads: this.wg, bytesRead: 3 * rows * v * 4, bytesWritten: rows * 4, flops: 3 * 10 * rows * v, chain: Math.ceil((3 * v) / this.wg / 8) });
     this.ctx.dispatch(pass, this.pipeline, [b.group], rows);
   }
 
