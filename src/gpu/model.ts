@@ -477,6 +477,16 @@ export class GpuModel implements StepOps {
   }
 
   destroy(): void {
+    // kernels' own buffers (row-count tables, tables, partials, uniforms) and the bindings' uniforms
+    if (this.k) {
+      const k = this.k;
+      for (const kernel of [k.qkv, k.rope, k.attn, k.out, k.gateUp, k.down, k.finalNorm, k.head, k.sample]) kernel.destroy();
+    }
+    if (this.b) {
+      const params: GPUBuffer[] = [this.b.embed.params, this.b.head.params];
+      for (const l of this.b.layers) params.push(l.qkv.params, l.rope.params, ...l.attn.params, l.out.params, l.gateUp.params, l.down.params);
+      for (const p of params) p.destroy();
+    }
     const bufs = [this.x, this.qkv, this.q, this.attnOut, this.h, this.xLast, this.xNorm, this.logitsBuf, this.tokens, this.meta, this.finalNorm, ...this.staging];
     for (const b of bufs) b?.destroy();
     for (const w of this.layerW) {

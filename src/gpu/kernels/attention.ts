@@ -2,7 +2,8 @@
 // Two paths, chosen in encode() by the number of rows:
 //   prefill (many rows): tiles of BR rows x G heads per workgroup, online softmax over K/V tiles;
 //   decode (few rows, long caches): split-K over up to maxSplits workgroups per row and kv head,
-//     then a combine dispatch merges the partial (max, sum, acc) records.
+//     then a combine dispatch merges the partial (max, sum, acc) records; with one split it takes the tiled
+//     path instead (one dispatch, nothing to combine).
 // Everything (pipelines, uniforms, the partials buffer) is built at construction; encode() allocates nothing.
 import source from '../../../shaders/attention.wgsl?raw';
 import type { DispatchCost, GpuContext } from '../context';
@@ -150,6 +151,8 @@ export class AttentionKernel {
     if (path === 'decode') {
       if (rows > this.partRows) throw new BoxedError('Internal', `attention: the decode path takes at most ${this.partRows} rows, got ${rows}`);
       const splits = this.splitsFor(rows, maxPos);
+      // one split: the tiled kernel computes the same in one dispatch, with no partials to combine
+      if (splits === 1) return this.encode(pass, b, rows, maxPos, 'prefill');
       this.ctx.trace?.push(this.cost('attention-decode', splits * nKvHeads * rows, rows, maxPos, Math.ceil(maxPos / splits / this.decodeTiling.bk)));
       this.ctx.dispatch(pass, this.decode, [b.decode], splits, nKvHeads, rows);
       this.ctx.trace?.push(this.combineCost(rows, splits));

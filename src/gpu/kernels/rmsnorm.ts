@@ -42,6 +42,10 @@ export class RmsnormKernel {
     return { group };
   }
 
+  destroy(): void {
+    this.params.destroy();
+  }
+
   encode(pass: GPUComputePassEncoder, b: RmsnormBinding, rows: number): void {
     const d = this.dim;
     this.ctx.trace?.push({ kernel: 'rmsnorm', workgroups: rows, threads: this.wg, bytesRead: (rows + 1) * d * 4, bytesWritten: rows * d * 4, flops: 4 * rows * d, chain: Math.ceil(d / this.wg) + Math.log2(this.wg) });
