@@ -19,15 +19,14 @@
 // read consecutive 16-byte words. Each weight unit is decoded once and applied to every x row of the step
 // (up to 16, as 4 quads of vec4 accumulators), so each weight byte is read once per step whatever the rows.
 // x is read straight from storage (small, cached). Accumulators are vec4 quads (component c = x row 4 * quad + c)
-// behind uniform `rows > r` branches in loops of constant trip count. Lane partials are reduced with
+// behind uniform `rows > r` branches. Lane partials are reduced with
 // subgroupShuffleXor / subgroupAdd when subgroups exist and through workgroup memory otherwise (or across
 // subgroups when TPR > subgroup size). No layout of subgroups is assumed: each subgroup takes a run of
 // `subgroup_size` virtual lane indices (its index from a workgroup atomic), and lanes are numbered by
 // subgroup_invocation_id, so a lane group always lies inside one subgroup (or spans whole subgroups).
 // The RMS norm's sum of squares is gathered by the same lanes from the same x reads (x̂·w = invRms · (x·w)).
-// Overrides: WG (power of two), TPR (power of two <= WG), NR (rows a lane group owns; even for swiglu),
-// QUADS (ceil(maxRows / 4), at most 4). Define `rowloop`: the quad loop runs ceil(rows / 4) times instead of
-// being unrolled QUADS times (CPU adapters, where an unrolled 16-row body takes seconds to compile).
+// Overrides: WG (power of two), TPR (power of two <= WG), NR (rows a lane group owns; even for swiglu).
+// The quad loop runs ceil(rows / 4) times; quads are picked by switches (get4/set4), never by a dynamic index.
 //#if subgroups
 enable subgroups;
 //#endif
@@ -48,7 +47,6 @@ struct RowsParams { rows: u32, _p0: u32, _p1: u32, _p2: u32 }
 override WG: u32 = 256u;
 override TPR: u32 = 32u;
 override NR: u32 = 2u;
-override QUADS: u32 = 1u;
 override GPW: u32 = WG / TPR;  // lane groups per workgroup
 override LR: u32 = NR * GPW;   // output rows per workgroup
 
@@ -152,6 +150,30 @@ fn unit_block(base: u32, u: u32, j: u32, s: f32, words: vec4<u32>) -> Block {
 //#endif
 }
 
+// Quad i of a 4-quad accumulator, through a switch: every array index is a constant, so compilers keep the
+// quads in registers even when the quad loop is not unrolled (a dynamic index would put them in memory).
+fn get4(a: ptr<function, array<vec4<f32>, 4>>, i: u32) -> vec4<f32> {
+  switch i {
+    case 0u: { return (*a)[0]; }
+    case 1u: { return (*a)[1]; }
+    case 2u: { return (*a)[2]; }
+    default: { return (*a)[3]; }
+  }
+}
+
+fn set4(a: ptr<function, array<vec4<f32>, 4>>, i: u32, v: vec4<f32>) {
+  switch i {
+    case 0u: { (*a)[0] = v; }
+    case 1u: { (*a)[1] = v; }
+    case 2u: { (*a)[2] = v; }
+    default: { (*a)[3] = v; }
+  }
+}
+
+fn add4(a: ptr<function, array<vec4<f32>, 4>>, i: u32, v: vec4<f32>) {
+  set4(a, i, get4(a, i) + v);
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32,
 //#if subgroups
@@ -168,11 +190,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let vl = lid;
 //#endif
   let rows = rowsU.rows;
-//#if rowloop
-  let quads = (rows + 3u) / 4u;  // a runtime bound: the quad loop stays a loop (CPU adapters compile it fast)
-//#else
-  let quads = QUADS;             // unrolled
-//#endif
+  // a runtime bound: the quad loop stays a loop (an unrolled 16-row body takes lavapipe minutes to compile)
+  let quads = (rows + 3u) / 4u;
   let n0 = (wid.y * nwg.x + wid.x) * LR;  // first chunk row of this workgroup
   if (n0 >= p.nChunk) { return; }
   let g = vl / TPR;
@@ -222,9 +241,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 //#endif
                 }
               }
-              acc[qd] += d;
+              add4(&acc, qd, d);
 //#if norm
-              ss[qd] += s2;
+              add4(&ss, qd, s2);
 //#endif
             }
           }
@@ -233,12 +252,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
     for (var qd = 0u; qd < quads; qd++) {
       if (rows > 4u * qd) {
-        var v = reduce_lanes(acc[qd], vl, sgSize);
+        var v = reduce_lanes(get4(&acc, qd), vl, sgSize);
 //#if norm
         // the lanes of a group read all of x for its first row; groups past the chunk's end get a zero sum
         // (and write nothing)
-        if (q == 0u) { inv[qd] = inverseSqrt(reduce_lanes(ss[qd], vl, sgSize) / f32(p.K) + p.eps); }
-        v *= inv[qd];
+        if (q == 0u) { set4(&inv, qd, inverseSqrt(reduce_lanes(get4(&ss, qd), vl, sgSize) / f32(p.K) + p.eps)); }
+        v *= get4(&inv, qd);
 //#endif
         if (lane == 0u && n < p.nChunk) {
 //#if bias
@@ -246,9 +265,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 //#endif
 //#if swiglu
           if (q % 2u == 0u) {
-            gate[qd] = v;
+            set4(&gate, qd, v);
           } else {
-            let h = gate[qd] / (vec4<f32>(1.0) + exp(-gate[qd])) * v;
+            let gt = get4(&gate, qd);
+            let h = gt / (vec4<f32>(1.0) + exp(-gt)) * v;
             let o = (p.rowStart + n) / 2u;
             for (var c = 0u; c < 4u; c++) {
               let r = 4u * qd + c;

@@ -25,8 +25,6 @@ interface Case {
   norm?: boolean;
   swiglu?: boolean;
   tiling: DecodeTiling;
-  /** the quad loop as a loop (what CPU adapters compile); default unrolled, as GPUs get it */
-  rowLoop?: boolean;
 }
 
 const EPS = 1e-6;
@@ -52,7 +50,6 @@ async function check(ctx: GpuContext, c: Case, seed: number, rowsList: readonly 
     maxRows: MAXR,
     label: 'decode-test',
     decodeTiling: c.tiling,
-    decodeRowLoop: c.rowLoop ?? false,
   });
   const w = uploadWeight(ctx, 'w', packed);
   const [xb, yb] = [uploadBuffer(ctx, 'x', x), uploadBuffer(ctx, 'y', y0)];
@@ -83,21 +80,20 @@ async function check(ctx: GpuContext, c: Case, seed: number, rowsList: readonly 
 
 const name = (c: Case) =>
   `K=${c.K} N=${c.N} ${c.format} ${['bias', 'residual', 'norm', 'swiglu'].filter((f) => c[f as keyof Case]).join('+') || 'plain'} ` +
-  `wg=${c.tiling.wg} tpr=${c.tiling.tpr} nr=${c.tiling.nr}${c.rowLoop ? ' row-loop' : ''}`;
+  `wg=${c.tiling.wg} tpr=${c.tiling.tpr} nr=${c.tiling.nr}`;
 
 type Shape = Omit<Case, 'tiling'>;
 type Vendor = 'nvidia' | 'amd' | 'intel' | 'apple';
 const forVendor = (v: Vendor, sh: Shape): Case => ({ ...sh, tiling: decodeTiling(sh.K, sh.N, NAMED_ADAPTERS[v], sh.swiglu) });
 
 // Shapes where the vendor tilings differ: long rows (32 lanes a row), short rows (few lanes), narrow outputs
-// (one row a lane group, small workgroups). Some run the unrolled quads GPUs get, the others the row loop
-// (each unrolled 16-row pipeline takes seconds to compile on lavapipe).
+// (one row a lane group, small workgroups).
 const VENDOR_CASES: [Vendor, Shape][] = [
   ['nvidia', { K: 2100, N: 67, format: 'q4', norm: true, bias: true }],
-  ['nvidia', { K: 1000, N: 45, format: 'f16', residual: true, rowLoop: true }],
-  ['amd', { K: 2300, N: 38, format: 'q8', norm: true, swiglu: true, rowLoop: true }],
-  ['intel', { K: 2100, N: 51, format: 'q4', residual: true, rowLoop: true }],
-  ['apple', { K: 333, N: 301, format: 'f32', bias: true, rowLoop: true }],
+  ['nvidia', { K: 1000, N: 45, format: 'f16', residual: true }],
+  ['amd', { K: 2300, N: 38, format: 'q8', norm: true, swiglu: true }],
+  ['intel', { K: 2100, N: 51, format: 'q4', residual: true }],
+  ['apple', { K: 333, N: 301, format: 'f32', bias: true }],
 ];
 
 describe('decode matvec, the tilings picked for named GPUs, rows 1..16 (full profile: subgroups of 8 on lavapipe)', () => {
@@ -116,12 +112,12 @@ describe('decode matvec, the tilings picked for named GPUs, rows 1..16 (full pro
       { K: 72, N: 301, format: 'f32' },
     ];
     for (const sh of shapes) {
-      const c = { ...sh, tiling: decodeTiling(sh.K, sh.N, NAMED_ADAPTERS.lavapipe, sh.swiglu), rowLoop: true };
+      const c = { ...sh, tiling: decodeTiling(sh.K, sh.N, NAMED_ADAPTERS.lavapipe, sh.swiglu) };
       await check(ctx, c, sh.K * 7 + sh.N, [1, 2, 3, 4, 5, 8, 11, 16]);
     }
   });
   it('a tiling with lane groups smaller than a subgroup (subgroupShuffleXor)', async () => {
-    await check(ctx, { K: 200, N: 46, format: 'q8', norm: true, swiglu: true, tiling: { wg: 64, tpr: 4, nr: 2 }, rowLoop: true }, 5, [1, 6, 16]);
+    await check(ctx, { K: 200, N: 46, format: 'q8', norm: true, swiglu: true, tiling: { wg: 64, tpr: 4, nr: 2 } }, 5, [1, 6, 16]);
   });
 });
 
@@ -131,9 +127,9 @@ describe('decode matvec, the tilings picked for named GPUs, rows 1..16 (weak pro
     ctx = await nodeContext(PROFILES.weak);
   });
   const cases: Case[] = [
-    forVendor('nvidia', { K: 2100, N: 45, format: 'q4', bias: true, norm: true, residual: true, rowLoop: true }),
-    forVendor('intel', { K: 136, N: 258, format: 'q8', norm: true, swiglu: true, rowLoop: true }),
-    { K: 136, N: 258, format: 'f16', norm: true, swiglu: true, tiling: decodeTiling(136, 258, NAMED_ADAPTERS.swiftshader, true), rowLoop: true },
+    forVendor('nvidia', { K: 2100, N: 45, format: 'q4', bias: true, norm: true, residual: true }),
+    forVendor('intel', { K: 136, N: 258, format: 'q8', norm: true, swiglu: true }),
+    { K: 136, N: 258, format: 'f16', norm: true, swiglu: true, tiling: decodeTiling(136, 258, NAMED_ADAPTERS.swiftshader, true) },
   ];
   it.each(cases.map((c) => [name(c), c] as const))('%s matches the CPU oracle', async (_n, c) => {
     await check(ctx, c, c.K * 17 + c.N, [1, 3, 4, 7, 8, 13, 16]);

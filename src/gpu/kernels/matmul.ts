@@ -39,8 +39,6 @@ export interface MatmulOptions {
   label: string;
   /** Tests and benchmarks: force the decode tiling instead of the one decodeTiling() picks for this adapter. */
   decodeTiling?: DecodeTiling;
-  /** Tests: the decode shader's row quads as a loop (true: what CPU adapters get) or unrolled (false: GPUs). */
-  decodeRowLoop?: boolean;
 }
 
 export interface MatmulBinding {
@@ -156,8 +154,8 @@ export class MatmulKernel {
     this.decodePipeline = ctx.pipelines.get({
       shader: 'matmul-decode',
       source: `${decodeSource}\n${formatsSource}`,
-      defines: { ...defines, xvec: K % 8 === 0, wvec: format === 'q4', rowloop: opts.decodeRowLoop ?? (info?.isFallbackAdapter ?? false) },
-      constants: { WG: t.wg, TPR: t.tpr, NR: t.nr, QUADS: Math.ceil(Math.min(maxRows, DECODE_MAX_ROWS) / 4) },
+      defines: { ...defines, xvec: K % 8 === 0, wvec: format === 'q4' },
+      constants: { WG: t.wg, TPR: t.tpr, NR: t.nr },
       layout: this.layouts.pipeline,
     });
 
