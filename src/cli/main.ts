@@ -13,7 +13,7 @@ const USAGE = `usage: npm run -s cli -- COMMAND [options]
   logits     --model DIR --tokens 1,2,3 --out FILE [--path prefill|decode] [--weights q4|q8|f16|f32] [--context N] [--kv f16|f32]
   generate   --model DIR --prompt TEXT [--mode raw|chat|math|code|science4|science10|science-open] [--max-tokens N]
              [--temperature T] [--top-p P] [--top-k K] [--seed S] [--weights ...] [--context N] [--json]
-  bench      --model DIR [--prompt-tokens P] [--gen-tokens G] [--weights ...] [--context N] [--json]`;
+  bench      --model DIR [--prompt-tokens P] [--gen-tokens G] [--rows 1,2,4,8,16] [--roofline-only] [--weights ...] [--context N] [--json]`;
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
