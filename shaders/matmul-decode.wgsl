@@ -182,13 +182,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 //#endif
 ) {
 //#if subgroups
-  // lane groups of one lane reduce nothing: the invocation index serves
-  var vl = lid;
-  if (TPR > 1u) {
-    var sgIndex = 0u;
-    if (sgLane == 0u) { sgIndex = atomicAdd(&sgCount, 1u); }
-    vl = subgroupBroadcast(sgIndex, 0u) * sgSize + sgLane;
-  }
+  // the counter is set here rather than trusted to workgroup zero-initialization (Chromium's SwiftShader
+  // left it unset: the lane indices went out of range and nothing was written)
+  if (lid == 0u) { atomicStore(&sgCount, 0u); }
+  workgroupBarrier();
+  var sgIndex = 0u;
+  if (sgLane == 0u) { sgIndex = atomicAdd(&sgCount, 1u); }
+  let vl = subgroupBroadcast(sgIndex, 0u) * sgSize + sgLane;
 //#else
   let sgSize = 1u;
   let vl = lid;
