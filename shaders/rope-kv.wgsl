@@ -12,6 +12,7 @@
 //   6 storage  vc:    array<u32>        [slots, context, kvDim] V cache, same format
 // Dispatch: (ceil(W / WG), rows, 1), W = (qDim + 2*kvDim) / 2: each thread handles one pair of adjacent
 // elements (2w, 2w+1) of its row (one u32 of an f16 cache), so headDim must be even.
+// f16 caches store values clamped to ±65504 (the CPU twin, src/cpu/rope.ts, does the same).
 // A row whose pos >= context or slot >= slots writes nothing (the engine never sends one).
 // Overrides: WG (threads per workgroup), KV_F16 (cache format).
 
@@ -41,7 +42,8 @@ fn rotated(base: u32, j: u32, pos: u32) -> f32 {
 
 fn store(cacheIsK: bool, word: u32, a: f32, b: f32) {
   if (KV_F16) {
-    let w = pack2x16float(vec2<f32>(a, b));
+    // pack2x16float is undefined past the f16 range: clamp to ±65504 (the largest finite f16)
+    let w = pack2x16float(clamp(vec2<f32>(a, b), vec2<f32>(-65504.0), vec2<f32>(65504.0)));
     if (cacheIsK) { kc[word] = w; } else { vc[word] = w; }
   } else {
     if (cacheIsK) {

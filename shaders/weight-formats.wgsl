@@ -12,13 +12,20 @@
 
 struct Block { lo: vec4<f32>, hi: vec4<f32> }
 
-// base: first word of the weight row (n * wordsPerRow); b: block index in the row; wpr: wordsPerRow
-fn load_block(base: u32, b: u32, wpr: u32) -> Block {
-//#if fmt_q4
-  let w = vec4<u32>(wq[base + b]);
+// the 8 values of one q4 word (value v at bits 4v, q = nibble - 8)
+fn q4_block(word: u32) -> Block {
+  let w = vec4<u32>(word);
   let lo = vec4<f32>((w >> vec4<u32>(0u, 4u, 8u, 12u)) & vec4<u32>(15u)) - vec4<f32>(8.0);
   let hi = vec4<f32>((w >> vec4<u32>(16u, 20u, 24u, 28u)) & vec4<u32>(15u)) - vec4<f32>(8.0);
   return Block(lo, hi);
+}
+
+// With `wvec` (q4 in the decode matvec) the shader binds wq as array<vec4<u32>> and decodes words itself.
+//#if !wvec
+// base: first word of the weight row (n * wordsPerRow); b: block index in the row; wpr: wordsPerRow
+fn load_block(base: u32, b: u32, wpr: u32) -> Block {
+//#if fmt_q4
+  return q4_block(wq[base + b]);
 //#endif
 //#if fmt_q8
   return Block(signed_bytes(wq[base + 2u * b]), signed_bytes(wq[base + 2u * b + 1u]));
@@ -42,6 +49,7 @@ fn load_block(base: u32, b: u32, wpr: u32) -> Block {
   return Block(lo, hi);
 //#endif
 }
+//#endif
 
 //#if fmt_q8
 // four signed bytes of a word, value v at bits 8v

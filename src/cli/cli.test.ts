@@ -109,4 +109,30 @@ describe('the CLI', () => {
     expect(j.gpu_bytes.kv_cache).toBeGreaterThan(0);
     expect(typeof j.adapter.description).toBe('string');
   });
+
+  it('bench --rows times decode steps per row count and reports the roofline of the step it ran', async () => {
+    const r = await cli('bench', '--model', model, '--prompt-tokens', '5', '--gen-tokens', '4', '--rows', '1,3', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    expect(j.rows.map((x: { rows: number }) => x.rows)).toEqual([1, 3]);
+    for (const x of j.rows) {
+      expect(x.step_ms).toBeGreaterThan(0);
+      expect(x.encode_ms).toBeGreaterThan(0);
+      expect(x.js_heap_bytes_per_step).toBeGreaterThanOrEqual(0);
+    }
+    const d = j.roofline.decode;
+    // the traced step is the step the decode loop records
+    expect(d.counts.dispatches).toBe(j.dispatches_per_token);
+    expect(d.counts.readbacks).toBe(1);
+    expect(d.counts.submits).toBe(1);
+    expect(d.per_dispatch).toHaveLength(d.counts.dispatches);
+    expect(d.bytes_read).toBeGreaterThan(j.gpu_bytes.weights * 0.9); // every weight is read (the tiny model's head dominates)
+    for (const t of ['h200', 'rtx4090', 'm3max']) {
+      expect(d.predicted_tokens_per_s[t]).toBeGreaterThan(0);
+      expect(j.roofline.prefill.predicted_tokens_per_s[t]).toBeGreaterThan(0);
+    }
+    const bad = await cli('bench', '--model', model, '--rows', '1,x');
+    expect(bad.code).toBe(2);
+    expect(errorLines(bad)[0]).toMatch(/--rows must be a comma-separated list/);
+  });
 });

@@ -18,7 +18,7 @@ const USAGE = `usage: npm run -s cli -- COMMAND [options]
   generate   --model DIR --prompt TEXT [--mode raw|chat|math|code|science4|science10|science-open] [--max-tokens N]
              [--temperature T] [--top-p P] [--top-k K] [--seed S] [--weights ...] [--context N] [--json]
              [--samples N [--select vote|genselect]]   (heavy mode: N candidates decoded together)
-  bench      --model DIR [--prompt-tokens P] [--gen-tokens G] [--weights ...] [--context N] [--json]
+  bench      --model DIR [--prompt-tokens P] [--gen-tokens G] [--rows 1,2,4,8,16] [--roofline-only] [--weights ...] [--context N] [--json]
              [--samples 1,4,8,16]   (heavy mode: aggregate and per-sequence decode tokens/s per N)
   bench-load --model DIR|hub:owner/name[@rev] [--endpoint URL] [--cache DIR] [--parallel N] [--weights ...] [--context N] [--json]
   share-link --in RECORD.json [--base URL]

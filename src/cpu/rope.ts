@@ -1,7 +1,7 @@
 // RoPE (rotate-half / neox) + KV-cache append, the oracle twin of shaders/rope-kv.wgsl.
 // Angles in float64: angle = pos * theta^(-2i/headDim), for i < headDim/2. The cache is a plain
 // Float32Array per layer with the GPU layout [slot][pos][kvDim]; the 'f16' format stores values
-// rounded through f16 (round to nearest even), as the GPU's pack2x16float does.
+// rounded through f16 (round to nearest even), as the GPU's pack2x16float does, after clamping to ±65504.
 import type { KvFormat } from '../protocol/engine';
 import { roundF16 } from '../loader/f16';
 
@@ -55,7 +55,8 @@ export function ropeAppendKv(
   const qDim = nHeads * headDim;
   const kvDim = nKvHeads * headDim;
   const stride = qDim + 2 * kvDim;
-  const store = format === 'f16' ? roundF16 : (x: number) => x;
+  // f16 entries are clamped to the largest finite f16 (±65504) before rounding, as the GPU kernel does
+  const store = format === 'f16' ? (x: number) => roundF16(Math.min(65504, Math.max(-65504, x))) : (x: number) => x;
   const qOut = new Float32Array(rows * qDim);
   const head = new Float64Array(headDim);
   for (let r = 0; r < rows; r++) {

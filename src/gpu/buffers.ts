@@ -26,12 +26,14 @@ export function uploadBuffer(ctx: GpuContext, label: string, data: ArrayBufferVi
 }
 
 export function writeBuffer(ctx: GpuContext, buf: GPUBuffer, offset: number, data: ArrayBufferView): void {
-  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  if (bytes.byteLength % 4 === 0) {
-    ctx.device.queue.writeBuffer(buf, offset, bytes);
+  ctx.stats.writes++;
+  ctx.stats.apiCalls++;
+  if (data.byteLength % 4 === 0) {
+    // the whole view, given as (buffer, byte offset, byte size): no view object is made per call
+    ctx.device.queue.writeBuffer(buf, offset, data.buffer, data.byteOffset, data.byteLength);
   } else {
-    const padded = new Uint8Array(align4(bytes.byteLength));
-    padded.set(bytes);
+    const padded = new Uint8Array(align4(data.byteLength));
+    padded.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     ctx.device.queue.writeBuffer(buf, offset, padded);
   }
 }

@@ -19,6 +19,8 @@ import { RopeKvKernel, type RopeKvBinding } from './kernels/ropeKv';
 import { AttentionKernel, type AttentionBinding } from './kernels/attention';
 import { SampleKernel, type SampleBinding } from './kernels/sample';
 import { KvCache, planKvBytes } from './kv';
+import type { DispatchCost } from './context';
+import { roofline, type RooflineReport } from './roofline';
 
 export interface GpuModelOptions {
   weights: WeightFormat;
@@ -321,6 +323,7 @@ export class GpuModel implements StepOps {
     if (this.stepLastRowOnly) {
       // prefill: only the chunk's last row needs logits; copy it out between passes
       this.endPass();
+      this.ctx.stats.apiCalls += 3; // end, copy, begin
       const rowBytes = this.cfg.dim * 4;
       this.encoder!.copyBufferToBuffer(this.x, (this.stepRows - 1) * rowBytes, this.xLast, 0, rowBytes);
       this.beginPass();
@@ -351,7 +354,18 @@ export class GpuModel implements StepOps {
    * every row (batched decode). `sampling` (one per logits row) also samples; then the sampled ids are
    * copied to a staging buffer: await `readTokens(handle)` to get them.
    */
-  submitStep(rows: readonly RowSpec[], opts: { tokens?: ArrayLike<number>; lastRowOnly: boolean; sampling?: readonly RowSampling[] }): StepHandle {
+  submitStep(rows: readonly RowSpec[], opts: StepOptions): StepHandle {
+    const { commands, handle } = this.recordStep(rows, opts);
+    this.ctx.submit([commands]);
+    return handle;
+  }
+
+  /**
+   * Records one step (the uniforms it needs are written to the queue) without submitting it: submitStep()
+   * is this plus the submit; benchmarks time it alone. A recorded step must be submitted before the next
+   * one is recorded, or dropped.
+   */
+  recordStep(rows: readonly RowSpec[], opts: StepOptions): { commands: GPUCommandBuffer; handle: StepHandle } {
     const n = rows.length;
     if (n < 1 || n > this.rowsPerStep) throw new BoxedError('InvalidRequest', `a step takes 1..${this.rowsPerStep} rows, got ${n}`);
     const logitRows = opts.lastRowOnly ? 1 : n;
@@ -380,6 +394,8 @@ export class GpuModel implements StepOps {
     this.stepLastRowOnly = opts.lastRowOnly;
     this.encoder = this.ctx.device.createCommandEncoder({ label: 'step' });
     this.beginPass();
+    // encoder, pass begin/end, finish, the ids' copy, and the readback's map/getMappedRange/unmap
+    this.ctx.stats.apiCalls += opts.sampling ? 8 : 4;
     forward(this.cfg, this);
     let staging: GPUBuffer | null = null;
     if (opts.sampling) {
@@ -391,11 +407,48 @@ export class GpuModel implements StepOps {
     } else {
       this.endPass();
     }
-    this.ctx.submit([this.encoder.finish()]);
+    const commands = this.encoder.finish();
     this.encoder = null;
-    return { staging, rows: logitRows };
+    return { commands, handle: { staging, rows: logitRows } };
   }
   private stagingIndex = 0;
+
+  /**
+   * Records one step with the dispatch trace on and drops it unsubmitted: the roofline of that step (its
+   * dispatches' costs, API calls, writes, the submit and readback it would make) against the bytes any
+   * implementation must move.
+   */
+  traceStep(rows: readonly RowSpec[], opts: StepOptions): RooflineReport {
+    const s = this.ctx.stats;
+    const before = { dispatches: s.dispatches, apiCalls: s.apiCalls, writes: s.writes };
+    const trace: DispatchCost[] = [];
+    this.ctx.trace = trace;
+    try {
+      this.recordStep(rows, opts);
+    } finally {
+      this.ctx.trace = null;
+    }
+    const counts = {
+      dispatches: s.dispatches - before.dispatches,
+      apiCalls: s.apiCalls - before.apiCalls + 1,
+      submits: 1,
+      writes: s.writes - before.writes,
+      readbacks: opts.sampling ? 1 : 0,
+    };
+    const maxPos = Math.max(...rows.map((r) => r.pos + 1));
+    return roofline(trace, rows.length, counts, this.minStepBytes(rows.length, maxPos, opts.lastRowOnly ? 1 : rows.length));
+  }
+
+  /** Bytes any implementation moves for a step: every weight once, the rows' K/V (read, and appended), the logits. */
+  minStepBytes(rows: number, maxPos: number, logitRows: number): number {
+    const { cfg } = this;
+    const f = this.opts.weights;
+    const qDim = cfg.nHeads * cfg.headDim;
+    const layer = packedBytes(qDim + 2 * cfg.kvDim, cfg.dim, f) + packedBytes(cfg.dim, qDim, f) + packedBytes(2 * cfg.ffnDim, cfg.dim, f) + packedBytes(cfg.dim, cfg.ffnDim, f);
+    const kvEntry = cfg.kvDim * 2 * (this.opts.kv === 'f16' ? 2 : 4);
+    const kv = cfg.nLayers * kvEntry * (rows * maxPos + rows);
+    return cfg.nLayers * layer + packedBytes(cfg.vocab, cfg.dim, f) + kv + logitRows * cfg.vocab * 4;
+  }
 
   /** Waits for a step's sampled ids (the only readback of a decode step: 4 bytes a row). */
   async readTokens(h: StepHandle): Promise<Uint32Array> {
@@ -424,6 +477,16 @@ export class GpuModel implements StepOps {
   }
 
   destroy(): void {
+    // kernels' own buffers (row-count tables, tables, partials, uniforms) and the bindings' uniforms
+    if (this.k) {
+      const k = this.k;
+      for (const kernel of [k.qkv, k.rope, k.attn, k.out, k.gateUp, k.down, k.finalNorm, k.head, k.sample]) kernel.destroy();
+    }
+    if (this.b) {
+      const params: GPUBuffer[] = [this.b.embed.params, this.b.head.params];
+      for (const l of this.b.layers) params.push(l.qkv.params, l.rope.params, ...l.attn.params, l.out.params, l.gateUp.params, l.down.params);
+      for (const p of params) p.destroy();
+    }
     const bufs = [this.x, this.qkv, this.q, this.attnOut, this.h, this.xLast, this.xNorm, this.logitsBuf, this.tokens, this.meta, this.finalNorm, ...this.staging];
     for (const b of bufs) b?.destroy();
     for (const w of this.layerW) {
@@ -437,6 +500,12 @@ export class GpuModel implements StepOps {
     if (this.headW && this.headW !== this.embedW) destroyWeight(this.headW);
     this.kv?.destroy();
   }
+}
+
+export interface StepOptions {
+  tokens?: ArrayLike<number>;
+  lastRowOnly: boolean;
+  sampling?: readonly RowSampling[];
 }
 
 export interface StepHandle {

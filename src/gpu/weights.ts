@@ -79,8 +79,10 @@ export function destroyWeight(w: GpuWeight): void {
 }
 
 /** The //#if defines that select a weight format in shaders/weight-formats.wgsl. */
-export function formatDefines(format: WeightFormat): { fmt_q4: boolean; fmt_q8: boolean; fmt_f16: boolean; fmt_f32: boolean; scaled: boolean } {
+export function formatDefines(format: WeightFormat): { fmt_q4: boolean; fmt_q8: boolean; fmt_f16: boolean; fmt_f32: boolean; scaled: boolean; wvec: boolean } {
   return {
+    // a shader binding q4 words as vec4s (the decode matvec) sets this itself
+    wvec: false,
     fmt_q4: format === 'q4',
     fmt_q8: format === 'q8',
     fmt_f16: format === 'f16',

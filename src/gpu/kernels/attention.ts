@@ -2,10 +2,11 @@
 // Two paths, chosen in encode() by the number of rows:
 //   prefill (many rows): tiles of BR rows x G heads per workgroup, online softmax over K/V tiles;
 //   decode (few rows, long caches): split-K over up to maxSplits workgroups per row and kv head,
-//     then a combine dispatch merges the partial (max, sum, acc) records.
+//     then a combine dispatch merges the partial (max, sum, acc) records; with one split it takes the tiled
+//     path instead (one dispatch, nothing to combine).
 // Everything (pipelines, uniforms, the partials buffer) is built at construction; encode() allocates nothing.
 import source from '../../../shaders/attention.wgsl?raw';
-import type { GpuContext } from '../context';
+import type { DispatchCost, GpuContext } from '../context';
 import type { KvFormat } from '../../protocol/engine';
 import { BoxedError } from '../../protocol/errors';
 import { UNIFORM, createBuffer, writeBuffer } from '../buffers';
@@ -72,6 +73,7 @@ export class AttentionKernel {
   private readonly part: GPUBuffer;
   private readonly partRows: number;
   private readonly partRecords: number;
+  private readonly wg: number;
 
   constructor(
     private readonly ctx: GpuContext,
@@ -82,6 +84,7 @@ export class AttentionKernel {
     const g = nHeads / nKvHeads;
     const lim = ctx.caps.limits;
     const wg = Math.min(128, lim.maxComputeInvocationsPerWorkgroup, lim.maxComputeWorkgroupSizeX);
+    this.wg = wg;
     this.prefillTiling = chooseTiling(g, headDim, lim.maxComputeWorkgroupStorageSize, 16, [16, 8]);
     this.decodeTiling = chooseTiling(g, headDim, lim.maxComputeWorkgroupStorageSize, 1, [32, 16, 8]);
     const common = { WG: wg, G: g, HD: headDim, KV_F16: kvFormat === 'f16' ? 1 : 0 };
@@ -148,14 +151,34 @@ export class AttentionKernel {
     if (path === 'decode') {
       if (rows > this.partRows) throw new BoxedError('Internal', `attention: the decode path takes at most ${this.partRows} rows, got ${rows}`);
       const splits = this.splitsFor(rows, maxPos);
+      // one split: the tiled kernel computes the same in one dispatch, with no partials to combine
+      if (splits === 1) return this.encode(pass, b, rows, maxPos, 'prefill');
+      this.ctx.trace?.push(this.cost('attention-decode', splits * nKvHeads * rows, rows, maxPos, Math.ceil(maxPos / splits / this.decodeTiling.bk)));
       this.ctx.dispatch(pass, this.decode, [b.decode], splits, nKvHeads, rows);
+      this.ctx.trace?.push(this.combineCost(rows, splits));
       this.ctx.dispatch(pass, this.combine, [b.combine], nHeads, rows);
     } else {
       const br = this.prefillTiling.br;
       const tiles = Math.ceil(rows / br);
       // x = rows in the last tile: the shader derives the row count from it (workgroups with x > 0 exit)
+      this.ctx.trace?.push(this.cost('attention-prefill', tiles * nKvHeads, rows, maxPos, Math.ceil(maxPos / this.prefillTiling.bk)));
       this.ctx.dispatch(pass, this.prefill, [b.prefill], rows - (tiles - 1) * br, nKvHeads, tiles);
     }
+  }
+
+  /** A pass over the K/V cache: every row reads its positions' K and V (at most maxPos each) and its q. */
+  private cost(kernel: string, workgroups: number, rows: number, maxPos: number, tilesPerLane: number): DispatchCost {
+    const { nHeads, nKvHeads, headDim, kvFormat } = this.shape;
+    const qBytes = rows * nHeads * headDim * 4;
+    const kvBytes = 2 * rows * maxPos * nKvHeads * headDim * (kvFormat === 'f16' ? 2 : 4);
+    // per K/V tile: K loads, scores, V loads (three dependent steps, barriers between)
+    return { kernel, workgroups, threads: this.wg, bytesRead: qBytes + kvBytes, bytesWritten: qBytes, flops: 4 * rows * maxPos * nHeads * headDim, chain: 3 * tilesPerLane };
+  }
+
+  private combineCost(rows: number, splits: number): DispatchCost {
+    const { nHeads, headDim } = this.shape;
+    const partBytes = rows * nHeads * splits * (4 + headDim) * 4;
+    return { kernel: 'attention-combine', workgroups: nHeads * rows, threads: this.wg, bytesRead: partBytes, bytesWritten: rows * nHeads * headDim * 4, flops: 2 * rows * nHeads * splits * headDim, chain: Math.ceil(splits / 4) + 1 };
   }
 
   destroy(): void {

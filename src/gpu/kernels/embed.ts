@@ -7,6 +7,7 @@ import { UNIFORM, createBuffer, writeBuffer } from '../buffers';
 import { formatDefines, type GpuWeight } from '../weights';
 import type { WeightFormat } from '../../protocol/engine';
 import { BoxedError } from '../../protocol/errors';
+import { rowLayout } from '../../loader/quant';
 
 export interface EmbedOptions {
   dim: number;
@@ -26,6 +27,9 @@ const PARAMS_BYTES = 32;
 export class EmbedKernel {
   readonly pipeline: GPUComputePipeline;
   private readonly paramsStride: number;
+  private readonly wg: number;
+  /** bytes of one packed embedding row (data + scales) */
+  private readonly rowBytes: number;
 
   constructor(
     private readonly ctx: GpuContext,
@@ -40,6 +44,9 @@ export class EmbedKernel {
       throw new BoxedError('Internal', `embed: maxRows ${maxRows} exceeds maxComputeWorkgroupsPerDimension ${lim.maxComputeWorkgroupsPerDimension}`);
     }
     const wg = Math.min(64, lim.maxComputeInvocationsPerWorkgroup, lim.maxComputeWorkgroupSizeX);
+    this.wg = wg;
+    const { wordsPerRow, groupsPerRow } = rowLayout(dim, opts.format);
+    this.rowBytes = (wordsPerRow + groupsPerRow) * 4;
     this.pipeline = ctx.pipelines.get({
       shader: 'embed',
       source: `${source}\n${formatsSource}`,
@@ -81,6 +88,10 @@ export class EmbedKernel {
     if (!(rows >= 1 && rows <= this.opts.maxRows && Number.isInteger(rows))) {
       throw new BoxedError('Internal', `embed: rows ${rows} outside 1..${this.opts.maxRows}`);
     }
-    for (let c = 0; c < b.groups.length; c++) this.ctx.dispatch(pass, this.pipeline, b.groups[c], rows);
+    for (let c = 0; c < b.groups.length; c++) {
+      // a row's words are read by the chunk that holds its token (one chunk per row; the others exit)
+      this.ctx.trace?.push({ kernel: 'embed', workgroups: rows, threads: this.wg, bytesRead: c === 0 ? rows * (this.rowBytes + 4) : rows * 4, bytesWritten: c === 0 ? rows * this.opts.dim * 4 : 0, flops: 0, chain: 1 });
+      this.ctx.dispatch(pass, this.pipeline, b.groups[c], rows);
+    }
   }
 }

@@ -1,21 +1,22 @@
-// The decode matvec's tilings. On this machine's CPU adapter decodeTiling() picks one lane per row, so the
-// lane-group reductions that GPUs take (subgroupAdd, subgroupShuffleXor, subgroups + workgroup memory, and
-// workgroup memory alone without subgroups) are forced here through MatmulOptions.decodeTiling and checked
-// against the CPU oracle on awkward shapes (K not a multiple of 8 or of the lane count, N not of the rows a
-// workgroup covers).
+// The decode matvec's tilings, for 1 to 16 rows. On this machine's CPU adapter decodeTiling() picks one lane per
+// row; the tilings it picks for NVIDIA, AMD, Intel and Apple adapters (lane groups reduced with subgroupAdd,
+// subgroupShuffleXor, subgroups + workgroup memory, or workgroup memory alone) are forced here through
+// MatmulOptions.decodeTiling and checked against the CPU oracle on awkward shapes (K not a multiple of 32 or of
+// the lane count, N not of the rows a workgroup covers), every row count 1..16 through one kernel. lavapipe's
+// subgroups are 8 wide, so a 32-lane tiling crosses subgroups there.
 import { describe, it, expect, beforeAll } from 'vitest';
 import { nodeContext, PROFILES } from '../test-device';
 import type { GpuContext } from '../context';
-import { uploadBuffer, readF32 } from '../buffers';
+import { uploadBuffer, readF32, writeBuffer } from '../buffers';
 import { uploadWeight, destroyWeight } from '../weights';
-import { MatmulKernel, decodeTiling, type DecodeTiling } from './matmul';
+import { MatmulKernel } from './matmul';
+import { DECODE_MAX_ROWS, NAMED_ADAPTERS, decodeTiling, decodeWorkgroups, type DecodeTiling } from './matmul-tiling';
 import { packWeight, dequantize, type WeightFormat } from '../../loader/quant';
 import { matmulFused } from '../../cpu/matmul';
 import { randomNormal } from '../../cpu/random';
 import { assertClose } from '../../cpu/compare';
 
 interface Case {
-  rows: number;
   K: number;
   N: number;
   format: WeightFormat;
@@ -28,11 +29,15 @@ interface Case {
 
 const EPS = 1e-6;
 
-async function check(ctx: GpuContext, c: Case, seed: number): Promise<void> {
+const MAXR = DECODE_MAX_ROWS;
+const ALL_ROWS = Array.from({ length: MAXR }, (_, i) => i + 1);
+
+/** One kernel for the case, run for each row count in `rowsList`, each against the CPU twin. */
+async function check(ctx: GpuContext, c: Case, seed: number, rowsList: readonly number[] = ALL_ROWS): Promise<void> {
   const outW = c.swiglu ? c.N / 2 : c.N;
   const packed = packWeight(randomNormal(c.N * c.K, seed, 0.3), c.N, c.K, c.format);
-  const x = randomNormal(4 * c.K, seed + 1);
-  const y0 = randomNormal(4 * outW, seed + 2);
+  const x = randomNormal(MAXR * c.K, seed + 1);
+  const y0 = randomNormal(MAXR * outW, seed + 2);
   const bias = c.bias ? randomNormal(c.N, seed + 3) : undefined;
   const kernel = new MatmulKernel(ctx, {
     N: c.N,
@@ -42,7 +47,7 @@ async function check(ctx: GpuContext, c: Case, seed: number): Promise<void> {
     residual: c.residual,
     norm: c.norm ? { eps: EPS } : undefined,
     swiglu: c.swiglu,
-    maxRows: 4,
+    maxRows: MAXR,
     label: 'decode-test',
     decodeTiling: c.tiling,
   });
@@ -50,73 +55,109 @@ async function check(ctx: GpuContext, c: Case, seed: number): Promise<void> {
   const [xb, yb] = [uploadBuffer(ctx, 'x', x), uploadBuffer(ctx, 'y', y0)];
   const bb = bias ? uploadBuffer(ctx, 'bias', bias) : undefined;
   const bound = kernel.bind(w, xb, yb, bb);
-  const enc = ctx.device.createCommandEncoder();
-  const pass = enc.beginComputePass();
-  kernel.encode(pass, bound, c.rows);
-  pass.end();
-  ctx.submit([enc.finish()]);
-  const all = await readF32(ctx, yb, 4 * outW);
-  destroyWeight(w);
-  for (const b of [xb, yb, bb, bound.params]) b?.destroy();
-  kernel.destroy();
-
-  // the oracle: the fused matmul's CPU twin on the dequantized weight
-  const want = matmulFused(x, dequantize(packed), c.rows, c.K, c.N, { bias, normEps: c.norm ? EPS : undefined, swiglu: c.swiglu, residual: c.residual ? y0 : undefined });
-  const scale = want.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-  assertClose(all.slice(0, c.rows * outW), want, 1e-4 * scale, 1e-4, JSON.stringify(c));
-  expect(Array.from(all.slice(c.rows * outW))).toEqual(Array.from(y0.slice(c.rows * outW))); // rows past `rows` untouched
+  const w32 = dequantize(packed);
+  try {
+    for (const rows of rowsList) {
+      writeBuffer(ctx, yb, 0, y0);
+      const enc = ctx.device.createCommandEncoder();
+      const pass = enc.beginComputePass();
+      kernel.encode(pass, bound, rows);
+      pass.end();
+      ctx.submit([enc.finish()]);
+      const all = await readF32(ctx, yb, MAXR * outW);
+      // the oracle: the fused matmul's CPU twin on the dequantized weight
+      const want = matmulFused(x, w32, rows, c.K, c.N, { bias, normEps: c.norm ? EPS : undefined, swiglu: c.swiglu, residual: c.residual ? y0 : undefined });
+      const scale = want.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      assertClose(all.slice(0, rows * outW), want, 1e-4 * scale, 1e-4, `${JSON.stringify(c)} rows=${rows}`);
+      expect(Array.from(all.slice(rows * outW))).toEqual(Array.from(y0.slice(rows * outW))); // rows past `rows` untouched
+    }
+  } finally {
+    destroyWeight(w);
+    for (const b of [xb, yb, bb, bound.params]) b?.destroy();
+    kernel.destroy();
+  }
 }
 
 const name = (c: Case) =>
-  `rows=${c.rows} K=${c.K} N=${c.N} ${c.format} ${['bias', 'residual', 'norm', 'swiglu'].filter((f) => c[f as keyof Case]).join('+') || 'plain'} ` +
+  `K=${c.K} N=${c.N} ${c.format} ${['bias', 'residual', 'norm', 'swiglu'].filter((f) => c[f as keyof Case]).join('+') || 'plain'} ` +
   `wg=${c.tiling.wg} tpr=${c.tiling.tpr} nr=${c.tiling.nr}`;
 
-describe('decode matvec tilings with subgroups (full profile, subgroup size 8 on lavapipe)', () => {
+type Shape = Omit<Case, 'tiling'>;
+type Vendor = 'nvidia' | 'amd' | 'intel' | 'apple';
+const forVendor = (v: Vendor, sh: Shape): Case => ({ ...sh, tiling: decodeTiling(sh.K, sh.N, NAMED_ADAPTERS[v], sh.swiglu) });
+
+// Shapes where the vendor tilings differ: long rows (32 lanes a row), short rows (few lanes), narrow outputs
+// (one row a lane group, small workgroups).
+const VENDOR_CASES: [Vendor, Shape][] = [
+  ['nvidia', { K: 2100, N: 67, format: 'q4', norm: true, bias: true }],
+  ['nvidia', { K: 1000, N: 45, format: 'f16', residual: true }],
+  ['amd', { K: 2300, N: 38, format: 'q8', norm: true, swiglu: true }],
+  ['intel', { K: 2100, N: 51, format: 'q4', residual: true }],
+  ['apple', { K: 333, N: 301, format: 'f32', bias: true }],
+];
+
+describe('decode matvec, the tilings picked for named GPUs, rows 1..16 (full profile: subgroups of 8 on lavapipe)', () => {
   let ctx: GpuContext;
   beforeAll(async () => {
     ctx = await nodeContext(PROFILES.full);
   });
-  const cases: Case[] = [
-    // TPR = subgroup size: subgroupAdd
-    { rows: 3, K: 333, N: 45, format: 'q4', bias: true, norm: true, residual: true, tiling: { wg: 64, tpr: 8, nr: 2 } },
-    // TPR < subgroup size: subgroupShuffleXor; whole-block x rows (vec4 reads)
-    { rows: 2, K: 200, N: 46, format: 'q8', norm: true, swiglu: true, tiling: { wg: 64, tpr: 4, nr: 2 } },
-    // TPR > subgroup size: subgroupAdd, then across subgroups through workgroup memory
-    { rows: 4, K: 1000, N: 67, format: 'f16', bias: true, tiling: { wg: 128, tpr: 32, nr: 4 } },
-    // short rows (the LM head of a tiny model), one row per lane group, several workgroups
-    { rows: 1, K: 64, N: 301, format: 'f32', residual: true, tiling: { wg: 256, tpr: 2, nr: 1 } },
-  ];
-  it.each(cases.map((c) => [name(c), c] as const))('%s matches the CPU oracle', async (_n, c) => {
+  it.each(VENDOR_CASES.map(([v, sh]) => [`${v} ${name(forVendor(v, sh))}`, forVendor(v, sh)] as const))('%s matches the CPU oracle', async (_n, c) => {
     await check(ctx, c, c.K * 13 + c.N);
+  });
+  it('lavapipe\'s own tiling (one lane a row) for every format and epilogue', async () => {
+    const shapes: Shape[] = [
+      { K: 333, N: 45, format: 'q4', bias: true, norm: true, residual: true },
+      { K: 200, N: 46, format: 'q8', norm: true, swiglu: true },
+      { K: 136, N: 67, format: 'f16', residual: true },
+      { K: 72, N: 301, format: 'f32' },
+    ];
+    for (const sh of shapes) {
+      const c = { ...sh, tiling: decodeTiling(sh.K, sh.N, NAMED_ADAPTERS.lavapipe, sh.swiglu) };
+      await check(ctx, c, sh.K * 7 + sh.N, [1, 2, 3, 4, 5, 8, 11, 16]);
+    }
+  });
+  it('a tiling with lane groups smaller than a subgroup (subgroupShuffleXor)', async () => {
+    await check(ctx, { K: 200, N: 46, format: 'q8', norm: true, swiglu: true, tiling: { wg: 64, tpr: 4, nr: 2 } }, 5, [1, 6, 16]);
   });
 });
 
-describe('decode matvec tilings without subgroups (weak profile)', () => {
+describe('decode matvec, the tilings picked for named GPUs, rows 1..16 (weak profile: no subgroups)', () => {
   let ctx: GpuContext;
   beforeAll(async () => {
     ctx = await nodeContext(PROFILES.weak);
   });
   const cases: Case[] = [
-    // workgroup-memory reduction over 16 lanes
-    { rows: 4, K: 333, N: 45, format: 'q4', bias: true, norm: true, residual: true, tiling: { wg: 64, tpr: 16, nr: 2 } },
-    // one lane per row, four rows a lane, swiglu pairs
-    { rows: 2, K: 136, N: 258, format: 'q8', norm: true, swiglu: true, tiling: { wg: 64, tpr: 1, nr: 4 } },
+    forVendor('nvidia', { K: 2100, N: 45, format: 'q4', bias: true, norm: true, residual: true }),
+    forVendor('intel', { K: 136, N: 258, format: 'q8', norm: true, swiglu: true }),
+    { K: 136, N: 258, format: 'f16', norm: true, swiglu: true, tiling: decodeTiling(136, 258, NAMED_ADAPTERS.swiftshader, true) },
   ];
   it.each(cases.map((c) => [name(c), c] as const))('%s matches the CPU oracle', async (_n, c) => {
-    await check(ctx, c, c.K * 17 + c.N);
+    await check(ctx, c, c.K * 17 + c.N, [1, 3, 4, 7, 8, 13, 16]);
   });
 });
 
 describe('decodeTiling', () => {
   it('takes one lane per row on CPU adapters and up to a subgroup of lanes, from K, on GPUs', () => {
-    const gpu = { maxWorkgroup: 1024, subgroupMin: 32, fallback: false };
-    expect(decodeTiling(1536, gpu)).toEqual({ wg: 256, tpr: 32, nr: 2 });
-    expect(decodeTiling(64, gpu)).toEqual({ wg: 256, tpr: 2, nr: 2 }); // 8 blocks: 4 a lane
-    expect(decodeTiling(8, gpu)).toEqual({ wg: 256, tpr: 1, nr: 2 });
-    expect(decodeTiling(1536, { ...gpu, subgroupMin: 8 }).tpr).toBe(8); // the reduction stays in a subgroup
-    expect(decodeTiling(8960, { ...gpu, subgroupMin: 0 }).tpr).toBe(32); // no subgroups
-    expect(decodeTiling(1536, { ...gpu, maxWorkgroup: 200 }).wg).toBe(128);
-    expect(decodeTiling(1536, { maxWorkgroup: 256, subgroupMin: 8, fallback: true })).toEqual({ wg: 64, tpr: 1, nr: 2 });
+    const gpu = NAMED_ADAPTERS.nvidia;
+    expect(decodeTiling(8960, 17920, gpu, true)).toEqual({ wg: 256, tpr: 32, nr: 2 }); // gate/up: plenty of rows
+    expect(decodeTiling(64, 151936, gpu)).toEqual({ wg: 256, tpr: 1, nr: 2 }); // 2 units a row: one lane
+    expect(decodeTiling(1536, 151936, { ...gpu, subgroupMin: 8 }).tpr).toBe(8); // the reduction stays in a subgroup
+    expect(decodeTiling(8960, 1536, { ...gpu, subgroupMin: 8 }).tpr).toBe(32); // unless the chain gets long
+    expect(decodeTiling(8960, 151936, { ...gpu, subgroupMin: 0 }).tpr).toBe(32); // no subgroups
+    expect(decodeTiling(1536, 151936, { ...gpu, maxWorkgroup: 200 }).wg).toBe(128);
+    expect(decodeTiling(1536, 2048, NAMED_ADAPTERS.lavapipe)).toEqual({ wg: 64, tpr: 1, nr: 2 });
+  });
+
+  it('fills a 132-SM GPU for every matrix of the 1.5B model, with short chains of loads per lane', () => {
+    // qkv, o, gate/up, down, LM head
+    const shapes: [number, number, boolean][] = [[1536, 2048, false], [1536, 1536, false], [1536, 17920, true], [8960, 1536, false], [1536, 151936, false]];
+    for (const v of ['nvidia', 'amd', 'intel', 'apple'] as const) {
+      for (const [K, N, swiglu] of shapes) {
+        const t = decodeTiling(K, N, NAMED_ADAPTERS[v], swiglu);
+        expect(decodeWorkgroups(N, t), `${v} ${N}x${K}`).toBeGreaterThanOrEqual(v === 'intel' ? 132 : 256);
+        expect(Math.ceil(K / 32 / t.tpr) * t.nr, `${v} ${N}x${K} units a lane`).toBeLessThanOrEqual(12);
+      }
+    }
   });
 
   it('rejects tilings the shader cannot run', async () => {

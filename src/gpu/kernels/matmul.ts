@@ -12,11 +12,13 @@ import formatsSource from '../../../shaders/weight-formats.wgsl?raw';
 import type { GpuContext } from '../context';
 import { UNIFORM, createBuffer, writeBuffer } from '../buffers';
 import { formatDefines, type GpuWeight } from '../weights';
+import { rowLayout } from '../../loader/quant';
+import type { DispatchCost } from '../context';
 import type { WeightFormat } from '../../protocol/engine';
 import { BoxedError } from '../../protocol/errors';
+import { DECODE_MAX_ROWS, DECODE_UNIT, NAMED_ADAPTERS, decodeTiling, decodeWorkgroups, type DecodeTiling } from './matmul-tiling';
 
-/** Row counts up to this use the matrix-vector path. */
-export const DECODE_MAX_ROWS = 4;
+export { DECODE_MAX_ROWS, decodeTiling, type DecodeTiling } from './matmul-tiling';
 
 export interface MatmulOptions {
   /** Output width (weight rows); for swiglu 2 * F with gate/up rows interleaved. */
@@ -46,45 +48,6 @@ export interface MatmulBinding {
   chunkRows: number[];
   /** the per-chunk Params uniform buffer */
   params: GPUBuffer;
-}
-
-/** How the decode shader splits work: WG threads a workgroup, in lane groups of TPR threads owning NR rows each. */
-export interface DecodeTiling {
-  /** threads a workgroup (power of two) */
-  wg: number;
-  /** threads sharing one output row (power of two <= wg) */
-  tpr: number;
-  /** consecutive output rows a lane group owns (even: swiglu pairs) */
-  nr: number;
-}
-
-/** What decodeTiling() needs to know about the adapter. */
-export interface DecodeAdapter {
-  /** largest workgroup (min of maxComputeInvocationsPerWorkgroup and maxComputeWorkgroupSizeX) */
-  maxWorkgroup: number;
-  /** smallest subgroup size when subgroups are enabled, else 0 */
-  subgroupMin: number;
-  /** a CPU rasterizer (lavapipe, SwiftShader, WARP) */
-  fallback: boolean;
-}
-
-// A lane takes at least this many blocks of 8 values of a row (fewer lanes for short rows), at most 32 lanes.
-const DECODE_BLOCKS_PER_LANE = 4;
-const DECODE_MAX_TPR = 32;
-
-/**
- * Decode tiling for rows of K values. GPUs: 256 threads, TPR from K (<= 32, and within one subgroup so the
- * reduction is shuffles only), coalesced word reads across a row's lanes. CPU adapters run a workgroup's
- * invocations as SIMD lanes of one thread: there one lane per row is fastest (every x read is the same address
- * for all lanes, no reduction, no barrier), measured 1.5-8x over 8 or 32 lanes on lavapipe.
- */
-export function decodeTiling(K: number, a: DecodeAdapter): DecodeTiling {
-  const wg = 2 ** Math.floor(Math.log2(Math.min(a.fallback ? 64 : 256, a.maxWorkgroup)));
-  if (a.fallback) return { wg, tpr: 1, nr: 2 };
-  const blocks = Math.ceil(K / 8);
-  let tpr = 2 ** Math.floor(Math.log2(Math.max(1, blocks / DECODE_BLOCKS_PER_LANE)));
-  tpr = Math.min(tpr, DECODE_MAX_TPR, wg, a.subgroupMin > 0 ? a.subgroupMin : DECODE_MAX_TPR);
-  return { wg, tpr, nr: 2 };
 }
 
 // Prefill tiling: 16 x 16 threads, 64 x 64 output tile, K steps of 32.
@@ -122,10 +85,23 @@ function layoutsFor(device: GPUDevice, key: string, scaled: boolean, bias: boole
   return l;
 }
 
+/** Dependent iterations of one lane of the decode matvec: its rows times its units of a row. */
+function decodeChain(K: number, t: DecodeTiling): number {
+  return t.nr * Math.ceil(Math.ceil(K / DECODE_UNIT) / t.tpr);
+}
+
+/** The decode dispatch as an NVIDIA GPU runs it (the roofline's predictions). */
+function gpuDecode(K: number, n: number, swiglu?: boolean): DispatchCost['gpu'] {
+  const t = decodeTiling(K, n, NAMED_ADAPTERS.nvidia, swiglu);
+  return { workgroups: decodeWorkgroups(n, t), threads: t.wg, chain: decodeChain(K, t) };
+}
+
 export class MatmulKernel {
   readonly decodePipeline: GPUComputePipeline;
   readonly prefillPipeline: GPUComputePipeline | null = null;
   readonly outWidth: number;
+  /** the decode path's tiling */
+  readonly decodeTilingUsed: DecodeTiling;
   private readonly layouts: Layouts;
   private readonly rowsPerWorkgroup: number;
   private readonly paramsStride: number;
@@ -161,23 +137,24 @@ export class MatmulKernel {
     // decode: lane groups of TPR threads per output row pair (tiling from K and the adapter); x read as vec4s
     // when rows are whole blocks of 8
     const info = ctx.device.adapterInfo as GPUAdapterInfo | undefined;
-    const t = opts.decodeTiling ?? decodeTiling(K, {
+    const t = opts.decodeTiling ?? decodeTiling(K, N, {
       maxWorkgroup: Math.min(lim.maxComputeInvocationsPerWorkgroup, lim.maxComputeWorkgroupSizeX),
       subgroupMin: ctx.caps.subgroups ? (info?.subgroupMinSize ?? 0) : 0,
       fallback: info?.isFallbackAdapter ?? false,
-    });
+    }, swiglu);
+    this.decodeTilingUsed = t;
     const pow2 = (v: number) => Number.isInteger(v) && v > 0 && (v & (v - 1)) === 0;
     if (!(pow2(t.wg) && pow2(t.tpr) && t.tpr <= t.wg && Number.isInteger(t.nr) && t.nr >= 1 && (!swiglu || t.nr % 2 === 0))) {
       throw bad(`bad decode tiling ${JSON.stringify(t)}`);
     }
     if (t.wg > lim.maxComputeInvocationsPerWorkgroup || t.wg > lim.maxComputeWorkgroupSizeX) throw bad(`decode workgroup ${t.wg} exceeds the adapter's limits`);
     this.rowsPerWorkgroup = (t.nr * t.wg) / t.tpr;
-    const storage = 16 * t.wg;
+    const storage = 16 * t.wg + 4;
     if (storage > lim.maxComputeWorkgroupStorageSize) throw bad(`decode needs ${storage} B of workgroup storage, limit ${lim.maxComputeWorkgroupStorageSize}`);
     this.decodePipeline = ctx.pipelines.get({
       shader: 'matmul-decode',
       source: `${decodeSource}\n${formatsSource}`,
-      defines: { ...defines, xvec: K % 8 === 0 },
+      defines: { ...defines, xvec: K % 8 === 0, wvec: format === 'q4' },
       constants: { WG: t.wg, TPR: t.tpr, NR: t.nr },
       layout: this.layouts.pipeline,
     });
@@ -234,6 +211,7 @@ export class MatmulKernel {
       const u = new Uint32Array(raw, i * stride, PARAMS_BYTES / 4);
       u.set([K, w.wordsPerRow, w.groupsPerRow, c.rows, c.rowStart, this.outWidth]);
       new Float32Array(raw, i * stride + 24, 1)[0] = this.opts.norm?.eps ?? 0;
+      new Uint32Array(raw, i * stride + 28, 1)[0] = DECODE_UNIT / 8; // the decode shader's blocks per unit
       const entries: GPUBindGroupEntry[] = [
         { binding: 0, resource: { buffer: params, offset: i * stride, size: PARAMS_BYTES } },
         { binding: 1, resource: { buffer: x } },
@@ -246,6 +224,30 @@ export class MatmulKernel {
     });
     writeBuffer(this.ctx, params, 0, new Uint8Array(raw));
     return { groups, chunkRows: w.chunks.map((c) => c.rows), params };
+  }
+
+  /** What one dispatch over n weight rows costs (the roofline's input; made only while a trace is on). */
+  private cost(path: 'decode' | 'prefill', rows: number, n: number, workgroups: number): DispatchCost {
+    const { K, format, bias, residual, swiglu, label } = this.opts;
+    const { wordsPerRow, groupsPerRow } = rowLayout(K, format);
+    const weightBytes = n * (wordsPerRow + groupsPerRow) * 4;
+    const outBytes = rows * (swiglu ? n / 2 : n) * 4;
+    const t = this.decodeTilingUsed;
+    // decode: each weight byte once, x once per workgroup (from cache after the first); prefill: the weight
+    // tile once per 64-row tile of x, x once per 64-column tile of W
+    const tilesM = Math.ceil(rows / (4 * PREFILL_WY));
+    const tilesN = Math.ceil(n / (4 * PREFILL_WX));
+    const read = path === 'decode' ? weightBytes + rows * K * 4 : weightBytes * tilesM + rows * K * 4 * tilesN;
+    return {
+      kernel: `matmul-${path} ${label}`,
+      workgroups,
+      threads: path === 'decode' ? t.wg : PREFILL_WX * PREFILL_WY,
+      bytesRead: read + (bias ? n * 4 : 0) + (residual ? outBytes : 0),
+      bytesWritten: outBytes,
+      flops: 2 * rows * n * K,
+      chain: path === 'decode' ? decodeChain(K, t) : Math.ceil(K / 32),
+      gpu: path === 'decode' ? gpuDecode(K, n, this.opts.swiglu) : undefined,
+    };
   }
 
   /** Frees the row-count table (bindings' params buffers belong to their callers). */
@@ -261,11 +263,13 @@ export class MatmulKernel {
     const max = this.ctx.caps.limits.maxComputeWorkgroupsPerDimension;
     // group 1 (the row count) stays bound across the chunk dispatches, which set group 0
     pass.setBindGroup(1, this.rowsGroups[rows - 1]);
+    this.ctx.stats.apiCalls++;
     if (rows <= DECODE_MAX_ROWS) {
       const pipeline = this.decodePipeline;
       for (let c = 0; c < b.groups.length; c++) {
         const total = Math.ceil(b.chunkRows[c] / this.rowsPerWorkgroup);
         const gy = Math.ceil(total / max);
+        this.ctx.trace?.push(this.cost('decode', rows, b.chunkRows[c], total));
         this.ctx.dispatch(pass, pipeline, b.groups[c], Math.ceil(total / gy), gy);
       }
       return;
@@ -275,6 +279,7 @@ export class MatmulKernel {
     for (let c = 0; c < b.groups.length; c++) {
       const total = Math.ceil(b.chunkRows[c] / (4 * PREFILL_WX)) * tilesM;
       const gy = Math.ceil(total / max);
+      this.ctx.trace?.push(this.cost('prefill', rows, b.chunkRows[c], total));
       this.ctx.dispatch(pass, pipeline, b.groups[c], Math.ceil(total / gy), gy);
     }
   }

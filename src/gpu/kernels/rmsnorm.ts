@@ -10,6 +10,7 @@ export interface RmsnormBinding {
 export class RmsnormKernel {
   readonly pipeline: GPUComputePipeline;
   private readonly params: GPUBuffer;
+  private readonly wg: number;
 
   constructor(
     private readonly ctx: GpuContext,
@@ -17,6 +18,7 @@ export class RmsnormKernel {
     eps: number,
   ) {
     const wg = Math.min(256, ctx.caps.limits.maxComputeInvocationsPerWorkgroup);
+    this.wg = wg;
     this.pipeline = ctx.pipelines.get({ shader: 'rmsnorm', source, constants: { WG: wg } });
     this.params = createBuffer(ctx, 'rmsnorm.params', 16, UNIFORM);
     const p = new ArrayBuffer(16);
@@ -40,7 +42,13 @@ export class RmsnormKernel {
     return { group };
   }
 
+  destroy(): void {
+    this.params.destroy();
+  }
+
   encode(pass: GPUComputePassEncoder, b: RmsnormBinding, rows: number): void {
+    const d = this.dim;
+    this.ctx.trace?.push({ kernel: 'rmsnorm', workgroups: rows, threads: this.wg, bytesRead: (rows + 1) * d * 4, bytesWritten: rows * d * 4, flops: 4 * rows * d, chain: Math.ceil(d / this.wg) + Math.log2(this.wg) });
     this.ctx.dispatch(pass, this.pipeline, [b.group], rows);
   }
 }

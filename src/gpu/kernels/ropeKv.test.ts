@@ -54,6 +54,9 @@ describe.each(Object.entries(PROFILES))('rope + kv append on the %s profile', (_
     // (pos, slot): small, awkward and large positions, several slots, including the last position
     const meta = new Uint32Array([0, 0, 1, 0, 37, 1, 1000, 1, 40000, 1, 40001, 0, CONTEXT - 1, 0]);
     const qkv = randomNormal(rows * (qDim + 2 * kvDim), headDim * 7 + nHeads, 2);
+    // row 2 far past the f16 range (an f16 cache clamps it to ±65504; pack2x16float alone is undefined there)
+    const stride = qDim + 2 * kvDim;
+    for (let i = 2 * stride; i < 3 * stride; i++) qkv[i] *= 1e5;
 
     const kernel = new RopeKvKernel(ctx, { ...shape, kvFormat: format, maxRows: 8 });
     const cache = new KvCache(ctx, { nLayers: 1, kvDim, slots, context: CONTEXT, format });
@@ -79,6 +82,11 @@ describe.each(Object.entries(PROFILES))('rope + kv append on the %s profile', (_
       assertClose(await readEntry(ctx, cache.k(0), format, kvDim, slot, pos), cpu.k.subarray(off, off + kvDim), atol, rtol, `k row ${r}`);
       assertClose(await readEntry(ctx, cache.v(0), format, kvDim, slot, pos), cpu.v.subarray(off, off + kvDim), atol, rtol, `v row ${r}`);
     }
+    if (format === 'f16') {
+      const big = await readEntry(ctx, cache.v(0), format, kvDim, meta[5], meta[4]);
+      expect(Array.from(big).every((v) => Number.isFinite(v) && Math.abs(v) <= 65504)).toBe(true);
+      expect(Array.from(big).some((v) => Math.abs(v) === 65504)).toBe(true);
+    }
     // entries no row wrote stay zero
     for (const [slot, pos] of [[0, 2], [1, 0], [0, 40000], [1, 38]]) {
       expect(Array.from(await readEntry(ctx, cache.k(0), format, kvDim, slot, pos)).every((x) => x === 0)).toBe(true);
@@ -88,8 +96,8 @@ describe.each(Object.entries(PROFILES))('rope + kv append on the %s profile', (_
     const half = headDim / 2;
     const r = 4;
     for (let i = 0; i < half; i++) {
-      const a = qkv[r * (qDim + 2 * kvDim) + i];
-      const b = qkv[r * (qDim + 2 * kvDim) + i + half];
+      const a = qkv[r * stride + i];
+      const b = qkv[r * stride + i + half];
       const ra = gotQ[r * qDim + i];
       const rb = gotQ[r * qDim + i + half];
       expect(Math.hypot(ra, rb)).toBeCloseTo(Math.hypot(a, b), 4);

@@ -86,7 +86,11 @@ export class RopeKvKernel {
 
   encode(pass: GPUComputePassEncoder, b: RopeKvBinding, rows: number): void {
     if (rows > this.shape.maxRows) throw new BoxedError('Internal', `rope-kv: ${rows} rows > maxRows ${this.shape.maxRows}`);
-    this.ctx.dispatch(pass, this.pipeline, [b.group], Math.ceil(this.width / 2 / this.wg), rows);
+    const wgs = Math.ceil(this.width / 2 / this.wg);
+    const { nKvHeads, headDim, kvFormat } = this.shape;
+    const kvBytes = 2 * rows * nKvHeads * headDim * (kvFormat === 'f16' ? 2 : 4);
+    this.ctx.trace?.push({ kernel: 'rope-kv', workgroups: wgs * rows, threads: this.wg, bytesRead: rows * this.width * 4 * 1.5, bytesWritten: rows * (this.width - 2 * nKvHeads * headDim) * 4 + kvBytes, flops: 6 * rows * this.width, chain: 1 });
+    this.ctx.dispatch(pass, this.pipeline, [b.group], wgs, rows);
   }
 
   destroy(): void {

@@ -34,6 +34,7 @@ export class SampleKernel {
   readonly paramsBuffer: GPUBuffer;
   private readonly cfg: GPUBuffer;
   private readonly staging: ArrayBuffer;
+  private readonly wg: number;
 
   constructor(
     private readonly ctx: GpuContext,
@@ -43,6 +44,7 @@ export class SampleKernel {
     if (!(validVocab > 0 && validVocab <= vocab)) throw new BoxedError('ModelFormat', `sampler: validVocab ${validVocab} must be in 1..vocab ${vocab}`);
     const limit = Math.min(256, ctx.caps.limits.maxComputeInvocationsPerWorkgroup, ctx.caps.limits.maxComputeWorkgroupSizeX);
     const wg = 2 ** Math.floor(Math.log2(limit));
+    this.wg = wg;
     this.pipeline = ctx.pipelines.get({ shader: 'sample', source, constants: { WG: wg } });
     this.cfg = createBuffer(ctx, 'sample.cfg', 16, UNIFORM);
     writeBuffer(ctx, this.cfg, 0, new Uint32Array([vocab, validVocab, 0, wg])); // { vocab, validVocab, unused, wg }
@@ -83,6 +85,10 @@ export class SampleKernel {
 
   encode(pass: GPUComputePassEncoder, b: SampleBinding, rows: number): void {
     if (rows > this.shape.maxRows) throw new BoxedError('Internal', `sampler: ${rows} rows > maxRows ${this.shape.maxRows}`);
+    // one workgroup a row, about three passes over the row's logits (argmax, a threshold pass, the pick);
+    // a lane's loads within a pass are independent: ~8 in flight
+    const v = this.shape.vocab;
+    this.ctx.trace?.push({ kernel: 'sample', workgroups: rows, threads: this.wg, bytesRead: 3 * rows * v * 4, bytesWritten: rows * 4, flops: 3 * 10 * rows * v, chain: Math.ceil((3 * v) / this.wg / 8) });
     this.ctx.dispatch(pass, this.pipeline, [b.group], rows);
   }
 
