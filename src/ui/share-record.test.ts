@@ -127,6 +127,19 @@ describe('share records of a heavy run', () => {
     expect(back.heavy).toEqual(input.heavy);
   });
 
+  it('re-runs a heavy link in heavy mode with as many solutions, and a single-answer link with one', async () => {
+    const input = recordFromHeavy({ heavy: { ...heavy, candidates: [...heavy.candidates, heavy.candidates[0]] }, settings: DEFAULT_SETTINGS, model })!;
+    const r = await decodeShare((await encodeShare(input, { base: 'http://127.0.0.1:5173/' })).url);
+    expect(settingsForRecord(r)).toMatchObject({ samples: 4, select: 'genselect' });
+    const three = await decodeShare((await encodeShare(recordFromHeavy({ heavy, settings: DEFAULT_SETTINGS, model })!, { base: 'http://127.0.0.1:5173/' })).url);
+    expect(settingsForRecord(three).samples).toBe(1); // the app offers 1, 4, 8 or 16
+    const single = await decodeShare((await encodeShare(recordFromRun({ run: finished(TEXT), settings: DEFAULT_SETTINGS, model })!, { base: 'http://127.0.0.1:5173/' })).url);
+    expect(settingsForRecord(single).samples).toBe(1);
+    const loaded = { ...DEFAULT_SETTINGS, samples: 1 as const };
+    expect(needsLoad(loaded, { ...loaded, samples: 4 }, true)).toBe(true);
+    expect(needsLoad({ ...loaded, samples: 4 }, { ...loaded, samples: 1 }, true)).toBe(false);
+  });
+
   it('has nothing to share before a solution is chosen, and calls a skipped selection a majority', () => {
     expect(recordFromHeavy({ heavy: { ...heavy, result: undefined }, settings: DEFAULT_SETTINGS, model })).toBeNull();
     const agreed = recordFromHeavy({ heavy: { ...heavy, result: { ...heavy.result, skipped: true } }, settings: DEFAULT_SETTINGS, model })!;

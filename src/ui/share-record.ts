@@ -4,7 +4,7 @@ import type { ModelInfo } from '../protocol/engine';
 import type { ShareInput, ShareModel, ShareRecord } from '../share/record';
 import type { HistoryEntry } from '../state/history';
 import type { Run } from '../state/run';
-import type { Settings } from '../state/settings';
+import { SAMPLE_CHOICES, type Samples, type Settings } from '../state/settings';
 import { readAnswer } from '../reasoning/answer';
 import { heavyRecord } from '../share/heavy';
 import type { HeavyRun } from '../state/heavy';
@@ -128,11 +128,16 @@ export function settingsForRecord(r: ShareRecord): Partial<Settings> {
   if (r.sampling) Object.assign(change, r.sampling);
   if (r.maxTokens !== undefined) change.maxTokens = r.maxTokens;
   if (r.context !== undefined) change.context = r.context;
+  // a heavy-mode link re-runs heavy mode with as many solutions (when the app offers that N), a single answer one
+  const n = r.heavy?.n;
+  change.samples = n !== undefined && SAMPLE_CHOICES.includes(n as Samples) ? (n as Samples) : 1;
+  if (r.heavy && change.samples > 1) change.select = r.heavy.method === 'majority' ? 'vote' : 'genselect';
   return change;
 }
 
 /** Whether running the record needs a (re)load: no model, or another model, format or context than loaded. */
 export function needsLoad(before: Settings, after: Settings, loaded: boolean): boolean {
   if (!loaded) return true;
-  return (['endpoint', 'repo', 'revision', 'weights', 'context'] as const).some((k) => before[k] !== after[k]);
+  // the model holds as many KV slots as it was loaded with: more parallel solutions need a new load
+  return (['endpoint', 'repo', 'revision', 'weights', 'context'] as const).some((k) => before[k] !== after[k]) || after.samples > before.samples;
 }
