@@ -135,7 +135,7 @@ test('in each mode the rendered prompt is the mode template', async () => {
 
 test('on a phone the mode chips take one row and the model chip is not cut off', async () => {
   await page.setViewportSize({ width: 390, height: 844 });
-  const chipRows = await page.locator('.mode-option').evaluateAll((els) => new Set(els.map((e) => Math.round(e.getBoundingClientRect().top))).size);
+  const chipRows = await page.locator('.modes .mode-option').evaluateAll((els) => new Set(els.map((e) => Math.round(e.getBoundingClientRect().top))).size);
   expect(chipRows).toBe(1);
   const chip = await page.locator('.model-chip').evaluate((el) => ({ cut: el.scrollWidth - el.clientWidth, right: el.getBoundingClientRect().right }));
   expect(chip.cut).toBeLessThanOrEqual(0);
