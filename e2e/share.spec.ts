@@ -193,7 +193,9 @@ test('Solve it yourself loads the named model only on the click and re-runs with
   await expect(page.getByRole('heading', { name: /^Loading / })).toBeVisible();
   await expect(page.getByText('Stopped at the token limit')).toBeVisible({ timeout: 360_000 });
   expect(w.hubRequests.length).toBeGreaterThan(0);
-  expect(w.hubRequests.every((u) => u.includes(`/${repo()}/resolve/main/`))).toBe(true);
+  // only the named repository: its revision API (the cache resolves the revision to a commit) and its files
+  const named = (u: string) => u.includes(`/${repo()}/resolve/`) || u.includes(`/api/models/${repo()}/`);
+  expect(w.hubRequests.filter((u) => !named(u))).toEqual([]);
   await expect(page.getByTestId('token-count')).toContainText('8');
   // the run's request used the link's sampling settings and seed
   const stored = await page.evaluate(async () => {
