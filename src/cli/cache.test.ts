@@ -1,28 +1,12 @@
 // The CLI's cache as a user meets it: `generate --model hub:owner/name@rev --endpoint URL --cache DIR` downloads
 // once from a real local hub server, then runs again with the server gone; typed one-line errors; bench-load.
-import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHubServer, type HubServer } from '../../scripts/hub-server';
 import { makeSyntheticModel } from '../../scripts/synthetic-model';
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['scripts/run-cli.mjs', ...args], { timeout: 300_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
-
-const errorLines = (r: Run) => r.stderr.split('\n').filter((l) => l.startsWith('error:'));
+import { cli, errorLines } from './test-cli';
 
 let root: string;
 let cache: string;

@@ -1,29 +1,9 @@
 // The CLI as a user runs it: a real process, real files, exit codes and one-line errors.
 import { describe, it, expect, beforeAll } from 'vitest';
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['scripts/run-cli.mjs', ...args], { timeout: 300_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-/** stderr without Dawn's start-up warnings */
-function errorLines(r: Run): string[] {
-  return r.stderr.split('\n').filter((l) => l.startsWith('error:'));
-}
+import { cli, errorLines } from './test-cli';
 
 describe('the CLI', () => {
   let dir: string;

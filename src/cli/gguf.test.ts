@@ -1,26 +1,10 @@
 // A GGUF model through the CLI on the GPU (Dawn): `make-model --gguf`, then `logits` and `generate` with
 // --model FILE.gguf give what the same model's safetensors folder gives; a broken .gguf is a one-line error.
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['scripts/run-cli.mjs', ...args], { timeout: 300_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
-
-const errorLines = (r: Run) => r.stderr.split('\n').filter((l) => l.startsWith('error:'));
+import { cli, errorLines } from './test-cli';
 
 async function floats(path: string): Promise<Float32Array> {
   const b = await readFile(path);

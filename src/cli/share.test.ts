@@ -1,7 +1,6 @@
 // share-link and share-open as a user runs them: real processes, real files, exit codes and one-line
 // errors; the links they make are the app's (same codec) and read back exactly.
 import { describe, expect, it, beforeAll } from 'vitest';
-import { execFile } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,22 +8,7 @@ import { toBase64Url } from '../share/base64url';
 import { decodeShare } from '../share/codec';
 import { nativeDeflater } from '../share/compress';
 import { prose, rawLink, SAMPLE } from '../share/test-links';
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['scripts/run-cli.mjs', ...args], { timeout: 120_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
-
-const errorLines = (r: Run) => r.stderr.split('\n').filter((l) => l.startsWith('error:'));
+import { cli, errorLines } from './test-cli';
 
 describe('share-link and share-open', () => {
   let dir: string;
