@@ -68,11 +68,8 @@ export function createController(deps: ControllerDeps): Controller {
   const s = () => store.getState();
   const history = () => (db ??= deps.openHistory());
 
-  /** Writes the run on screen to the history; writes are serialized and never throw. */
-  const save = (run: Run | null) => {
-    if (!run) return saving;
-    const createdAt = created.get(run.id) ?? run.startedAt;
-    const entry = entryFromRun(run, s().model?.name ?? s().settings.repo, createdAt, now());
+  /** Writes an entry to the history (the store at once, the database after earlier writes); never throws. */
+  const put = (entry: HistoryEntry) => {
     s().upsertHistory(entry);
     saving = saving
       .then(() => history())
@@ -80,18 +77,13 @@ export function createController(deps: ControllerDeps): Controller {
       .catch((e: unknown) => console.warn('history write failed', e));
     return saving;
   };
+  const writer = () => s().model?.name ?? s().settings.repo;
 
-  const saveHeavy = (run: HeavyRun | null) => {
-    if (!run) return saving;
-    const createdAt = created.get(run.id) ?? run.startedAt;
-    const entry = entryFromHeavy(run, s().model?.name ?? s().settings.repo, createdAt, now());
-    s().upsertHistory(entry);
-    saving = saving
-      .then(() => history())
-      .then((h) => h.put(entry))
-      .catch((e: unknown) => console.warn('history write failed', e));
-    return saving;
-  };
+  /** Writes the run on screen to the history. */
+  const save = (run: Run | null) => (run ? put(entryFromRun(run, writer(), created.get(run.id) ?? run.startedAt, now())) : saving);
+
+  /** Writes the heavy run on screen (every candidate and the selection) to the history. */
+  const saveHeavy = (run: HeavyRun | null) => (run ? put(entryFromHeavy(run, writer(), created.get(run.id) ?? run.startedAt, now())) : saving);
 
   /** Heavy mode: N candidates decoded together, then vote or GenSelect; saved as it streams. */
   const startHeavy = async (mode: UiMode, problem: string, seed: number) => {
