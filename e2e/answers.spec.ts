@@ -2,7 +2,7 @@
 // not a thin bar (KaTeX's markup and stylesheet are one version), math in the reasoning panel is rendered,
 // and an open-answer entry shows its extracted answer.
 import { expect, test, type Page } from '@playwright/test';
-import { hubUrl, openApp, repo } from './app';
+import { hubUrl, openApp, repo, seedEntries } from './app';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -39,34 +39,23 @@ const ENTRIES: Seed[] = [
 ];
 
 async function seed(entries: Seed[]): Promise<void> {
-  await page.evaluate(async (list) => {
-    const db = await new Promise<IDBDatabase>((res, rej) => {
-      const r = indexedDB.open('boxed-history');
-      r.onsuccess = () => res(r.result);
-      r.onerror = () => rej(r.error);
-    });
-    await new Promise<void>((res, rej) => {
-      const tx = db.transaction('entries', 'readwrite');
-      list.forEach((e, i) =>
-        tx.objectStore('entries').put({
-          ...e,
-          createdAt: Date.now() - 60_000 + i,
-          updatedAt: Date.now() - 50_000 + i,
-          tokens: 40,
-          status: 'done',
-          stop: 'eos',
-          sampling: { temperature: 0.6, topP: 0.95, topK: 0, seed: 1 },
-          maxTokens: 100,
-          model: 'tiny',
-          thinkingMs: 1500,
-          thinkingTokens: 20,
-        }),
-      );
-      tx.oncomplete = () => res();
-      tx.onerror = () => rej(tx.error);
-    });
-    db.close();
-  }, entries);
+  const now = Date.now();
+  await seedEntries(
+    page,
+    entries.map((e, i) => ({
+      ...e,
+      createdAt: now - 60_000 + i,
+      updatedAt: now - 50_000 + i,
+      tokens: 40,
+      status: 'done',
+      stop: 'eos',
+      sampling: { temperature: 0.6, topP: 0.95, topK: 0, seed: 1 },
+      maxTokens: 100,
+      model: 'tiny',
+      thinkingMs: 1500,
+      thinkingTokens: 20,
+    })),
+  );
 }
 
 async function openEntry(title: string): Promise<void> {

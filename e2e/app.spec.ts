@@ -4,7 +4,7 @@
 // history across a reload mid-answer, dark theme and a phone-sized screen. One page is shared and the
 // model is loaded once (loading is slow on a software GPU).
 import { expect, test, type Page } from '@playwright/test';
-import { loadTinyModel, openApp, pickMode, screenshot, setNumber, storedEntries, storedEntry, tokenCount } from './app';
+import { loadTinyModel, openApp, pickMode, screenshot, seedEntries, setNumber, storedEntries, storedEntry, tokenCount } from './app';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -45,38 +45,26 @@ const HOSTILE = [
   '',
 ].join('\n');
 
-/** Stores an answer that was cut off mid-way, as the app itself does, straight into IndexedDB. */
+/** Stores an answer that was cut off mid-way in the history, as the app itself does. */
 async function seedHostileEntry(): Promise<void> {
-  await page.evaluate(async (text) => {
-    const db = await new Promise<IDBDatabase>((res, rej) => {
-      // the app's schema (src/state/history-db.ts), in case this runs before the app opened the database
-      const r = indexedDB.open('boxed-history', 1);
-      r.onupgradeneeded = () => r.result.createObjectStore('entries', { keyPath: 'id' }).createIndex('createdAt', 'createdAt');
-      r.onsuccess = () => res(r.result);
-      r.onerror = () => rej(r.error);
-    });
-    await new Promise<void>((res, rej) => {
-      const tx = db.transaction('entries', 'readwrite');
-      tx.objectStore('entries').put({
-        id: 'hostile-1',
-        createdAt: Date.now() - 60_000,
-        updatedAt: Date.now() - 50_000,
-        mode: 'math',
-        problem: 'Hostile output',
-        text,
-        tokens: 60,
-        status: 'running',
-        sampling: { temperature: 0, topP: 0.95, topK: 0, seed: 1 },
-        maxTokens: 30,
-        model: 'tiny',
-        thinkingMs: 1200,
-        thinkingTokens: 20,
-      });
-      tx.oncomplete = () => res();
-      tx.onerror = () => rej(tx.error);
-    });
-    db.close();
-  }, HOSTILE);
+  const now = Date.now();
+  await seedEntries(page, [
+    {
+      id: 'hostile-1',
+      createdAt: now - 60_000,
+      updatedAt: now - 50_000,
+      mode: 'math',
+      problem: 'Hostile output',
+      text: HOSTILE,
+      tokens: 60,
+      status: 'running',
+      sampling: { temperature: 0, topP: 0.95, topK: 0, seed: 1 },
+      maxTokens: 30,
+      model: 'tiny',
+      thinkingMs: 1200,
+      thinkingTokens: 20,
+    },
+  ]);
 }
 
 const pwned = () => page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned);

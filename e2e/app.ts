@@ -92,3 +92,25 @@ export async function storedEntry(page: Page, problem: string): Promise<StoredEn
   if (found.length !== 1) throw new Error(`expected one stored entry for '${problem}', found ${found.length}`);
   return found[0];
 }
+
+/**
+ * Stores history entries straight into IndexedDB, as the app itself does (its schema: src/state/history-db.ts,
+ * created here when the app has not opened the database yet). Each entry is a whole stored record.
+ */
+export async function seedEntries(page: Page, entries: ReadonlyArray<Record<string, unknown>>): Promise<void> {
+  await page.evaluate(async (list) => {
+    const db = await new Promise<IDBDatabase>((res, rej) => {
+      const r = indexedDB.open('boxed-history', 1);
+      r.onupgradeneeded = () => r.result.createObjectStore('entries', { keyPath: 'id' }).createIndex('createdAt', 'createdAt');
+      r.onsuccess = () => res(r.result);
+      r.onerror = () => rej(r.error);
+    });
+    await new Promise<void>((res, rej) => {
+      const tx = db.transaction('entries', 'readwrite');
+      for (const e of list) tx.objectStore('entries').put(e);
+      tx.oncomplete = () => res();
+      tx.onerror = () => rej(tx.error);
+    });
+    db.close();
+  }, entries);
+}

@@ -8,7 +8,7 @@ import { toBase64Url } from '../src/share/base64url';
 import { decodeShare, encodeShare } from '../src/share/codec';
 import { nativeDeflater } from '../src/share/compress';
 import { prose, rawLink } from '../src/share/test-links';
-import { hubUrl, openApp, repo, screenshot } from './app';
+import { hubUrl, openApp, repo, screenshot, seedEntries } from './app';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -17,27 +17,11 @@ const REASONING = 'First, 2 + 3: count on from 2. <script>window.__pwned = 1</sc
 const ANSWER = 'We add: $2 + 3 = 5$.\n\n```python\nprint(2 + 3)\n```\n\nSo the answer is $\\boxed{5}$.';
 const SAMPLING = { temperature: 0.7, topP: 0.9, topK: 20, seed: 42 };
 
-/** Stores a finished answer straight into IndexedDB, as the app itself does (src/state/history-db.ts). */
+/** Stores a finished answer in the history, as the app itself does. */
 async function seedFinishedEntry(page: Page, model: string, id = 'finished-1', problem = PROBLEM, answer = ANSWER): Promise<void> {
-  await page.evaluate(
-    async ({ id, problem, text, sampling, model }) => {
-      const db = await new Promise<IDBDatabase>((res, rej) => {
-        const r = indexedDB.open('boxed-history', 1);
-        r.onupgradeneeded = () => r.result.createObjectStore('entries', { keyPath: 'id' }).createIndex('createdAt', 'createdAt');
-        r.onsuccess = () => res(r.result);
-        r.onerror = () => rej(r.error);
-      });
-      await new Promise<void>((res, rej) => {
-        const tx = db.transaction('entries', 'readwrite');
-        const now = Date.now();
-        tx.objectStore('entries').put({ id, createdAt: now - 60_000, updatedAt: now - 50_000, mode: 'math', problem, text, tokens: 40, status: 'done', stop: 'eos', sampling, maxTokens: 8, model });
-        tx.oncomplete = () => res();
-        tx.onerror = () => rej(tx.error);
-      });
-      db.close();
-    },
-    { id, problem, text: `<think>\n${REASONING}\n</think>\n\n${answer}`, sampling: SAMPLING, model },
-  );
+  const now = Date.now();
+  const text = `<think>\n${REASONING}\n</think>\n\n${answer}`;
+  await seedEntries(page, [{ id, createdAt: now - 60_000, updatedAt: now - 50_000, mode: 'math', problem, text, tokens: 40, status: 'done', stop: 'eos', sampling: SAMPLING, maxTokens: 8, model }]);
 }
 
 interface Watch {

@@ -12,3 +12,16 @@ export type WeightFormat = (typeof WEIGHT_FORMATS)[number];
 /** How the KV cache is stored; 'f16' is the default. */
 export const KV_FORMATS = ['f16', 'f32'] as const;
 export type KvFormat = (typeof KV_FORMATS)[number];
+
+/**
+ * The ranges the app accepts for sampling and lengths, [lowest, highest]: the settings are clamped into them
+ * and a share link outside them is refused.
+ */
+export const SETTING_RANGES = {
+  temperature: [0, 2],
+  topP: [0.01, 1],
+  topK: [0, 1000],
+  seed: [0, 2 ** 31 - 1],
+  maxTokens: [1, 65_536],
+  context: [256, 131_072],
+} as const;

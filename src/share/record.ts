@@ -6,6 +6,7 @@ import { MODES } from '../chat/prompts';
 import { checkRepo, checkRevision, normalizeEndpoint } from '../loader/hub';
 import type { Mode, SamplingParams, StopReason, WeightFormat } from '../protocol/engine';
 import { BoxedError } from '../protocol/errors';
+import { SETTING_RANGES } from '../protocol/lists';
 
 export const SHARE_VERSION = 1;
 
@@ -33,16 +34,8 @@ export const LIMITS = {
   judgment: 4_000,
 } as const;
 
-/** Sampling and length ranges: the ones the app's settings accept. */
-const RANGES = {
-  temperature: [0, 2],
-  topP: [0.01, 1],
-  topK: [0, 1000],
-  seed: [0, 2 ** 31 - 1],
-  maxTokens: [1, 65_536],
-  context: [256, 131_072],
-  tokens: [0, 1 << 24],
-} as const;
+/** Sampling and length ranges: the app's settings' (SETTING_RANGES), and the tokens a record may count. */
+const RANGES = { ...SETTING_RANGES, tokens: [0, 1 << 24] } as const;
 
 export interface ShareModel {
   /** The hub endpoint the model loads from (http or https). */

@@ -4,24 +4,13 @@ import type { LoadEvent, LoadPhase } from '../protocol/engine';
 
 export const LOAD_PHASES: ReadonlyArray<LoadPhase> = ['download', 'convert', 'compile', 'warmup'];
 
-export interface FileProgress {
-  file: string;
-  loaded: number;
-  total: number;
-  bytesPerSecond: number;
-  /** absent for sources that do not report it (a download kept in memory) */
-  state?: 'downloading' | 'retrying' | 'verifying' | 'done';
-  retry?: { attempt: number; of: number; inMs: number };
-}
+type DownloadEvent = Extract<LoadEvent, { type: 'download' }>;
+
+/** A file's download as its last event said (`state` is absent for sources that do not report it). */
+export type FileProgress = Omit<DownloadEvent, 'type'>;
 
 /** What the hub said about the revision: the commit, and whether the copy came from the cache. */
-export interface RevisionProgress {
-  revision: string;
-  commit: string;
-  cached: boolean;
-  offline: boolean;
-  newerCommit?: string;
-}
+export type RevisionProgress = Omit<Extract<LoadEvent, { type: 'revision' }>, 'type'>;
 
 export interface StepProgress {
   done: number;

@@ -2,7 +2,7 @@
 // Defaults follow the model's evaluation settings (temperature 0.6, top-p 0.95, no top-k).
 import type { StateCreator } from 'zustand';
 import type { HeavySelect, Mode, WeightFormat } from '../protocol/engine';
-import { MODE_LIST, WEIGHT_FORMATS } from '../protocol/lists';
+import { MODE_LIST, SETTING_RANGES, WEIGHT_FORMATS } from '../protocol/lists';
 import type { Boxed } from './store';
 
 /** The modes a person picks from (the engine also has 'raw', which the app does not offer). */
@@ -17,8 +17,8 @@ export const SAMPLE_CHOICES = [1, 4, 8, 16] as const;
 export type Samples = (typeof SAMPLE_CHOICES)[number];
 export const SELECT_CHOICES: ReadonlyArray<HeavySelect> = ['vote', 'genselect'];
 
-export const MAX_NEW_TOKENS = 65536;
-export const MAX_CONTEXT = 131072;
+export const MAX_NEW_TOKENS = SETTING_RANGES.maxTokens[1];
+export const MAX_CONTEXT = SETTING_RANGES.context[1];
 
 export interface Settings {
   endpoint: string;
@@ -68,18 +68,19 @@ export function sanitizeSettings(input: Partial<Record<keyof Settings, unknown>>
   const str = (v: unknown, fb: string) => (typeof v === 'string' && v.trim() !== '' ? v.trim() : fb);
   const num = (v: unknown) => (typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN);
   const int = (v: unknown, lo: number, hi: number, fb: number) => Math.round(clamp(num(v), lo, hi, fb));
-  const context = int(input.context, 256, MAX_CONTEXT, d.context);
+  const R = SETTING_RANGES;
+  const context = int(input.context, ...R.context, d.context);
   return {
     endpoint: str(input.endpoint, d.endpoint).replace(/\/+$/, ''),
     repo: str(input.repo, d.repo),
     revision: str(input.revision, d.revision),
     weights: (WEIGHT_FORMATS as ReadonlyArray<unknown>).includes(input.weights) ? (input.weights as WeightFormat) : d.weights,
     context,
-    maxTokens: int(input.maxTokens, 1, MAX_NEW_TOKENS, d.maxTokens),
-    temperature: clamp(num(input.temperature), 0, 2, d.temperature),
-    topP: clamp(num(input.topP), 0.01, 1, d.topP),
-    topK: int(input.topK, 0, 1000, d.topK),
-    seed: int(input.seed, 0, 2 ** 31 - 1, d.seed),
+    maxTokens: int(input.maxTokens, ...R.maxTokens, d.maxTokens),
+    temperature: clamp(num(input.temperature), ...R.temperature, d.temperature),
+    topP: clamp(num(input.topP), ...R.topP, d.topP),
+    topK: int(input.topK, ...R.topK, d.topK),
+    seed: int(input.seed, ...R.seed, d.seed),
     mode: UI_MODES.includes(input.mode as UiMode) ? (input.mode as UiMode) : d.mode,
     theme: (['system', 'light', 'dark'] as const).includes(input.theme as ThemeChoice) ? (input.theme as ThemeChoice) : d.theme,
     samples: SAMPLE_CHOICES.includes(num(input.samples) as Samples) ? (num(input.samples) as Samples) : d.samples,
