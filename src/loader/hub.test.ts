@@ -4,13 +4,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHubServer, type HubFaults, type HubServer } from '../../scripts/hub-server';
 import { randomUniform } from '../cpu/random';
-import { BoxedError } from '../protocol/errors';
+import type { BoxedError } from '../protocol/errors';
 import { openCheckpoint } from './checkpoint';
 import { download, MemorySink, type DownloadProgress } from './download';
 import { hubFileProvider, hubFileUrl } from './hub';
 import { safetensorsBytes, tensorOf } from './safetensors-write';
 import { expectedTensors } from '../model/weights';
 import { parseConfig } from '../model/config';
+import { boxedError } from './test-errors';
 
 const REPO = 'test-org/Tiny-Model';
 const SIZE = 1_234_567; // not a multiple of any chunk size
@@ -45,16 +46,6 @@ async function bytesOf(p: Promise<{ read(o: number, n: number): Promise<Uint8Arr
 function expectEqualBytes(a: Uint8Array, b: Uint8Array): void {
   expect(a.length).toBe(b.length);
   expect(Buffer.compare(Buffer.from(a), Buffer.from(b))).toBe(0);
-}
-
-async function boxedError(p: Promise<unknown>): Promise<BoxedError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(BoxedError);
-    return e as BoxedError;
-  }
-  throw new Error('expected a BoxedError');
 }
 
 describe('hub download', () => {

@@ -7,10 +7,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startHubServer, type HubServer, type HubServerOptions } from '../../scripts/hub-server';
 import { FolderStore } from '../cli/folder-store';
 import { randomUniform } from '../cpu/random';
-import { BoxedError } from '../protocol/errors';
 import type { CacheStore } from './cache-store';
 import { deleteCachedModel, listCachedModels, openCachedModel, type CachedModelOptions } from './model-cache';
 import type { TransferProgress } from './transfer';
+import { boxedError } from './test-errors';
 
 const REPO = 'org/cache-model';
 const SIZE = 3_000_017;
@@ -59,16 +59,6 @@ async function weightsVia(p: Awaited<ReturnType<typeof open>>): Promise<Uint8Arr
   const src = await p.provider.open('model.safetensors');
   if (!src) throw new Error('no model.safetensors');
   return src.read(0, src.size);
-}
-
-async function boxedError(p: Promise<unknown>): Promise<BoxedError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(BoxedError);
-    return e as BoxedError;
-  }
-  throw new Error('expected a BoxedError');
 }
 
 const fileGets = (s: HubServer) => s.requests.filter((r) => r.method === 'GET' && r.path.includes('/resolve/'));
