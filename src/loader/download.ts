@@ -1,5 +1,5 @@
 // One HTTP download into a sink, with progress, resume and retries. Where the bytes go is the sink's business
-// (memory now; the on-disk cache later), so this file only speaks HTTP:
+// (memory, for the hub provider without a cache), so this file only speaks HTTP:
 //   GET url                      -> 200, body streamed into the sink
 //   connection drops mid-body    -> GET url with `Range: bytes=<received>-`
 //        206 + matching Content-Range -> append the rest

@@ -1,19 +1,14 @@
 // Files of a Hugging Face hub repository, as a FileProvider:
 //   ${endpoint}/${repo}/resolve/${revision}/${file}
 // Repo, revision and file names are validated (no path injection: no '..', no odd characters), then
-// URL-encoded. Each file is downloaded once (progress, resume, retries: download.ts) into a sink; the default
-// sink keeps it in memory as a Blob. A future on-disk cache plugs in through `createSink`.
+// URL-encoded. Each file is downloaded once (progress, resume, retries: download.ts) and kept in memory as a
+// Blob: this provider serves where no model cache exists (the on-disk cache is model-cache.ts).
 import { BoxedError } from '../protocol/errors';
-import { download, MemorySink, type DownloadProgress, type DownloadSink } from './download';
+import { download, MemorySink, type DownloadProgress } from './download';
 import { blobSource, type ByteSource, type FileProvider } from './source';
 
 export const DEFAULT_ENDPOINT = 'https://huggingface.co';
 export const DEFAULT_REVISION = 'main';
-
-/** A download sink that can hand back what it received as a ByteSource. */
-export interface FileSink extends DownloadSink {
-  finish(): Promise<ByteSource>;
-}
 
 export interface HubOptions {
   endpoint?: string;
@@ -26,8 +21,6 @@ export interface HubOptions {
   signal?: AbortSignal;
   retries?: number;
   retryDelayMs?: number;
-  /** where a file's bytes go; default: memory (a Blob) */
-  createSink?: (file: string) => Promise<FileSink>;
 }
 
 const REPO_PART = /^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$/;
@@ -78,27 +71,17 @@ export function hubFileUrl(endpoint: string, repo: string, revision: string, fil
   return `${normalizeEndpoint(endpoint)}/${repo}/resolve/${encodeURIComponent(revision)}/${path}`;
 }
 
-function memoryFileSink(file: string): Promise<FileSink> {
-  const sink = new MemorySink();
-  return Promise.resolve(
-    Object.assign(sink, {
-      finish: async () => blobSource(file, sink.toBlob()),
-    }),
-  );
-}
-
 /** A FileProvider over a hub repo. open() downloads the file (once; later calls share it); 404 -> null. */
 export function hubFileProvider(opts: HubOptions): FileProvider {
   const endpoint = normalizeEndpoint(opts.endpoint ?? DEFAULT_ENDPOINT);
   const revision = opts.revision ?? DEFAULT_REVISION;
   checkRepo(opts.repo);
   checkRevision(revision);
-  const createSink = opts.createSink ?? memoryFileSink;
   const opened = new Map<string, Promise<ByteSource | null>>();
 
   const fetchFile = async (file: string): Promise<ByteSource | null> => {
     const url = hubFileUrl(endpoint, opts.repo, revision, file);
-    const sink = await createSink(file);
+    const sink = new MemorySink();
     const r = await download(url, sink, {
       file,
       fetch: opts.fetch,
@@ -107,7 +90,7 @@ export function hubFileProvider(opts: HubOptions): FileProvider {
       retryDelayMs: opts.retryDelayMs,
       onProgress: opts.onProgress,
     });
-    return r.status === 'not-found' ? null : sink.finish();
+    return r.status === 'not-found' ? null : blobSource(file, sink.toBlob());
   };
 
   return {
