@@ -4,7 +4,6 @@
 import { useState } from 'react';
 import { extractAnswer } from '../reasoning/answer';
 import { tallyAnswers } from '../reasoning/tally';
-import { useSymbolicEquivalence } from './use-symbolic-equivalence';
 import { ShareMenu } from './ShareMenu';
 import { majorityVote } from '../reasoning/vote';
 import type { HeavyRoundView, HeavyRun } from '../state/heavy';
@@ -19,7 +18,7 @@ function liveAnswers(h: HeavyRun): (string | null)[] {
 }
 
 function TallyView({ h }: { h: HeavyRun }) {
-  useSymbolicEquivalence(); // re-renders once the symbolic comparison has loaded, so the live tally regroups
+  // live: the literal equivalence steps; at the end, the worker's tally (with the symbolic comparison)
   const answers = liveAnswers(h);
   const tally = h.result?.tally ?? tallyAnswers(answers);
   const vote = h.result?.vote ?? majorityVote(answers);
