@@ -26,6 +26,8 @@ export interface OpenAiSamplingFields {
   stop?: string | string[];
   stream?: boolean;
   stream_options?: { include_usage?: boolean };
+  /** Boxed's serve only (not vLLM/SGLang): each choice also carries the generated `token_ids` */
+  return_token_ids?: boolean;
 }
 
 export interface OpenAiChatRequest extends OpenAiSamplingFields {
@@ -49,6 +51,8 @@ export interface OpenAiChatChoice {
   index: number;
   message: { role: 'assistant'; content: string; reasoning_content?: string | null };
   finish_reason: OpenAiFinishReason;
+  /** Boxed's serve only (not vLLM/SGLang): the generated ids (with return_token_ids) */
+  token_ids?: number[];
 }
 
 export interface OpenAiChatResponse {
@@ -64,6 +68,8 @@ export interface OpenAiChatChunkChoice {
   index: number;
   delta: { role?: 'assistant'; content?: string | null; reasoning_content?: string | null };
   finish_reason: OpenAiFinishReason;
+  /** Boxed's serve only (not vLLM/SGLang): the generated ids (with return_token_ids), all of them on the choice's last chunk */
+  token_ids?: number[];
 }
 
 export interface OpenAiChatChunk {
@@ -80,6 +86,9 @@ export interface OpenAiCompletionChoice {
   index: number;
   text: string;
   finish_reason: OpenAiFinishReason;
+  logprobs?: null;
+  /** Boxed's serve only (not vLLM/SGLang): the generated ids (with return_token_ids; in a stream, all of them on the choice's last chunk) */
+  token_ids?: number[];
 }
 
 export interface OpenAiCompletionResponse {
