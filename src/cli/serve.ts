@@ -4,6 +4,8 @@
 // a client set up for `vllm serve` finds it. Prints one line `serving MODEL at URL` once it listens; Ctrl-C
 // (SIGINT) or SIGTERM stops the running generation and shuts down cleanly.
 import { basename } from 'node:path';
+import type { Engine } from '../engine/engine';
+import type { ModelInfo } from '../protocol/engine';
 import { BoxedError } from '../protocol/errors';
 import { MAX_SAMPLES } from '../engine/heavy';
 import { numberFlag, parseFlags, type Flags } from './args';
@@ -20,7 +22,7 @@ export function modelIdFor(model: string): string {
 }
 
 /** Loads the model and starts listening (the command and the tests). */
-export async function openServe(f: Flags, log: (line: string) => void = () => {}): Promise<ServeHandle & { modelId: string; unload(): Promise<void> }> {
+export async function openServe(f: Flags, log: (line: string) => void = () => {}): Promise<ServeHandle & { modelId: string; engine: Engine; info: ModelInfo; unload(): Promise<void> }> {
   const port = numberFlag(f, 'port', 8000, { min: 0, max: 65535, integer: true });
   const batch = numberFlag(f, 'batch', 4, { min: 1, max: MAX_SAMPLES, integer: true });
   const host = typeof f.host === 'string' && f.host !== '' ? f.host : '127.0.0.1';
@@ -32,7 +34,7 @@ export async function openServe(f: Flags, log: (line: string) => void = () => {}
   const modelId = modelIdFor(model);
   try {
     const h = await startServe({ engine, info, modelId, host, port, apiKey, corsOrigin, log });
-    return { ...h, modelId, unload: () => engine.unload() };
+    return { ...h, modelId, engine, info, unload: () => engine.unload() };
   } catch (e) {
     await engine.unload();
     const code = (e as { code?: string }).code;
