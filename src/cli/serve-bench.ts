@@ -2,7 +2,8 @@
 // G new tokens, n answers) is run R times each way on one loaded engine, alternating: in-process (Engine.generate,
 // or generateMany for n > 1) and through `serve` on a local port (POST /v1/completions with stream: true, read by
 // this process as SSE chunks arrive). Reports time to first token, decode tokens/s per answer and the added
-// milliseconds per token (medians), with the engine's dispatches and readbacks per token, which must be equal.
+// milliseconds per token (medians), the process's CPU time per token (steadier than wall time on a shared machine),
+// with the engine's dispatches and readbacks per token, which must be equal.
 import { BoxedError } from '../protocol/errors';
 import { Rng } from '../sampler/rng';
 import { numberFlag, parseFlags } from './args';
@@ -18,14 +19,18 @@ interface Timing {
   decodeTokensPerSecond: number;
   dispatchesPerToken: number;
   readbacksPerToken: number;
+  /** CPU time of this process (every thread: JS, Dawn, and lavapipe's when it is the GPU) per generated token. */
+  cpuMsPerToken: number;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-function timing(engine: Engine, t0: number, tFirst: number, tLast: number, tokens: number, n: number, d0: { dispatches: number; readbacks: number }): Timing {
+function timing(engine: Engine, t0: number, tFirst: number, tLast: number, tokens: number, n: number, d0: { dispatches: number; readbacks: number; cpu: NodeJS.CpuUsage }): Timing {
   const stats = engine.context!.stats;
   const perSeq = tokens / n;
+  const cpu = process.cpuUsage(d0.cpu);
   return {
+    cpuMsPerToken: (cpu.user + cpu.system) / 1000 / Math.max(1, tokens),
     tokens,
     ttftMs: tFirst - t0,
     decodeTokensPerSecond: tLast > tFirst ? ((perSeq - 1) * 1000) / (tLast - tFirst) : 0,
@@ -49,11 +54,12 @@ export async function benchServeCommand(argv: string[]): Promise<void> {
   const sampling = { temperature: 0, topP: 1, topK: 0, seed: 0 };
   const { tokens: actualPrompt } = await engine.renderPrompt(prompt);
   if (actualPrompt + genTokens > info.context) throw new BoxedError('Internal', `the bench prompt has ${actualPrompt} tokens, more than planned`);
-  const serve = await startServe({ engine, info, modelId: modelIdFor(String(f.model)), host: '127.0.0.1', port: 0, corsOrigin: '*' });
+  const meter = { chunks: 0, ms: 0 };
+  const serve = await startServe({ engine, info, modelId: modelIdFor(String(f.model)), host: '127.0.0.1', port: 0, corsOrigin: '*', meter });
 
   const inProcess = async (): Promise<Timing> => {
     const s = engine.context!.stats;
-    const d0 = { dispatches: s.dispatches, readbacks: s.readbacks };
+    const d0 = { dispatches: s.dispatches, readbacks: s.readbacks, cpu: process.cpuUsage() };
     const t0 = performance.now();
     let tFirst = 0;
     let tLast = 0;
@@ -74,7 +80,7 @@ export async function benchServeCommand(argv: string[]): Promise<void> {
 
   const overHttp = async (): Promise<Timing> => {
     const s = engine.context!.stats;
-    const d0 = { dispatches: s.dispatches, readbacks: s.readbacks };
+    const d0 = { dispatches: s.dispatches, readbacks: s.readbacks, cpu: process.cpuUsage() };
     const t0 = performance.now();
     const res = await fetch(`${serve.url}/v1/completions`, {
       method: 'POST',
@@ -123,6 +129,7 @@ export async function benchServeCommand(argv: string[]): Promise<void> {
     decode_tokens_per_s: median(ts.map((t) => t.decodeTokensPerSecond)),
     dispatches_per_token_with_prefill: median(ts.map((t) => t.dispatchesPerToken)),
     readbacks_per_token_with_prefill: median(ts.map((t) => t.readbacksPerToken)),
+    cpu_ms_per_token: median(ts.map((t) => t.cpuMsPerToken)),
   });
   const inproc = summary(a);
   const http = summary(b);
@@ -139,6 +146,10 @@ export async function benchServeCommand(argv: string[]): Promise<void> {
     http_stream: http,
     added_ms_per_token: msPerToken(http.decode_tokens_per_s) - msPerToken(inproc.decode_tokens_per_s),
     added_ttft_ms: http.ttft_ms - inproc.ttft_ms,
+    // the server's own work per streamed chunk (a chunk is one token's text, or a role, finish or usage chunk)
+    server_write_ms_per_chunk: meter.chunks > 0 ? meter.ms / meter.chunks : 0,
+    server_chunks: meter.chunks,
+    added_cpu_ms_per_token: http.cpu_ms_per_token - inproc.cpu_ms_per_token,
     http_over_in_process: inproc.decode_tokens_per_s > 0 ? http.decode_tokens_per_s / inproc.decode_tokens_per_s : 0,
   };
   process.stdout.write((f.json === true ? JSON.stringify(out) : JSON.stringify(out, null, 2)) + '\n');

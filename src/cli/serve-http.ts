@@ -42,6 +42,8 @@ export interface ServeOptions {
   corsOrigin: string;
   /** One line per request (stderr in the CLI). */
   log?: (line: string) => void;
+  /** When given, counts the SSE chunks sent and the milliseconds spent encoding and writing them (bench-serve). */
+  meter?: { chunks: number; ms: number };
 }
 
 export interface ServeHandle {
@@ -195,7 +197,7 @@ export async function startServe(opts: ServeOptions): Promise<ServeHandle> {
   const complete = async (route: Route, req: IncomingMessage, res: ServerResponse) => {
     const sr = parseServeRequest(route, await readBody(req), { modelId, maxN });
     const rendered = await engine.renderPrompt(sr.prompt).catch((e: unknown) => {
-      throw new HttpError(400, toErrorInfo(e).message, route === 'chat' ? 'messages' : 'prompt');
+      throw engineError(e, route === 'chat' ? 'messages' : 'prompt');
     });
     const promptTokens = rendered.tokens;
     const maxTokens = sr.maxTokens ?? context - promptTokens;
@@ -259,8 +261,15 @@ export async function startServe(opts: ServeOptions): Promise<ServeHandle> {
     // streaming: headers now, so a client sees the connection is alive while it waits for the engine
     res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
     res.flushHeaders();
+    const meter = opts.meter;
     const send = (data: unknown) => {
-      if (!job.gone) res.write(`data: ${JSON.stringify(data)}\n\n`);
+      if (job.gone) return;
+      const t = meter ? performance.now() : 0;
+      res.write(`data: ${JSON.stringify(data)}\n\n`);
+      if (meter) {
+        meter.chunks++;
+        meter.ms += performance.now() - t;
+      }
     };
     const chunk = (index: number, text: string | null, finish: OpenAiFinishReason, extra: { role?: true; ids?: number[] } = {}) => {
       const tokenIds = extra.ids && sr.returnTokenIds ? { token_ids: extra.ids } : {};
@@ -381,9 +390,9 @@ export async function startServe(opts: ServeOptions): Promise<ServeHandle> {
 
 const busyError = (waiting: number) => new HttpError(503, `the server is busy: ${waiting} requests are already waiting for the engine; try again later`, null, 'busy');
 
-/** An engine failure as an HTTP error: bad input is 400, the rest 500. */
-function engineError(e: unknown): HttpError {
+/** An engine failure as an HTTP error: bad input (a chat template that refuses the messages too) is 400, the rest 500. */
+function engineError(e: unknown, param: string | null = null): HttpError {
   const info = toErrorInfo(e);
-  if (info.name === 'InvalidRequest' || info.name === 'ModelFormat') return new HttpError(400, info.message);
+  if (info.name === 'InvalidRequest' || info.name === 'ModelFormat') return new HttpError(400, info.message, param);
   return new HttpError(500, `${info.name}: ${info.message}`, null, info.name);
 }
