@@ -160,7 +160,8 @@ export async function startServe(opts: ServeOptions): Promise<ServeHandle> {
     waiting++;
     const turn = idle.then(async () => {
       waiting--;
-      if (job.gone || closing) return;
+      if (job.gone) return;
+      if (closing) throw new HttpError(503, 'the server is shutting down', null, 'shutting_down');
       running = job;
       try {
         await runJob(job);

@@ -362,7 +362,18 @@ describe('serve from the CLI', () => {
     expect(list.data[0].id).toBe('cli-model');
     const r = (await (await post(`${base}/v1/chat/completions`, { messages: [{ role: 'user', content: 'hi' }], n: 2, max_tokens: 3, temperature: 0 }, {})).json()) as OpenAiChatResponse;
     expect(r.choices).toHaveLength(2);
+    // Ctrl-C while an answer streams: the stream is ended properly ('abort', then [DONE]) and the process exits 0
+    const res = await post(`${base}/v1/completions`, { prompt: 'Hello', max_tokens: 200, temperature: 0, stream: true }, {});
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let body = decoder.decode((await reader.read()).value, { stream: true });
     child.kill('SIGINT');
+    for (let part = await reader.read(); !part.done; part = await reader.read()) body += decoder.decode(part.value, { stream: true });
+    const events = body.split('\n\n').filter((e) => e !== '');
+    expect(events.at(-1)).toBe('data: [DONE]');
+    const last = JSON.parse(events.at(-2)!.slice(6)) as OpenAiCompletionResponse;
+    expect(last.choices[0].finish_reason).toBe('abort');
+    expect(events.length).toBeLessThan(150);
     expect(await exited).toBe(0);
     expect(stderr).toContain('shutting down');
     expect(stderr).toMatch(/POST \/v1\/chat\/completions 200/);
