@@ -117,6 +117,7 @@ export async function startServe(opts: ServeOptions): Promise<ServeHandle> {
     const outs: SeqOut[] = Array.from({ length: req.n }, () => ({ scanner: new StopScanner(req.stop), ids: [], tokens: 0, finish: null }));
     const piece = (seq: number, id: number, text: string) => {
       const o = outs[seq];
+      if (job.gone) void engine.stop(); // the client left (its close event came as the engine started)
       if (o.finish !== null) return;
       if (id >= 0) {
         o.ids.push(id);
