@@ -136,7 +136,9 @@ export class Engine implements EngineApi {
       });
     });
     // Warm-up: one prefill chunk (the prefill paths) and one decode step that samples (the decode paths and
-    // the sampler), so the first answer pays for no first-use costs (buffer first touch, driver caches).
+    // the sampler), so the first answer pays for no first-use costs. On lavapipe they are most of the load
+    // (measured with Mesa's shader cache off): it generates a pipeline's machine code at its first dispatch,
+    // not when the pipeline is created.
     onEvent({ type: 'phase', phase: 'warmup' });
     onEvent({ type: 'warmup', done: 0, total: 2 });
     const pad = tokenizer.eosIds()[0] ?? 0;
