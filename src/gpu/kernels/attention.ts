@@ -4,7 +4,8 @@
 //   decode (few rows, long caches): split-K over up to maxSplits workgroups per row and kv head,
 //     then a combine dispatch merges the partial (max, sum, acc) records; with one split it takes the tiled
 //     path instead (one dispatch, nothing to combine).
-// Everything (pipelines, uniforms, the partials buffer) is built at construction; encode() allocates nothing.
+// Everything (layouts, pipeline requests, uniforms, the partials buffer) is made at construction (the pipelines
+// compile in ctx.pipelines.compile()); encode() allocates nothing.
 import source from '../../../shaders/attention.wgsl?raw';
 import type { DispatchCost, GpuContext } from '../context';
 import type { PipelineHandle } from '../pipelines';

@@ -4,8 +4,8 @@
 // shaders/matmul-prefill.wgsl). One dispatch per weight chunk. The row count reaches the shaders through
 // bind group 1: a small uniform per possible count, made once, so different counts can be recorded
 // into one command buffer without any queue write.
-// Pipelines, layouts and the row-count bind groups are made in the constructor; bind groups of a
-// weight/buffer set in bind(); encode() only records.
+// Pipeline requests (compiled later by ctx.pipelines.compile()), layouts and the row-count bind groups are
+// made in the constructor; bind groups of a weight/buffer set in bind(); encode() only records.
 import decodeSource from '../../../shaders/matmul-decode.wgsl?raw';
 import prefillSource from '../../../shaders/matmul-prefill.wgsl?raw';
 import formatsSource from '../../../shaders/weight-formats.wgsl?raw';
