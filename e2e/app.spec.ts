@@ -105,7 +105,7 @@ test('the start screen shows the GPU report, and the model loads with progress v
   await expect(page.getByLabel('Hub repository')).toHaveValue('nvidia/OpenReasoning-Nemotron-1.5B');
   await expect(page.getByLabel('Hub endpoint')).toHaveValue('https://huggingface.co');
   await screenshot(page, '01-start');
-  await loadTinyModel(page, { screenshotLoading: true });
+  await loadTinyModel(page, { screenshotLoading: true, compileCount: true });
   await screenshot(page, '03-solve');
 });
 

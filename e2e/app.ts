@@ -27,7 +27,7 @@ export async function openApp(page: Page): Promise<void> {
 }
 
 /** Points the app at the local hub, loads the tiny model, and checks the loading screen showed progress. */
-export async function loadTinyModel(page: Page, opts: { screenshotLoading?: boolean } = {}): Promise<void> {
+export async function loadTinyModel(page: Page, opts: { screenshotLoading?: boolean; compileCount?: boolean } = {}): Promise<void> {
   await page.getByLabel('Hub repository').fill(repo());
   await page.getByLabel('Revision').fill('main');
   await page.getByLabel('Hub endpoint').fill(hubUrl());
@@ -37,6 +37,8 @@ export async function loadTinyModel(page: Page, opts: { screenshotLoading?: bool
   await expect(page.getByRole('heading', { name: /^Loading / })).toBeVisible();
   await expect(page.getByRole('progressbar', { name: 'Download' })).toBeVisible();
   if (opts.screenshotLoading) await screenshot(page, '02-loading');
+  // a first load on a device compiles every pipeline, counted one by one ("7 / 16"; the row keeps "16 / 16" through the warm-up)
+  if (opts.compileCount) await expect(page.getByRole('progressbar', { name: 'Compile shaders' })).toHaveAttribute('aria-valuetext', /^\d+ \/ ([2-9]|\d{2,})$/, { timeout: 270_000 });
   await expect(page.getByRole('button', { name: 'Solve' })).toBeVisible({ timeout: 270_000 });
 }
 

@@ -29,6 +29,15 @@ describe('Engine', () => {
     const convert = events.filter((e): e is Extract<LoadEvent, { type: 'convert' }> => e.type === 'convert');
     expect(convert.length).toBeGreaterThan(2);
     expect(convert.at(-1)!.done).toBe(convert.at(-1)!.total);
+    // every pipeline of the model compiled asynchronously, counted as each finishes, between the compile and warm-up phases
+    const compile = events.filter((e): e is Extract<LoadEvent, { type: 'compile' }> => e.type === 'compile');
+    const total = compile[0].total;
+    expect(total).toBeGreaterThan(10);
+    expect(compile).toEqual(Array.from({ length: total + 1 }, (_, done) => ({ type: 'compile', done, total })));
+    expect(engine.context!.pipelines.created).toBe(total);
+    const phaseAt = (phase: string) => events.findIndex((e) => e.type === 'phase' && e.phase === phase);
+    expect(events.indexOf(compile[0])).toBeGreaterThan(phaseAt('compile'));
+    expect(events.indexOf(compile.at(-1)!)).toBeLessThan(phaseAt('warmup'));
     expect(info.config).toMatchObject({ hiddenSize: 64, layers: 2, heads: 4, kvHeads: 2, headDim: 16, vocabSize: 151936, tiedEmbeddings: true });
     expect(info.memory.kvCache).toBeGreaterThan(0);
 
@@ -58,6 +67,12 @@ describe('Engine', () => {
     // continuing after a stop: the text so far follows the prompt, and the run picks up from there
     const cont = await engine.generate({ prompt, continueFrom: '<think>\nThe answer is', maxTokens: 3, sampling: GREEDY });
     expect(cont.stats.promptTokens).toBeGreaterThan(rendered.tokens + 3);
+
+    // loading again on the same device compiles nothing: the pipelines are cached by key
+    const reload: LoadEvent[] = [];
+    await engine.loadFrom(dirProvider(dir), { weights: 'q4', context: 256 }, (e) => reload.push(e));
+    expect(reload.filter((e) => e.type === 'compile')).toEqual([{ type: 'compile', done: 0, total: 0 }]);
+    expect(engine.context!.pipelines.created).toBe(total);
     await engine.unload();
     await expect(engine.generate({ prompt, maxTokens: 2, sampling: GREEDY })).rejects.toMatchObject({ name: 'InvalidRequest' });
   });

@@ -122,7 +122,13 @@ export class Engine implements EngineApi {
     const modelOpts = { weights: req.weights, kv: req.kv ?? 'f16', context, slots: batch, chunk: this.opts.prefillChunk ?? 128 } as const;
     checkBatchLimits(ctx, cfg, modelOpts);
     onEvent({ type: 'phase', phase: 'convert' });
-    const model = await GpuModel.load(ctx, cfg, checkpoint, modelOpts, tokenizer.size, (tensor, done, total) => onEvent({ type: 'convert', tensor, done, total })).catch(async (e: unknown) => {
+    // the pipelines compile asynchronously once the weights are on the GPU (src/gpu/pipelines.ts): the
+    // 'compile' events count them as they finish (0 of 0 when an earlier load on this device compiled them)
+    const onCompile = (done: number, total: number) => {
+      if (done === 0) onEvent({ type: 'phase', phase: 'compile' });
+      onEvent({ type: 'compile', done, total });
+    };
+    const model = await GpuModel.load(ctx, cfg, checkpoint, modelOpts, tokenizer.size, (tensor, done, total) => onEvent({ type: 'convert', tensor, done, total }), onCompile).catch(async (e: unknown) => {
       if (batch <= 1 || !(e instanceof BoxedError) || e.name !== 'OutOfMemory') throw e;
       const largest = await probeLargestBatch(ctx, cfg, modelOpts);
       throw new BoxedError('OutOfMemory', `${e.message} ${largest >= 1 ? `At most ${largest} parallel solutions fit at this context.` : 'Not even one sequence fits at this context.'}`, {
@@ -130,10 +136,12 @@ export class Engine implements EngineApi {
         cause: e,
       });
     });
-    // Shaders compile when a pipeline first runs: run one prefill chunk (the prefill paths) and one decode
-    // step (the decode paths and the sampler), so the first answer does not pay for compilation.
-    onEvent({ type: 'phase', phase: 'compile' });
-    onEvent({ type: 'compile', done: 0, total: 1 });
+    // Warm-up: one prefill chunk (the prefill paths) and one decode step that samples (the decode paths and
+    // the sampler), so the first answer pays for no first-use costs. On lavapipe they are most of the load
+    // (measured with Mesa's shader cache off): it generates a pipeline's machine code at its first dispatch,
+    // not when the pipeline is created.
+    onEvent({ type: 'phase', phase: 'warmup' });
+    onEvent({ type: 'warmup', done: 0, total: 2 });
     const pad = tokenizer.eosIds()[0] ?? 0;
     const warmRows = Math.min(model.rowsPerStep, context - 1);
     model.submitStep(
@@ -141,11 +149,10 @@ export class Engine implements EngineApi {
       { tokens: new Array<number>(warmRows).fill(pad), lastRowOnly: true },
     );
     await ctx.device.queue.onSubmittedWorkDone();
-    onEvent({ type: 'compile', done: 1, total: 1 });
-    onEvent({ type: 'phase', phase: 'warmup' });
+    onEvent({ type: 'warmup', done: 1, total: 2 });
     const h = model.submitStep([{ slot: 0, pos: 0 }], { tokens: [pad], lastRowOnly: true, sampling: [{ temperature: 0, topP: 1, topK: 0, coin: 0 }] });
     await model.readTokens(h);
-    onEvent({ type: 'warmup', done: 1, total: 1 });
+    onEvent({ type: 'warmup', done: 2, total: 2 });
     const tplCfg = checkpoint.tokenizerConfig as { chat_template?: unknown };
     const chatTemplate = typeof tplCfg.chat_template === 'string' ? tplCfg.chat_template : null;
     const eosIds = new Set<number>([...cfg.eosTokenIds, ...(checkpoint.generation?.eosTokenIds ?? []), ...tokenizer.eosIds()]);

@@ -2,7 +2,7 @@
 // report (dispatches, API calls, writes, submits and readbacks per token) and, when a benchmark turns it on,
 // a trace of each dispatch's cost (src/gpu/roofline.ts turns it into predicted times).
 import type { BoxedDevice, GpuCaps } from './device';
-import { PipelineCache } from './pipelines';
+import { PipelineCache, type PipelineHandle } from './pipelines';
 
 export interface GpuStats {
   dispatches: number;
@@ -44,11 +44,15 @@ export class GpuContext {
     this.pipelines = new PipelineCache(boxed.device, boxed.caps);
   }
 
-  /** Records one dispatch and counts it. Every kernel dispatches through here. */
-  dispatch(pass: GPUComputePassEncoder, pipeline: GPUComputePipeline, bindGroups: readonly GPUBindGroup[], x: number, y = 1, z = 1): void {
+  /**
+   * Records one dispatch and counts it. Every kernel dispatches through here. The handle's pipeline must be
+   * compiled (ctx.pipelines.compile()); a pipeline still compiling is a clear Internal error.
+   */
+  dispatch(pass: GPUComputePassEncoder, handle: PipelineHandle, bindGroups: readonly GPUBindGroup[], x: number, y = 1, z = 1): void {
+    const pipeline = handle.pipeline;
     if (x === 0 || y === 0 || z === 0) return;
     const max = this.caps.limits.maxComputeWorkgroupsPerDimension;
-    if (x > max || y > max || z > max) throw new Error(`dispatch ${x}x${y}x${z} exceeds maxComputeWorkgroupsPerDimension ${max} (${pipeline.label})`);
+    if (x > max || y > max || z > max) throw new Error(`dispatch ${x}x${y}x${z} exceeds maxComputeWorkgroupsPerDimension ${max} (${handle.label})`);
     pass.setPipeline(pipeline);
     for (let i = 0; i < bindGroups.length; i++) pass.setBindGroup(i, bindGroups[i]);
     pass.dispatchWorkgroups(x, y, z);

@@ -10,6 +10,7 @@ import type { KvFormat, MemoryPlan, WeightFormat } from '../protocol/engine';
 import { BoxedError } from '../protocol/errors';
 import { packWeight, packedBytes, rowLayout, type PackedWeight } from '../loader/quant';
 import type { GpuContext } from './context';
+import type { CompileProgress } from './pipelines';
 import { USAGE, createBuffer, readF32, uploadBuffer, writeBuffer } from './buffers';
 import { uploadWeight, destroyWeight, type GpuWeight } from './weights';
 import { EmbedKernel, type EmbedBinding } from './kernels/embed';
@@ -179,7 +180,12 @@ export class GpuModel implements StepOps {
     return Math.max(this.opts.chunk, this.opts.slots);
   }
 
-  static async load(ctx: GpuContext, cfg: ModelConfig, reader: TensorReader, opts: GpuModelOptions, validVocab: number, onProgress?: LoadProgress): Promise<GpuModel> {
+  /**
+   * Uploads the weights (onProgress per tensor), builds the kernels and compiles their pipelines
+   * asynchronously (onCompile(done, total) as each finishes; see pipelines.ts): the model returned is ready
+   * to record steps. A shader that does not compile is an Internal BoxedError naming it.
+   */
+  static async load(ctx: GpuContext, cfg: ModelConfig, reader: TensorReader, opts: GpuModelOptions, validVocab: number, onProgress?: LoadProgress, onCompile?: CompileProgress): Promise<GpuModel> {
     if (opts.slots < 1 || opts.chunk < 1 || opts.context < 2) throw new BoxedError('InvalidRequest', `bad model options ${JSON.stringify(opts)}`);
     if (cfg.headDim % 2 !== 0) throw new BoxedError('ModelFormat', `head_dim ${cfg.headDim} must be even for RoPE`);
     const m = new GpuModel(ctx, cfg, opts, Math.min(validVocab, cfg.vocab));
@@ -199,7 +205,13 @@ export class GpuModel implements StepOps {
         detail: { neededBytes: m.memory.total, weightBytes: m.memory.weights, kvCacheBytes: m.memory.kvCache },
       });
     }
-    m.buildKernels();
+    try {
+      m.buildKernels();
+      await ctx.pipelines.compile(onCompile);
+    } catch (e) {
+      m.destroy();
+      throw e;
+    }
     return m;
   }
 

@@ -63,6 +63,7 @@ describe.each(Object.entries(PROFILES))('attention on the %s profile', (_name, p
       const want = attention(shape, q, meta, rows, cpuCache);
 
       const kernel = new AttentionKernel(ctx, { ...shape, kvFormat: format, maxRows: 40 });
+      await ctx.pipelines.compile(); // the kernel's pipelines, asynchronously
       const cache = new KvCache(ctx, { nLayers: 1, kvDim, slots: SLOTS, context: CONTEXT, format });
       writeBuffer(ctx, cache.k(0), 0, packed(cpuCache.k, format));
       writeBuffer(ctx, cache.v(0), 0, packed(cpuCache.v, format));
@@ -100,6 +101,7 @@ describe.each(Object.entries(PROFILES))('attention on the %s profile', (_name, p
     const q = randomNormal(2 * 6 * 24, 77, 3);
     const want = attention(shape, q, meta, 2, cpu);
     const kernel = new AttentionKernel(ctx, { ...shape, kvFormat: 'f16', maxRows: 8 });
+    await ctx.pipelines.compile(); // the kernel's pipelines, asynchronously
     expect(kernel.splitsFor(1, 8200)).toBe(129);
     expect(kernel.splitsFor(2, 8200)).toBe(128);
     const cache = new KvCache(ctx, { nLayers: 1, kvDim, slots: 1, context: shape.context, format: 'f16' });

@@ -4,9 +4,11 @@
 //   decode (few rows, long caches): split-K over up to maxSplits workgroups per row and kv head,
 //     then a combine dispatch merges the partial (max, sum, acc) records; with one split it takes the tiled
 //     path instead (one dispatch, nothing to combine).
-// Everything (pipelines, uniforms, the partials buffer) is built at construction; encode() allocates nothing.
+// Everything (layouts, pipeline requests, uniforms, the partials buffer) is made at construction (the pipelines
+// compile in ctx.pipelines.compile()); encode() allocates nothing.
 import source from '../../../shaders/attention.wgsl?raw';
 import type { DispatchCost, GpuContext } from '../context';
+import type { PipelineHandle } from '../pipelines';
 import type { KvFormat } from '../../protocol/engine';
 import { BoxedError } from '../../protocol/errors';
 import { UNIFORM, createBuffer, writeBuffer } from '../buffers';
@@ -66,9 +68,11 @@ function chooseTiling(g: number, hd: number, limit: number, maxBr: number, bks: 
 export class AttentionKernel {
   readonly prefillTiling: Tiling;
   readonly decodeTiling: Tiling;
-  private readonly prefill: GPUComputePipeline;
-  private readonly decode: GPUComputePipeline;
-  private readonly combine: GPUComputePipeline;
+  private readonly prefill: PipelineHandle;
+  private readonly decode: PipelineHandle;
+  private readonly combine: PipelineHandle;
+  /** bind group layouts: main (prefill and decode: every binding) and combine (params, out, partials) */
+  private readonly layouts: { main: GPUBindGroupLayout; combine: GPUBindGroupLayout };
   /** [4 + partRecords * (4 + headDim)] f32: a header (nSplits), then the decode path's partial records */
   private readonly part: GPUBuffer;
   private readonly partRows: number;
@@ -90,9 +94,12 @@ export class AttentionKernel {
     const common = { WG: wg, G: g, HD: headDim, KV_F16: kvFormat === 'f16' ? 1 : 0 };
     const p = this.prefillTiling;
     const d = this.decodeTiling;
-    this.prefill = ctx.pipelines.get({ shader: 'attention', source, constants: { ...common, BR: p.br, BK: p.bk, PARTIAL: 0 } });
-    this.decode = ctx.pipelines.get({ shader: 'attention', source, constants: { ...common, BR: 1, BK: d.bk, PARTIAL: 1 } });
-    this.combine = ctx.pipelines.get({ shader: 'attention', source, entryPoint: 'combine', constants: { ...common, BR: 1, BK: d.bk, PARTIAL: 1 } });
+    const main = ctx.pipelines.layout('attention', [{ 0: 'uniform', 1: 'read-only-storage', 2: 'read-only-storage', 3: 'read-only-storage', 4: 'read-only-storage', 5: 'storage', 6: 'storage' }]);
+    const comb = ctx.pipelines.layout('attention.combine', [{ 0: 'uniform', 5: 'storage', 6: 'storage' }]);
+    this.layouts = { main: main.groups[0], combine: comb.groups[0] };
+    this.prefill = ctx.pipelines.request({ shader: 'attention', source, constants: { ...common, BR: p.br, BK: p.bk, PARTIAL: 0 }, layout: main.pipeline });
+    this.decode = ctx.pipelines.request({ shader: 'attention', source, constants: { ...common, BR: 1, BK: d.bk, PARTIAL: 1 }, layout: main.pipeline });
+    this.combine = ctx.pipelines.request({ shader: 'attention', source, entryPoint: 'combine', constants: { ...common, BR: 1, BK: d.bk, PARTIAL: 1 }, layout: comb.pipeline });
     this.partRows = Math.min(maxRows, DECODE_MAX_ROWS);
     this.partRecords = this.partRows * nHeads * RECORDS_PER_ROW_HEAD;
     this.part = createBuffer(ctx, 'attention.partials', (4 + this.partRecords * (4 + headDim)) * 4);
@@ -115,14 +122,14 @@ export class AttentionKernel {
     };
     const prefillParams = makeParams(this.prefillTiling);
     const decodeParams = makeParams({ bk: this.decodeTiling.bk, br: 1 });
-    const group = (pipeline: GPUComputePipeline, label: string, params: GPUBuffer, bindings: number[]) => {
+    const group = (layout: GPUBindGroupLayout, label: string, params: GPUBuffer, bindings: number[]) => {
       const all: Record<number, GPUBuffer> = { 0: params, 1: q, 2: meta, 3: kCache, 4: vCache, 5: out, 6: this.part };
-      return this.ctx.device.createBindGroup({ label, layout: pipeline.getBindGroupLayout(0), entries: bindings.map((b) => ({ binding: b, resource: { buffer: all[b] } })) });
+      return this.ctx.device.createBindGroup({ label, layout, entries: bindings.map((b) => ({ binding: b, resource: { buffer: all[b] } })) });
     };
     return {
-      prefill: group(this.prefill, 'attention.prefill', prefillParams, [0, 1, 2, 3, 4, 5, 6]),
-      decode: group(this.decode, 'attention.decode', decodeParams, [0, 1, 2, 3, 4, 5, 6]),
-      combine: group(this.combine, 'attention.combine', decodeParams, [0, 5, 6]),
+      prefill: group(this.layouts.main, 'attention.prefill', prefillParams, [0, 1, 2, 3, 4, 5, 6]),
+      decode: group(this.layouts.main, 'attention.decode', decodeParams, [0, 1, 2, 3, 4, 5, 6]),
+      combine: group(this.layouts.combine, 'attention.combine', decodeParams, [0, 5, 6]),
       params: [prefillParams, decodeParams],
     };
   }

@@ -13,6 +13,7 @@ async function gather(ctx: GpuContext, format: WeightFormat, vocab: number, dim:
   const table = dequantize(packed);
   const w = uploadWeight(ctx, 'embed', packed);
   const kernel = new EmbedKernel(ctx, { dim, vocab, format, maxRows });
+  await ctx.pipelines.compile(); // the kernel's pipelines, asynchronously
   const x0 = randomNormal(maxRows * dim, 77);
   const xb = uploadBuffer(ctx, 'x', x0);
   const tb = uploadBuffer(ctx, 'tokens', Uint32Array.from({ length: maxRows }, (_, i) => tokens[i] ?? 0));

@@ -3,6 +3,7 @@
 import source from '../../../shaders/embed.wgsl?raw';
 import formatsSource from '../../../shaders/weight-formats.wgsl?raw';
 import type { GpuContext } from '../context';
+import type { BindingKind, PipelineHandle } from '../pipelines';
 import { UNIFORM, createBuffer, writeBuffer } from '../buffers';
 import { formatDefines, type GpuWeight } from '../weights';
 import type { WeightFormat } from '../../protocol/engine';
@@ -25,7 +26,8 @@ export interface EmbedBinding {
 const PARAMS_BYTES = 32;
 
 export class EmbedKernel {
-  readonly pipeline: GPUComputePipeline;
+  readonly pipeline: PipelineHandle;
+  private readonly layout: GPUBindGroupLayout;
   private readonly paramsStride: number;
   private readonly wg: number;
   /** bytes of one packed embedding row (data + scales) */
@@ -47,11 +49,18 @@ export class EmbedKernel {
     this.wg = wg;
     const { wordsPerRow, groupsPerRow } = rowLayout(dim, opts.format);
     this.rowBytes = (wordsPerRow + groupsPerRow) * 4;
-    this.pipeline = ctx.pipelines.get({
+    const defines = formatDefines(opts.format);
+    // binding 3 (scales) exists only in the scaled formats' shader
+    const bindings: Record<number, BindingKind> = { 0: 'uniform', 1: 'read-only-storage', 2: 'read-only-storage', 4: 'storage' };
+    if (defines.scaled) bindings[3] = 'read-only-storage';
+    const layout = ctx.pipelines.layout('embed', [bindings]);
+    this.layout = layout.groups[0];
+    this.pipeline = ctx.pipelines.request({
       shader: 'embed',
       source: `${source}\n${formatsSource}`,
-      defines: formatDefines(opts.format),
+      defines,
       constants: { WG: wg },
+      layout: layout.pipeline,
     });
     this.paramsStride = Math.max(256, lim.minUniformBufferOffsetAlignment);
   }
@@ -67,7 +76,7 @@ export class EmbedKernel {
     const stride = this.paramsStride;
     const params = createBuffer(this.ctx, 'embed.params', w.chunks.length * stride, UNIFORM);
     const raw = new Uint32Array((w.chunks.length * stride) / 4);
-    const layout = this.pipeline.getBindGroupLayout(0);
+    const layout = this.layout;
     const groups = w.chunks.map((c, i) => {
       raw.set([dim, w.wordsPerRow, w.groupsPerRow, c.rows, c.rowStart], (i * stride) / 4);
       const entries: GPUBindGroupEntry[] = [

@@ -148,6 +148,7 @@ const CASES: Case[] = [
 
 async function timeCase(ctx: GpuContext, c: Case, runs: number): Promise<number[]> {
   const h = c.setup(ctx);
+  await ctx.pipelines.compile(); // the case's pipelines, asynchronously
   const once = async () => {
     const enc = ctx.device.createCommandEncoder();
     const pass = enc.beginComputePass();
@@ -158,7 +159,7 @@ async function timeCase(ctx: GpuContext, c: Case, runs: number): Promise<number[
     await ctx.device.queue.onSubmittedWorkDone();
     return (performance.now() - t0) / c.reps;
   };
-  await once(); // warm: pipeline compile, first touch of the buffers
+  await once(); // warm: first touch of the buffers
   const times: number[] = [];
   for (let i = 0; i < runs; i++) times.push(await once());
   h.dispose();

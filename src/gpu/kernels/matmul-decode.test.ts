@@ -51,6 +51,7 @@ async function check(ctx: GpuContext, c: Case, seed: number, rowsList: readonly 
     label: 'decode-test',
     decodeTiling: c.tiling,
   });
+  await ctx.pipelines.compile(); // the kernel's pipelines, asynchronously
   const w = uploadWeight(ctx, 'w', packed);
   const [xb, yb] = [uploadBuffer(ctx, 'x', x), uploadBuffer(ctx, 'y', y0)];
   const bb = bias ? uploadBuffer(ctx, 'bias', bias) : undefined;

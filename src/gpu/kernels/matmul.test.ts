@@ -64,6 +64,7 @@ async function run(ctx: GpuContext, c: Case, seed: number): Promise<Run> {
     label: 'test',
   };
   const kernel = new MatmulKernel(ctx, opts);
+  await ctx.pipelines.compile(); // the kernel's pipelines, asynchronously
   const w = uploadWeight(ctx, 'w', packed);
   const xb = uploadBuffer(ctx, 'x', x);
   const yb = uploadBuffer(ctx, 'y', y0);
@@ -144,6 +145,7 @@ describe.each(Object.entries(PROFILES))('matmul on the %s profile', (_name, prof
     const packed = packWeight(wOrig, N, K, 'q4');
     const wd = dequantize(packed);
     const kernel = new MatmulKernel(ctx, { N, K, format: 'q4', maxRows, label: 'both' });
+    await ctx.pipelines.compile(); // the kernel's pipelines, asynchronously
     const w = uploadWeight(ctx, 'w', packed);
     const x1 = randomNormal(maxRows * K, 6);
     const x2 = randomNormal(maxRows * K, 7);

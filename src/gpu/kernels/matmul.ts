@@ -4,12 +4,13 @@
 // shaders/matmul-prefill.wgsl). One dispatch per weight chunk. The row count reaches the shaders through
 // bind group 1: a small uniform per possible count, made once, so different counts can be recorded
 // into one command buffer without any queue write.
-// Pipelines, layouts and the row-count bind groups are made in the constructor; bind groups of a
-// weight/buffer set in bind(); encode() only records.
+// Pipeline requests (compiled later by ctx.pipelines.compile()), layouts and the row-count bind groups are
+// made in the constructor; bind groups of a weight/buffer set in bind(); encode() only records.
 import decodeSource from '../../../shaders/matmul-decode.wgsl?raw';
 import prefillSource from '../../../shaders/matmul-prefill.wgsl?raw';
 import formatsSource from '../../../shaders/weight-formats.wgsl?raw';
 import type { GpuContext } from '../context';
+import type { PipelineHandle } from '../pipelines';
 import { UNIFORM, createBuffer, writeBuffer } from '../buffers';
 import { formatDefines, type GpuWeight } from '../weights';
 import { rowLayout } from '../../loader/quant';
@@ -99,8 +100,8 @@ function gpuDecode(K: number, n: number, swiglu?: boolean): DispatchCost['gpu'] 
 }
 
 export class MatmulKernel {
-  readonly decodePipeline: GPUComputePipeline;
-  readonly prefillPipeline: GPUComputePipeline | null = null;
+  readonly decodePipeline: PipelineHandle;
+  readonly prefillPipeline: PipelineHandle | null = null;
   readonly outWidth: number;
   /** the decode path's tiling */
   readonly decodeTilingUsed: DecodeTiling;
@@ -153,7 +154,7 @@ export class MatmulKernel {
     this.rowsPerWorkgroup = (t.nr * t.wg) / t.tpr;
     const storage = 16 * t.wg + 4;
     if (storage > lim.maxComputeWorkgroupStorageSize) throw bad(`decode needs ${storage} B of workgroup storage, limit ${lim.maxComputeWorkgroupStorageSize}`);
-    this.decodePipeline = ctx.pipelines.get({
+    this.decodePipeline = ctx.pipelines.request({
       shader: 'matmul-decode',
       source: `${decodeSource}\n${formatsSource}`,
       defines: { ...defines, xvec: K % 8 === 0, wvec: format === 'q4' },
@@ -167,7 +168,7 @@ export class MatmulKernel {
       if (PREFILL_WX * PREFILL_WY > lim.maxComputeInvocationsPerWorkgroup || storage > lim.maxComputeWorkgroupStorageSize) {
         throw bad('the adapter cannot run a 16 x 16 workgroup with 16 KiB of workgroup storage');
       }
-      this.prefillPipeline = ctx.pipelines.get({
+      this.prefillPipeline = ctx.pipelines.request({
         shader: 'matmul-prefill',
         source: `${prefillSource}\n${formatsSource}`,
         defines,

@@ -22,6 +22,7 @@ describe.each(Object.entries(PROFILES))('rmsnorm on the %s profile', (_name, pro
     const x = randomNormal(rows * dim, rows * 1000 + dim, 3);
     const g = randomNormal(dim, dim + 17);
     const kernel = new RmsnormKernel(ctx, dim, 1e-6);
+    await ctx.pipelines.compile(); // the kernel's pipelines, asynchronously
     const xb = uploadBuffer(ctx, 'x', x);
     const gb = uploadBuffer(ctx, 'g', g);
     const yb = createBuffer(ctx, 'y', rows * dim * 4);

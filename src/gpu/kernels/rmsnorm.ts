@@ -1,6 +1,7 @@
 // RMSNorm kernel (shaders/rmsnorm.wgsl): one workgroup per row.
 import source from '../../../shaders/rmsnorm.wgsl?raw';
 import type { GpuContext } from '../context';
+import type { PipelineHandle } from '../pipelines';
 import { UNIFORM, createBuffer, writeBuffer } from '../buffers';
 
 export interface RmsnormBinding {
@@ -8,7 +9,8 @@ export interface RmsnormBinding {
 }
 
 export class RmsnormKernel {
-  readonly pipeline: GPUComputePipeline;
+  readonly pipeline: PipelineHandle;
+  private readonly layout: GPUBindGroupLayout;
   private readonly params: GPUBuffer;
   private readonly wg: number;
 
@@ -19,7 +21,9 @@ export class RmsnormKernel {
   ) {
     const wg = Math.min(256, ctx.caps.limits.maxComputeInvocationsPerWorkgroup);
     this.wg = wg;
-    this.pipeline = ctx.pipelines.get({ shader: 'rmsnorm', source, constants: { WG: wg } });
+    const layout = ctx.pipelines.layout('rmsnorm', [{ 0: 'uniform', 1: 'read-only-storage', 2: 'read-only-storage', 3: 'storage' }]);
+    this.layout = layout.groups[0];
+    this.pipeline = ctx.pipelines.request({ shader: 'rmsnorm', source, constants: { WG: wg }, layout: layout.pipeline });
     this.params = createBuffer(ctx, 'rmsnorm.params', 16, UNIFORM);
     const p = new ArrayBuffer(16);
     new Uint32Array(p, 0, 1)[0] = dim;
@@ -31,7 +35,7 @@ export class RmsnormKernel {
   bind(x: GPUBuffer, g: GPUBuffer, y: GPUBuffer): RmsnormBinding {
     const group = this.ctx.device.createBindGroup({
       label: 'rmsnorm',
-      layout: this.pipeline.getBindGroupLayout(0),
+      layout: this.layout,
       entries: [
         { binding: 0, resource: { buffer: this.params } },
         { binding: 1, resource: { buffer: x } },

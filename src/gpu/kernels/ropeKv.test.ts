@@ -59,6 +59,7 @@ describe.each(Object.entries(PROFILES))('rope + kv append on the %s profile', (_
     for (let i = 2 * stride; i < 3 * stride; i++) qkv[i] *= 1e5;
 
     const kernel = new RopeKvKernel(ctx, { ...shape, kvFormat: format, maxRows: 8 });
+    await ctx.pipelines.compile(); // the kernel's pipelines, asynchronously
     const cache = new KvCache(ctx, { nLayers: 1, kvDim, slots, context: CONTEXT, format });
     const qkvB = uploadBuffer(ctx, 'qkv', qkv);
     const metaB = uploadBuffer(ctx, 'meta', meta);

@@ -2,6 +2,7 @@
 // into one layer's cache at each row's (slot, pos). The (cos, sin) table is built once, in float64.
 import source from '../../../shaders/rope-kv.wgsl?raw';
 import type { GpuContext } from '../context';
+import type { PipelineHandle } from '../pipelines';
 import type { KvFormat } from '../../protocol/engine';
 import { BoxedError } from '../../protocol/errors';
 import { UNIFORM, createBuffer, uploadBuffer, writeBuffer } from '../buffers';
@@ -40,7 +41,8 @@ export function ropeTable(headDim: number, theta: number, context: number): Floa
 }
 
 export class RopeKvKernel {
-  readonly pipeline: GPUComputePipeline;
+  readonly pipeline: PipelineHandle;
+  private readonly layout: GPUBindGroupLayout;
   private readonly table: GPUBuffer;
   private readonly width: number;
   private readonly wg: number;
@@ -55,7 +57,9 @@ export class RopeKvKernel {
     const limit = ctx.caps.limits.maxStorageBufferBindingSize;
     if (tableBytes > limit) throw new BoxedError('OutOfMemory', `RoPE table needs ${tableBytes} bytes, more than the ${limit}-byte binding limit`, { detail: { neededBytes: tableBytes, limitBytes: limit } });
     this.wg = Math.min(64, ctx.caps.limits.maxComputeInvocationsPerWorkgroup);
-    this.pipeline = ctx.pipelines.get({ shader: 'rope-kv', source, constants: { WG: this.wg, KV_F16: kvFormat === 'f16' ? 1 : 0 } });
+    const layout = ctx.pipelines.layout('rope-kv', [{ 0: 'uniform', 1: 'read-only-storage', 2: 'read-only-storage', 3: 'read-only-storage', 4: 'storage', 5: 'storage', 6: 'storage' }]);
+    this.layout = layout.groups[0];
+    this.pipeline = ctx.pipelines.request({ shader: 'rope-kv', source, constants: { WG: this.wg, KV_F16: kvFormat === 'f16' ? 1 : 0 }, layout: layout.pipeline });
     this.width = nHeads * headDim + 2 * nKvHeads * headDim;
     // [context, headDim/2] vec2 (cos, sin)
     this.table = uploadBuffer(ctx, 'rope-kv.table', ropeTable(headDim, ropeTheta, context));
@@ -70,7 +74,7 @@ export class RopeKvKernel {
     writeBuffer(this.ctx, params, 0, new Uint32Array([nHeads, nKvHeads, headDim, context, slots, 0, 0, 0]));
     const group = this.ctx.device.createBindGroup({
       label: 'rope-kv',
-      layout: this.pipeline.getBindGroupLayout(0),
+      layout: this.layout,
       entries: [
         { binding: 0, resource: { buffer: params } },
         { binding: 1, resource: { buffer: qkv } },

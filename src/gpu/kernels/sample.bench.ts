@@ -35,6 +35,7 @@ const CASES: Case[] = [1, 8].flatMap((rows) => SETTINGS.map(([name, params]) => 
 
 async function timeCase(ctx: GpuContext, c: Case, runs: number): Promise<number[]> {
   const kernel = new SampleKernel(ctx, { vocab: VOCAB, validVocab: VALID, maxRows: c.rows });
+  await ctx.pipelines.compile(); // the kernel's pipelines, asynchronously
   const logits = uploadBuffer(ctx, 'logits', randomNormal(c.rows * VOCAB, 11, 3));
   const tokens = createBuffer(ctx, 'tokens', c.rows * 4);
   const b = kernel.bind(logits, undefined, tokens);

@@ -28,6 +28,7 @@ function asF32(p: RowSampleParams): RowSampleParams {
 async function runGpu(ctx: GpuContext, vocab: number, validVocab: number, logits: Float32Array, params: RowSampleParams[]): Promise<Uint32Array> {
   const rows = params.length;
   const kernel = new SampleKernel(ctx, { vocab, validVocab, maxRows: rows + 3 });
+  await ctx.pipelines.compile(); // the kernel's pipelines, asynchronously
   const lb = uploadBuffer(ctx, 'logits', logits);
   const tb = createBuffer(ctx, 'tokens', (rows + 3) * 4);
   const bound = kernel.bind(lb, undefined, tb);

@@ -3,6 +3,7 @@
 // allocated here and written each step with writeParams(); the engine reads back only `tokens`.
 import source from '../../../shaders/sample.wgsl?raw';
 import type { GpuContext } from '../context';
+import type { PipelineHandle } from '../pipelines';
 import { BoxedError } from '../../protocol/errors';
 import { STORAGE, UNIFORM, createBuffer, writeBuffer } from '../buffers';
 
@@ -29,7 +30,8 @@ export interface SampleBinding {
 const PARAM_BYTES = 16; // { temperature: f32, topP: f32, topK: u32, coin: f32 }
 
 export class SampleKernel {
-  readonly pipeline: GPUComputePipeline;
+  readonly pipeline: PipelineHandle;
+  private readonly layout: GPUBindGroupLayout;
   /** [maxRows] RowParams, written by writeParams() */
   readonly paramsBuffer: GPUBuffer;
   private readonly cfg: GPUBuffer;
@@ -45,7 +47,9 @@ export class SampleKernel {
     const limit = Math.min(256, ctx.caps.limits.maxComputeInvocationsPerWorkgroup, ctx.caps.limits.maxComputeWorkgroupSizeX);
     const wg = 2 ** Math.floor(Math.log2(limit));
     this.wg = wg;
-    this.pipeline = ctx.pipelines.get({ shader: 'sample', source, constants: { WG: wg } });
+    const layout = ctx.pipelines.layout('sample', [{ 0: 'uniform', 1: 'read-only-storage', 2: 'read-only-storage', 3: 'storage' }]);
+    this.layout = layout.groups[0];
+    this.pipeline = ctx.pipelines.request({ shader: 'sample', source, constants: { WG: wg }, layout: layout.pipeline });
     this.cfg = createBuffer(ctx, 'sample.cfg', 16, UNIFORM);
     writeBuffer(ctx, this.cfg, 0, new Uint32Array([vocab, validVocab, 0, wg])); // { vocab, validVocab, unused, wg }
     this.paramsBuffer = createBuffer(ctx, 'sample.params', maxRows * PARAM_BYTES, STORAGE);
@@ -56,7 +60,7 @@ export class SampleKernel {
   bind(logits: GPUBuffer, params: GPUBuffer | undefined, tokensOut: GPUBuffer): SampleBinding {
     const group = this.ctx.device.createBindGroup({
       label: 'sample',
-      layout: this.pipeline.getBindGroupLayout(0),
+      layout: this.layout,
       entries: [
         { binding: 0, resource: { buffer: this.cfg } },
         { binding: 1, resource: { buffer: logits } },
