@@ -5,8 +5,8 @@
 //   for the interleaved gate/up pair (n even).
 //   gain: W's column k is scaled by gain[k] as it is decoded (a norm gain that cannot be folded into W at load:
 //   the final norm's, when the LM head shares the embedding's matrix).
-//   rope: the row quads are rotated and written to q (y) and the KV cache (shaders/rope-epilogue.wgsl, its
-//   bindings 6..10); NR is then a multiple of 4.
+//   rope: the workgroup's outputs are staged in workgroup memory, then its aligned row quads are rotated and
+//   written to q (y) and the KV cache (shaders/rope-epilogue.wgsl, its bindings 6..10); LR is a multiple of 4.
 // Bindings (group 0):
 //   0 uniform  p: Params (per chunk)
 //   1 storage  x:      array<f32> [rows, K], or array<vec4<f32>> [rows, K / 4] when xvec (K % 8 == 0)  read
@@ -82,6 +82,10 @@ override LR: u32 = NR * GPW;   // output rows per workgroup
 var<workgroup> red: array<vec4<f32>, WG>;
 // subgroups met so far in this workgroup (each takes the next run of virtual lane indices)
 var<workgroup> sgCount: atomic<u32>;
+//#if rope
+// [LR, 16] the workgroup's outputs (bias added) by local row and x row, for the RoPE quads
+var<workgroup> staged: array<f32, LR * 16u>;
+//#endif
 
 // block b (8 values) of x row r (b < the row's block count; values past K read as 0)
 fn load_x(r: u32, b: u32) -> Block {
@@ -226,12 +230,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 //#if norm
   var inv = array<vec4<f32>, 4>();
 //#endif
-//#if rope
-  // the first three rows of the current quad (a0, b0, a1), by x-row quads
-  var qa0 = array<vec4<f32>, 4>();
-  var qb0 = array<vec4<f32>, 4>();
-  var qa1 = array<vec4<f32>, 4>();
-//#endif
 
   for (var q = 0u; q < NR; q++) {
     let n = n0 + g * NR + q;
@@ -297,22 +295,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
           v += vec4<f32>(bias[p.rowStart + n]);
 //#endif
 //#if rope
-          let qi = q % 4u;
-          if (qi == 0u) {
-            set4(&qa0, qd, v);
-          } else if (qi == 1u) {
-            set4(&qb0, qd, v);
-          } else if (qi == 2u) {
-            set4(&qa1, qd, v);
-          } else {
-            let a0 = get4(&qa0, qd);
-            let b0 = get4(&qb0, qd);
-            let a1 = get4(&qa1, qd);
-            for (var c = 0u; c < 4u; c++) {
-              let r = 4u * qd + c;
-              if (rows > r) { rope_quad(r, p.rowStart + n - 3u, vec4<f32>(a0[c], b0[c], a1[c], v[c])); }
-            }
-          }
+          for (var c = 0u; c < 4u; c++) { staged[(g * NR + q) * 16u + 4u * qd + c] = v[c]; }
 //#else
 //#if swiglu
           if (q % 2u == 0u) {
@@ -337,4 +320,18 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       }
     }
   }
+//#if rope
+  // every quad of this workgroup's rows, for every x row: (a0, b0, a1, b1) in RoPE-quad order
+  workgroupBarrier();
+  let items = (LR / 4u) * rows;
+  for (var it = lid; it < items; it += WG) {
+    let quad = it / rows;
+    let r = it % rows;
+    let l = 4u * quad;
+    if (n0 + l < p.nChunk) {
+      let v = vec4<f32>(staged[l * 16u + r], staged[(l + 1u) * 16u + r], staged[(l + 2u) * 16u + r], staged[(l + 3u) * 16u + r]);
+      rope_quad(r, p.rowStart + n0 + l, v);
+    }
+  }
+//#endif
 }

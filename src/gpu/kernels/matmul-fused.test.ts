@@ -35,6 +35,18 @@ async function readEntry(ctx: GpuContext, buf: GPUBuffer, format: KvFormat, kvDi
   return Float32Array.from(new Uint16Array(raw), f16BitsToF32);
 }
 
+describe('decodeTiling for the RoPE epilogue', () => {
+  it('keeps the tiling it picks without RoPE, with a workgroup\'s rows a multiple of 4', () => {
+    const nv = NAMED_ADAPTERS.nvidia;
+    // the 1.5B qkv [2048, 1536]: the same 256 workgroups of 64 threads in 16-lane groups as without RoPE
+    expect(decodeTiling(1536, 2048, nv, false, true)).toEqual(decodeTiling(1536, 2048, nv));
+    expect(decodeTiling(1536, 2048, nv, false, true)).toEqual({ wg: 64, tpr: 16, nr: 1 });
+    expect(decodeTiling(1000, 60, nv, false, true)).toEqual({ wg: 64, tpr: 16, nr: 1 });
+    expect(decodeTiling(3000, 60, nv)).toEqual({ wg: 64, tpr: 32, nr: 1 });
+    expect(decodeTiling(3000, 60, nv, false, true)).toEqual({ wg: 64, tpr: 32, nr: 2 }); // 2 lane groups: 2 rows each
+  });
+});
+
 describe('ropeQuadRows', () => {
   it('puts each rotation pair of q and k heads side by side in quads and keeps v in order', () => {
     const [nHeads, nKvHeads, hd, cols] = [2, 1, 8, 3];
@@ -70,8 +82,10 @@ const ROPE_CASES: RopeCase[] = [
   { rows: 1, K: 100, nHeads: 3, nKvHeads: 1, headDim: 12, format: 'q4', kv: 'f16' },
   { rows: 5, K: 100, nHeads: 3, nKvHeads: 1, headDim: 12, format: 'q4', kv: 'f16' },
   { rows: 16, K: 72, nHeads: 6, nKvHeads: 2, headDim: 24, format: 'f16', kv: 'f32' },
-  // NVIDIA's tiling (lane groups of several lanes, 4 rows each) forced on this adapter
+  // NVIDIA's tilings forced on this adapter: 16-lane groups of one row (a quad spans 4 lane groups), and 32-lane
+  // groups of two rows (a quad spans 2 lane groups and both of their rows)
   { rows: 3, K: 1000, nHeads: 3, nKvHeads: 1, headDim: 12, format: 'q4', kv: 'f16', tiling: decodeTiling(1000, 60, NAMED_ADAPTERS.nvidia, false, true) },
+  { rows: 9, K: 3000, nHeads: 3, nKvHeads: 1, headDim: 12, format: 'q8', kv: 'f32', tiling: decodeTiling(3000, 60, NAMED_ADAPTERS.nvidia, false, true) },
   { rows: 37, K: 100, nHeads: 3, nKvHeads: 1, headDim: 12, format: 'q4', kv: 'f16' },
   { rows: 70, K: 72, nHeads: 6, nKvHeads: 2, headDim: 24, format: 'f16', kv: 'f32' },
 ];

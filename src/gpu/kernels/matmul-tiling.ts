@@ -13,7 +13,7 @@ export interface DecodeTiling {
   wg: number;
   /** threads sharing one output row (power of two <= wg) */
   tpr: number;
-  /** consecutive output rows a lane group owns (even: swiglu pairs; a multiple of 4: RoPE quads) */
+  /** consecutive output rows a lane group owns (even: swiglu pairs) */
   nr: number;
 }
 
@@ -55,13 +55,18 @@ export function decodeWorkgroups(n: number, t: DecodeTiling): number {
  * only, unless a lane would then take more than MAX_LANE_CHAIN units in sequence), then fewer rows per workgroup (NR 1, smaller workgroups, down to 64 threads) until the dispatch has
  * DECODE_TARGET_WORKGROUPS, so narrow matrices (down, o) still fill a large GPU. CPU adapters run a workgroup's
  * invocations as SIMD lanes of one thread: there one lane per row is fastest (every x read is the same address
- * for all lanes, no reduction, no barrier). `quads` (the RoPE epilogue: rows come in rotation quads, see
- * shaders/rope-epilogue.wgsl) makes a lane group own 4 rows, and lets the workgroup shrink to 32 threads so
- * that the small qkv matrix still reaches the target.
+ * for all lanes, no reduction, no barrier). `quads` (the RoPE epilogue, shaders/rope-epilogue.wgsl, which takes
+ * aligned runs of 4 output rows from workgroup memory) makes a workgroup's rows a multiple of 4.
  */
 export function decodeTiling(K: number, N: number, a: DecodeAdapter, swiglu = false, quads = false): DecodeTiling {
+  const t = pickTiling(K, N, a, swiglu);
+  while (quads && ((t.nr * t.wg) / t.tpr) % 4 !== 0) t.nr *= 2;
+  return t;
+}
+
+function pickTiling(K: number, N: number, a: DecodeAdapter, swiglu: boolean): DecodeTiling {
   const pow2floor = (v: number) => 2 ** Math.floor(Math.log2(Math.max(1, v)));
-  if (a.fallback) return { wg: pow2floor(Math.min(64, a.maxWorkgroup)), tpr: 1, nr: quads ? 4 : 2 };
+  if (a.fallback) return { wg: pow2floor(Math.min(64, a.maxWorkgroup)), tpr: 1, nr: 2 };
   const units = Math.ceil(K / DECODE_UNIT);
   let wg = pow2floor(Math.min(256, a.maxWorkgroup));
   let tpr = Math.min(pow2floor(units / UNITS_PER_LANE), MAX_TPR, wg);
@@ -69,10 +74,8 @@ export function decodeTiling(K: number, N: number, a: DecodeAdapter, swiglu = fa
   // across subgroups, through workgroup memory (Intel's 8-wide subgroups on long rows such as `down`)
   if (a.subgroupMin > 0 && tpr > a.subgroupMin && units / a.subgroupMin <= MAX_LANE_CHAIN) tpr = a.subgroupMin;
   const t = { wg, tpr, nr: 2 };
-  if (quads) t.nr = 4;
-  else if (!swiglu && decodeWorkgroups(N, t) < DECODE_TARGET_WORKGROUPS) t.nr = 1;
-  const minWg = quads ? 32 : 64;
-  while (decodeWorkgroups(N, t) < DECODE_TARGET_WORKGROUPS && wg > minWg && wg / 2 >= tpr) {
+  if (!swiglu && decodeWorkgroups(N, t) < DECODE_TARGET_WORKGROUPS) t.nr = 1;
+  while (decodeWorkgroups(N, t) < DECODE_TARGET_WORKGROUPS && wg > 64 && wg / 2 >= tpr) {
     wg /= 2;
     t.wg = wg;
   }

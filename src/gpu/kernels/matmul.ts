@@ -194,12 +194,12 @@ export class MatmulKernel {
     }, swiglu, Boolean(rope));
     this.decodeTilingUsed = t;
     const pow2 = (v: number) => Number.isInteger(v) && v > 0 && (v & (v - 1)) === 0;
-    if (!(pow2(t.wg) && pow2(t.tpr) && t.tpr <= t.wg && Number.isInteger(t.nr) && t.nr >= 1 && (!swiglu || t.nr % 2 === 0) && (!rope || t.nr % 4 === 0))) {
+    if (!(pow2(t.wg) && pow2(t.tpr) && t.tpr <= t.wg && Number.isInteger(t.nr) && t.nr >= 1 && (!swiglu || t.nr % 2 === 0) && (!rope || ((t.nr * t.wg) / t.tpr) % 4 === 0))) {
       throw bad(`bad decode tiling ${JSON.stringify(t)}`);
     }
     if (t.wg > lim.maxComputeInvocationsPerWorkgroup || t.wg > lim.maxComputeWorkgroupSizeX) throw bad(`decode workgroup ${t.wg} exceeds the adapter's limits`);
     this.rowsPerWorkgroup = (t.nr * t.wg) / t.tpr;
-    const storage = 16 * t.wg + 4;
+    const storage = 16 * t.wg + 4 + (rope ? 4 * 16 * this.rowsPerWorkgroup : 0); // red, sgCount (rope: staged)
     if (storage > lim.maxComputeWorkgroupStorageSize) throw bad(`decode needs ${storage} B of workgroup storage, limit ${lim.maxComputeWorkgroupStorageSize}`);
     this.decodePipeline = ctx.pipelines.get({
       shader: 'matmul-decode',
