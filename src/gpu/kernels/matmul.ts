@@ -132,7 +132,7 @@ function decodeChain(K: number, t: DecodeTiling): number {
 /** The decode dispatch as an NVIDIA GPU runs it (the roofline's predictions). */
 function gpuDecode(K: number, n: number, swiglu?: boolean, quads?: boolean): DispatchCost['gpu'] {
   const t = decodeTiling(K, n, NAMED_ADAPTERS.nvidia, swiglu, quads);
-  return { workgroups: decodeWorkgroups(n, t), threads: t.wg, chain: decodeChain(K, t) };
+  return { workgroups: decodeWorkgroups(n, t), threads: t.wg, chain: decodeChain(K, t) + (quads ? 2 : 0) };
 }
 
 export class MatmulKernel {
@@ -334,7 +334,8 @@ export class MatmulKernel {
       bytesRead: read + (bias ? n * 4 : 0) + (residual ? outBytes : 0) + extraRead,
       bytesWritten: outBytes,
       flops: 2 * rows * n * K,
-      chain: path === 'decode' ? decodeChain(K, t) : Math.ceil(K / 32),
+      // rope: each row's (pos, slot), then its (cos, sin), are two more dependent loads after the dot products
+      chain: (path === 'decode' ? decodeChain(K, t) : Math.ceil(K / 32)) + (rope ? 2 : 0),
       gpu: path === 'decode' ? gpuDecode(K, n, swiglu, Boolean(rope)) : undefined,
     };
   }
