@@ -92,7 +92,9 @@ interface LayerBindings {
 function activationBytes(cfg: ModelConfig, o: GpuModelOptions): number {
   const qDim = cfg.nHeads * cfg.headDim;
   const rows = Math.max(o.chunk, o.slots);
-  const perRow = cfg.dim * 2 + (qDim + 2 * cfg.kvDim) + qDim * 2 + cfg.ffnDim + 8;
+  // x, q, attn, h, tokens and meta (no xNorm: the final norm is in the LM head); q/k/v only when RoPE is a separate pass
+  const qkv = o.fuseRope === false || cfg.headDim % 4 !== 0 ? qDim + 2 * cfg.kvDim : 0;
+  const perRow = cfg.dim + qkv + qDim * 2 + cfg.ffnDim + 8;
   return 4 * (rows * perRow + o.slots * (cfg.vocab + cfg.dim));
 }
 
