@@ -44,6 +44,9 @@ describe('decodeTiling for the RoPE epilogue', () => {
     expect(decodeTiling(1000, 60, nv, false, true)).toEqual({ wg: 64, tpr: 16, nr: 1 });
     expect(decodeTiling(3000, 60, nv)).toEqual({ wg: 64, tpr: 32, nr: 1 });
     expect(decodeTiling(3000, 60, nv, false, true)).toEqual({ wg: 64, tpr: 32, nr: 2 }); // 2 lane groups: 2 rows each
+    // short rows of a tall matrix: one lane a row, 512 rows a workgroup without RoPE; its staging caps it at 128
+    expect(decodeTiling(64, 300000, nv)).toEqual({ wg: 256, tpr: 1, nr: 2 });
+    expect(decodeTiling(64, 300000, nv, false, true)).toEqual({ wg: 64, tpr: 1, nr: 2 });
   });
 });
 
@@ -105,6 +108,10 @@ describe.each(Object.entries(PROFILES))('fused matmul epilogues on the %s profil
     const seed = rows * 131 + K + headDim;
     const wOrig = randomNormal(N * K, seed, 0.3);
     const bias = randomNormal(N, seed + 1);
+    // far past the f16 range in one k and one v element: an f16 cache clamps them to ±65504 (pack2x16float alone
+    // is undefined there), as the twin does
+    bias[qDim + 1] = 1e6;
+    bias[qDim + kvDim + 2] = -1e6;
     const x = randomNormal(rows * K, seed + 2, 2);
     // (pos, slot) per row: several slots, small, awkward and large positions, the last position
     const meta = new Uint32Array(2 * rows);
@@ -152,6 +159,14 @@ describe.each(Object.entries(PROFILES))('fused matmul epilogues on the %s profil
       const off = (slot * CONTEXT + pos) * kvDim;
       assertClose(await readEntry(ctx, cache.k(0), kv, kvDim, slot, pos), cpu.k.subarray(off, off + kvDim), atol, rtol, `k row ${r}`);
       assertClose(await readEntry(ctx, cache.v(0), kv, kvDim, slot, pos), cpu.v.subarray(off, off + kvDim), atol, rtol, `v row ${r}`);
+    }
+    if (kv === 'f16') {
+      const [pos, slot] = [meta[0], meta[1]];
+      const v = await readEntry(ctx, cache.v(0), kv, kvDim, slot, pos);
+      const k = await readEntry(ctx, cache.k(0), kv, kvDim, slot, pos);
+      expect(v[2]).toBe(-65504);
+      expect([...k, ...v].every((e) => Number.isFinite(e) && Math.abs(e) <= 65504)).toBe(true);
+      expect(k.some((e) => Math.abs(e) === 65504)).toBe(true);
     }
     // entries no row wrote stay zero
     for (const [slot, pos] of [[0, 1], [1, 0], [2, CONTEXT - 1], [0, 2]]) {

@@ -42,6 +42,8 @@ const UNITS_PER_LANE = 2;
 const MAX_TPR = 32;
 // units a lane may take in sequence before a row is split over more lanes than a subgroup
 const MAX_LANE_CHAIN = 8;
+/** Rows of one workgroup at most with the RoPE epilogue (it stages them in workgroup memory). */
+const QUAD_MAX_ROWS = 128;
 /** Workgroups a dispatch should reach when the shape allows: two per SM of a 132-SM GPU. */
 export const DECODE_TARGET_WORKGROUPS = 264;
 
@@ -60,7 +62,10 @@ export function decodeWorkgroups(n: number, t: DecodeTiling): number {
  */
 export function decodeTiling(K: number, N: number, a: DecodeAdapter, swiglu = false, quads = false): DecodeTiling {
   const t = pickTiling(K, N, a, swiglu);
-  while (quads && ((t.nr * t.wg) / t.tpr) % 4 !== 0) t.nr *= 2;
+  if (!quads) return t;
+  // the epilogue stages the workgroup's rows x 16 x-rows in workgroup memory: at most 128 rows (8 KiB)
+  while ((t.nr * t.wg) / t.tpr > QUAD_MAX_ROWS && t.wg / 2 >= t.tpr) t.wg /= 2;
+  while (((t.nr * t.wg) / t.tpr) % 4 !== 0) t.nr *= 2;
   return t;
 }
 
