@@ -181,11 +181,11 @@ describe.each(Object.entries(PROFILES))('fused matmul epilogues on the %s profil
   });
 
   it.each([
-    [2, 'q8'],
-    [37, 'q8'],
-    [1, 'q4'],
-  ] as const)('gain: final norm + LM head over %i rows (%s) matches rmsnorm(x) * g · Wᵀ on the CPU', async (rows, format) => {
-    const K = 72;
+    [2, 'q8', 72],
+    [37, 'q8', 72],
+    [1, 'q4', 77],
+    [19, 'f16', 77],
+  ] as const)('gain: final norm + LM head over %i rows (%s, K %i) matches rmsnorm(x) * g · Wᵀ on the CPU', async (rows, format, K) => {
     const N = 301;
     const seed = rows * 17 + N;
     const wOrig = randomNormal(N * K, seed, 0.3);
