@@ -3,6 +3,10 @@
 //   v = acc * invRms(x[r, :])  (norm)  + bias[rowStart + n]  (bias)
 //   y[r, rowStart + n] = v, or y += v (residual); swiglu: y[r, (rowStart + n) / 2] = silu(v[n]) * v[n + 1]
 //   for the interleaved gate/up pair (n even).
+//   gain: W's column k is scaled by gain[k] as it is decoded (a norm gain that cannot be folded into W at load:
+//   the final norm's, when the LM head shares the embedding's matrix).
+//   rope: the workgroup's outputs are staged in workgroup memory, then its aligned row quads are rotated and
+//   written to q (y) and the KV cache (shaders/rope-epilogue.wgsl, its bindings 6..10); LR is a multiple of 4.
 // Bindings (group 0):
 //   0 uniform  p: Params (per chunk)
 //   1 storage  x:      array<f32> [rows, K], or array<vec4<f32>> [rows, K / 4] when xvec (K % 8 == 0)  read
@@ -10,6 +14,7 @@
 //   3 storage  scales: array<f32> [nChunk, groupsPerRow] read (q4/q8 only)
 //   4 storage  bias:   array<f32> [N]                  read (bias only)
 //   5 storage  y:      array<f32> [rows, outStride]    read_write
+//  11 storage  gain:   array<f32> [K]                  read (gain only)
 // Group 1: 0 uniform rowsU { rows } (the step's row count; one small bind group per count, made at load).
 // Dispatch: ceil(nChunk / LR) workgroups, folded into (x, y) as id.y * nwg.x + id.x.
 // Tiling: a workgroup of WG threads is WG / TPR lane groups of TPR threads; lane group g owns the NR consecutive
@@ -68,12 +73,19 @@ override LR: u32 = NR * GPW;   // output rows per workgroup
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
 //#endif
 @group(0) @binding(5) var<storage, read_write> y: array<f32>;
+//#if gain
+@group(0) @binding(11) var<storage, read> gain: array<f32>;
+//#endif
 @group(1) @binding(0) var<uniform> rowsU: RowsParams;
 
 // [WG] lane partials of a reduction that does not fit one subgroup (every reduction without subgroups)
 var<workgroup> red: array<vec4<f32>, WG>;
 // subgroups met so far in this workgroup (each takes the next run of virtual lane indices)
 var<workgroup> sgCount: atomic<u32>;
+//#if rope
+// [LR, 16] the workgroup's outputs (bias added) by local row and x row, for the RoPE quads
+var<workgroup> staged: array<f32, LR * 16u>;
+//#endif
 
 // block b (8 values) of x row r (b < the row's block count; values past K read as 0)
 fn load_x(r: u32, b: u32) -> Block {
@@ -131,6 +143,17 @@ fn reduce_lanes(v: vec4<f32>, vl: u32, sgSize: u32) -> vec4<f32> {
   return s;
 //#endif
 }
+
+//#if gain
+// block b of W's row with the column gains applied (columns past K get any finite gain: their x is 0)
+fn gained(w: Block, b: u32) -> Block {
+  let k = vec4<u32>(8u * b) + vec4<u32>(0u, 1u, 2u, 3u);
+  let last = vec4<u32>(p.K - 1u);
+  let k4 = min(k + vec4<u32>(4u), last);
+  let kl = min(k, last);
+  return Block(w.lo * vec4<f32>(gain[kl.x], gain[kl.y], gain[kl.z], gain[kl.w]), w.hi * vec4<f32>(gain[k4.x], gain[k4.y], gain[k4.z], gain[k4.w]));
+}
+//#endif
 
 fn write_row(r: u32, n: u32, v: f32) {
   let o = r * p.outStride + p.rowStart + n;
@@ -228,7 +251,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         for (var j = 0u; j < p.unitBlocks; j++) {
           let b = 4u * u + j;
           if (8u * b >= p.K) { break; }
+//#if gain
+          let w = gained(unit_block(base, u, j, s, words), b);
+//#else
           let w = unit_block(base, u, j, s, words);
+//#endif
           for (var qd = 0u; qd < quads; qd++) {
             if (rows > 4u * qd) {
               var d = vec4<f32>(0.0);
@@ -267,6 +294,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 //#if bias
           v += vec4<f32>(bias[p.rowStart + n]);
 //#endif
+//#if rope
+          for (var c = 0u; c < 4u; c++) { staged[(g * NR + q) * 16u + 4u * qd + c] = v[c]; }
+//#else
 //#if swiglu
           if (q % 2u == 0u) {
             set4(&gate, qd, v);
@@ -285,8 +315,23 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
             if (rows > r) { write_row(r, n, v[c]); }
           }
 //#endif
+//#endif
         }
       }
     }
   }
+//#if rope
+  // every quad of this workgroup's rows, for every x row: (a0, b0, a1, b1) in RoPE-quad order
+  workgroupBarrier();
+  let items = (LR / 4u) * rows;
+  for (var it = lid; it < items; it += WG) {
+    let quad = it / rows;
+    let r = it % rows;
+    let l = 4u * quad;
+    if (n0 + l < p.nChunk) {
+      let v = vec4<f32>(staged[l * 16u + r], staged[(l + 1u) * 16u + r], staged[(l + 2u) * 16u + r], staged[(l + 3u) * 16u + r]);
+      rope_quad(r, p.rowStart + n0 + l, v);
+    }
+  }
+//#endif
 }

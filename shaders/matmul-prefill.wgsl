@@ -2,6 +2,8 @@
 //   acc[r, n] = x[r, :] · W[n, :]            (W dequantized into workgroup memory, any format)
 //   v = acc * invRms(x[r, :])  (norm)  + bias[rowStart + n]  (bias)
 //   y[r, rowStart + n] = v, or y += v (residual); swiglu: y[r, (rowStart + n) / 2] = silu(v[n]) * v[n + 1].
+//   gain: W's column k scaled by gain[k] as it is staged; rope: each thread's 4 contiguous columns are one RoPE
+//   quad (shaders/rope-epilogue.wgsl, bindings 6..10), rotated into q (y) and the KV cache.
 // Bindings (group 0, as matmul-decode.wgsl):
 //   0 uniform  p: Params (per chunk)
 //   1 storage  x:      array<f32> [rows, K]             read
@@ -9,6 +11,7 @@
 //   3 storage  scales: array<f32> [nChunk, groupsPerRow] read (q4/q8 only)
 //   4 storage  bias:   array<f32> [N]                   read (bias only)
 //   5 storage  y:      array<f32> [rows, outStride]     read_write
+//  11 storage  gain:   array<f32> [K]                   read (gain only)
 // Group 1: 0 uniform rowsU { rows } (the step's row count; one small bind group per count, made at load).
 // Dispatch: ceil(nChunk / TN) * ceil(rows / TM) workgroups, folded into (x, y) as id.y * nwg.x + id.x;
 //   tile t covers output columns tn = t % tilesN, rows tm = t / tilesN.
@@ -48,6 +51,9 @@ const TK: u32 = 32u;
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
 //#endif
 @group(0) @binding(5) var<storage, read_write> y: array<f32>;
+//#if gain
+@group(0) @binding(11) var<storage, read> gain: array<f32>;
+//#endif
 @group(1) @binding(0) var<uniform> rowsU: RowsParams;
 
 var<workgroup> xs: array<f32, TK * TM>;  // [TK, TM] x tile, k-major, swizzled (xs_at)
@@ -98,6 +104,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         blk = load_block(n * p.wordsPerRow, g * 4u + bi, p.wordsPerRow);
         let s = block_scale(n * p.groupsPerRow + g);
         blk = Block(blk.lo * s, blk.hi * s);
+//#if gain
+        // columns past K get any finite gain (their x is 0)
+        let k0 = g * TK + bi * 8u;
+        for (var c = 0u; c < 4u; c++) {
+          blk.lo[c] *= gain[min(k0 + c, p.K - 1u)];
+          blk.hi[c] *= gain[min(k0 + 4u + c, p.K - 1u)];
+        }
+//#endif
       }
       for (var c = 0u; c < 4u; c++) {
         ws[ws_at(bi * 8u + c, nl)] = blk.lo[c];
@@ -139,6 +153,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       if (n < p.nChunk) { v[c] += bias[p.rowStart + n]; }
     }
 //#endif
+//#if rope
+    // nChunk is a multiple of 4: the quad is whole when its first row is in the chunk
+    if (n0 + 4u * tx < p.nChunk) { rope_quad(row, p.rowStart + n0 + 4u * tx, v); }
+//#else
     for (var c = 0u; c < 4u; c++) {
       let n = n0 + 4u * tx + c;
 //#if swiglu
@@ -156,5 +174,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       }
 //#endif
     }
+//#endif
   }
 }

@@ -1,4 +1,6 @@
 // RoPE (rotate-half / neox) on q and k, and append of k, v to one layer's KV cache, in one pass.
+// The model runs this as the qkv matmul's epilogue instead (shaders/rope-epilogue.wgsl); this separate pass is
+// kept for head dimensions that are not multiples of 4 (GpuModelOptions.fuseRope).
 //   for i < half = headDim/2, with (cos, sin) = table[pos, i]:
 //     out[i]        = x[i] * cos - x[i + half] * sin
 //     out[i + half] = x[i + half] * cos + x[i] * sin

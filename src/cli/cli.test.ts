@@ -83,8 +83,8 @@ describe('the CLI', () => {
       expect(j[k], k).toBeGreaterThan(0);
     }
     expect(j.readbacks_per_token).toBe(1);
-    // embed + 7 per layer (2 layers) + final norm + LM head + sampler
-    expect(j.dispatches_per_token).toBeLessThanOrEqual(1 + 7 * 2 + 3);
+    // embed + 6 per layer (2 layers; RoPE + KV append in the qkv epilogue) + LM head (final norm included) + sampler
+    expect(j.dispatches_per_token).toBeLessThanOrEqual(1 + 6 * 2 + 2);
     expect(j.gpu_bytes.weights).toBeGreaterThan(0);
     expect(j.gpu_bytes.kv_cache).toBeGreaterThan(0);
     expect(typeof j.adapter.description).toBe('string');

@@ -23,6 +23,8 @@ export interface FusedMatmulOptions {
   bias?: Float32Array;
   /** RMS-normalize each x row first (gain 1: the kernel's gains are folded into w) */
   normEps?: number;
+  /** the norm's gain [K] when it is not folded into w (the LM head's final norm) */
+  gain?: Float32Array;
   /** w's rows are interleaved gate/up pairs: the output is SiLU(gate) * up, [rows, N/2] */
   swiglu?: boolean;
   /** add the result into these rows (the residual stream), [rows, N] */
@@ -32,7 +34,7 @@ export interface FusedMatmulOptions {
 /** The oracle twin of the fused matmul kernel (src/gpu/kernels/matmul.ts): its prologue and epilogues. */
 export function matmulFused(x: Float32Array, w: Float32Array, rows: number, K: number, N: number, o: FusedMatmulOptions = {}): Float32Array {
   const xs = x.subarray(0, rows * K);
-  const xin = o.normEps !== undefined ? rmsnorm(xs, new Float32Array(K).fill(1), rows, K, o.normEps) : xs;
+  const xin = o.normEps !== undefined ? rmsnorm(xs, o.gain ?? new Float32Array(K).fill(1), rows, K, o.normEps) : xs;
   const acc = matmul(xin, w, rows, K, N, o.bias);
   if (o.swiglu) {
     const F = N / 2;

@@ -1,4 +1,5 @@
-// RoPE (rotate-half / neox) + KV-cache append, the oracle twin of shaders/rope-kv.wgsl.
+// RoPE (rotate-half / neox) + KV-cache append, the oracle twin of shaders/rope-kv.wgsl and of the qkv matmul's
+// RoPE epilogue (shaders/rope-epilogue.wgsl).
 // Angles in float64: angle = pos * theta^(-2i/headDim), for i < headDim/2. The cache is a plain
 // Float32Array per layer with the GPU layout [slot][pos][kvDim]; the 'f16' format stores values
 // rounded through f16 (round to nearest even), as the GPU's pack2x16float does, after clamping to ±65504.

@@ -138,6 +138,36 @@ describe.each([
     b.destroy();
     expectLogitsClose(viaDecode, viaPrefill, 1e-4, 'decode vs prefill');
   });
+
+  it('a 26-row prefill chunk (the tiled matmul path: RoPE + KV append and the final norm in its epilogues) matches the CPU oracle', async () => {
+    const prompt = [...PROMPT, ...PROMPT.map((t) => t + 1)];
+    const m = await gpuModel(ctx, fx, 'q8', 'f16', prompt.length);
+    const got = await prefillLogits(m, prompt);
+    m.destroy();
+    expectLogitsClose(got, cpuLogits(fx, storedWeights(fx.cfg, fx.w, 'q8'), 'f16', prompt), 2e-4, 'q8 26-row prefill vs oracle');
+  });
+
+  it('RoPE in the qkv epilogue: the same logits as the separate rope-kv dispatch, one dispatch fewer per layer', async () => {
+    const fused = await gpuModel(ctx, fx, 'q4', 'f16', 4);
+    const separate = await GpuModel.load(ctx, fx.cfg, fx.ckpt, { weights: 'q4', kv: 'f16', context: 64, slots: 1, chunk: 4, fuseRope: false }, fx.validVocab);
+    const a = await prefillLogits(fused, PROMPT);
+    const b = await prefillLogits(separate, PROMPT);
+    expectLogitsClose(a, b, 1e-5, 'fused vs separate RoPE');
+    // one decode step with sampling: per layer qkv, attention (one split under 64 positions), o, gate/up, down
+    // (+ rope-kv when separate), then embed, the LM head (final norm included) and the sampler
+    const step = async (m: GpuModel) => {
+      const before = ctx.stats.dispatches;
+      const h = m.submitStep([{ slot: 0, pos: PROMPT.length }], { tokens: [17], lastRowOnly: false, sampling: [{ temperature: 0, topP: 1, topK: 0, coin: 0 }] });
+      const n = ctx.stats.dispatches - before;
+      await m.readTokens(h);
+      return n;
+    };
+    const L = fx.cfg.nLayers;
+    expect(await step(fused)).toBe(5 * L + 3);
+    expect(await step(separate)).toBe(6 * L + 3);
+    fused.destroy();
+    separate.destroy();
+  });
 });
 
 describe('greedy generation', () => {

@@ -1,21 +1,22 @@
-// The Qwen2 model on the GPU: weights uploaded once (q/k/v concatenated, norm gains folded into the
-// matrices that follow them, gate/up interleaved), activation buffers and bind groups made once, and
-// the StepOps that forward() sequences. A step covers `rows` rows (a prefill chunk of one sequence, or
+// The Qwen2 model on the GPU: weights uploaded once (q/k/v concatenated in RoPE-quad row order, norm gains
+// folded into the matrices that follow them, gate/up interleaved), activation buffers and bind groups made
+// once, and the StepOps that forward() sequences. Fused: RoPE and the KV append run in the qkv matmul's
+// epilogue, the final RMSNorm in the LM head (its gain applied as the head's columns are decoded, since a
+// tied head is the embedding's matrix). A step covers `rows` rows (a prefill chunk of one sequence, or
 // one token of each of N sequences); nothing is allocated while a step is recorded.
 import type { ModelConfig } from '../model/config';
 import { forward, type StepOps } from '../model/forward';
 import { mapWeights, type LayerWeights } from '../model/weights';
-import { concatRows, foldColumns, interleaveRows } from '../model/fused';
+import { concatRows, foldColumns, interleaveRows, ropeQuadRows } from '../model/fused';
 import type { KvFormat, MemoryPlan, WeightFormat } from '../protocol/engine';
 import { BoxedError } from '../protocol/errors';
 import { packWeight, packedBytes, rowLayout, type PackedWeight } from '../loader/quant';
 import type { GpuContext } from './context';
 import type { CompileProgress } from './pipelines';
 import { USAGE, createBuffer, readF32, uploadBuffer, writeBuffer } from './buffers';
-import { uploadWeight, destroyWeight, type GpuWeight } from './weights';
+import { uploadWeight, destroyWeight, rowsPerChunk, type GpuWeight } from './weights';
 import { EmbedKernel, type EmbedBinding } from './kernels/embed';
 import { MatmulKernel, type MatmulBinding } from './kernels/matmul';
-import { RmsnormKernel, type RmsnormBinding } from './kernels/rmsnorm';
 import { RopeKvKernel, type RopeKvBinding } from './kernels/ropeKv';
 import { AttentionKernel, type AttentionBinding } from './kernels/attention';
 import { SampleKernel, type SampleBinding } from './kernels/sample';
@@ -32,6 +33,11 @@ export interface GpuModelOptions {
   slots: number;
   /** Rows of a prefill chunk (bounds activation memory for any prompt length). */
   chunk: number;
+  /**
+   * RoPE + KV append in the qkv matmul's epilogue (default: whenever headDim % 4 == 0 and the qkv weight's row
+   * chunks are whole quads); false keeps the separate rope-kv dispatch (tests compare both).
+   */
+  fuseRope?: boolean;
 }
 
 /** Reads one tensor, as f32, by its Hugging Face name (a Checkpoint does this). */
@@ -75,7 +81,8 @@ export interface RowSpec {
 
 interface LayerBindings {
   qkv: MatmulBinding;
-  rope: RopeKvBinding;
+  /** the separate RoPE + KV append (only when it is not fused into qkv) */
+  rope: RopeKvBinding | null;
   attn: AttentionBinding;
   out: MatmulBinding;
   gateUp: MatmulBinding;
@@ -86,7 +93,9 @@ interface LayerBindings {
 function activationBytes(cfg: ModelConfig, o: GpuModelOptions): number {
   const qDim = cfg.nHeads * cfg.headDim;
   const rows = Math.max(o.chunk, o.slots);
-  const perRow = cfg.dim * 2 + (qDim + 2 * cfg.kvDim) + qDim * 2 + cfg.ffnDim + 8;
+  // x, q, attn, h, tokens and meta (no xNorm: the final norm is in the LM head); q/k/v only when RoPE is a separate pass
+  const qkv = o.fuseRope === false || cfg.headDim % 4 !== 0 ? qDim + 2 * cfg.kvDim : 0;
+  const perRow = cfg.dim + qkv + qDim * 2 + cfg.ffnDim + 8;
   return 4 * (rows * perRow + o.slots * (cfg.vocab + cfg.dim));
 }
 
@@ -119,12 +128,11 @@ export class GpuModel implements StepOps {
   private kv!: KvCache;
   // activations (R = max(chunk, slots) rows)
   private x!: GPUBuffer; //      [R, dim]   residual stream
-  private qkv!: GPUBuffer; //    [R, qDim + 2*kvDim]
+  private qkv: GPUBuffer | null = null; // [R, qDim + 2*kvDim] (only without the fused RoPE)
   private q!: GPUBuffer; //      [R, qDim]  rotated queries
   private attnOut!: GPUBuffer; //[R, qDim]
   private h!: GPUBuffer; //      [R, ffnDim] SiLU(gate) * up
   private xLast!: GPUBuffer; //  [slots, dim] rows that need logits
-  private xNorm!: GPUBuffer; //  [slots, dim] final-normed rows
   private logitsBuf!: GPUBuffer; // [slots, vocab]
   private tokens!: GPUBuffer; // [R] u32: step input ids; the sampler writes the next ids here
   private meta!: GPUBuffer; //   [R] (pos, slot) u32 pairs
@@ -134,21 +142,19 @@ export class GpuModel implements StepOps {
   private k!: {
     embed: EmbedKernel;
     qkv: MatmulKernel;
-    rope: RopeKvKernel;
+    rope: RopeKvKernel | null;
     attn: AttentionKernel;
     out: MatmulKernel;
     gateUp: MatmulKernel;
     down: MatmulKernel;
-    finalNorm: RmsnormKernel;
     head: MatmulKernel;
     sample: SampleKernel;
   };
   private b!: {
     embed: EmbedBinding;
     layers: LayerBindings[];
-    finalNormRows: RmsnormBinding; // x -> xNorm (decode: every row needs logits)
-    finalNormLast: RmsnormBinding; // xLast -> xNorm (prefill: only the last row)
-    head: MatmulBinding;
+    headRows: MatmulBinding; // x -> logits (decode: every row needs logits)
+    headLast: MatmulBinding; // xLast -> logits (prefill: only the last row)
     sample: SampleBinding;
   };
   // the step being recorded
@@ -157,6 +163,8 @@ export class GpuModel implements StepOps {
   private stepRows = 0;
   private stepMaxPos = 0;
   private stepLastRowOnly = false;
+  /** RoPE + KV append in the qkv epilogue (decided before the qkv rows are permuted at upload) */
+  private ropeFused = false;
 
   private constructor(
     readonly ctx: GpuContext,
@@ -189,6 +197,7 @@ export class GpuModel implements StepOps {
     if (opts.slots < 1 || opts.chunk < 1 || opts.context < 2) throw new BoxedError('InvalidRequest', `bad model options ${JSON.stringify(opts)}`);
     if (cfg.headDim % 2 !== 0) throw new BoxedError('ModelFormat', `head_dim ${cfg.headDim} must be even for RoPE`);
     const m = new GpuModel(ctx, cfg, opts, Math.min(validVocab, cfg.vocab));
+    m.ropeFused = opts.fuseRope !== false && m.canFuseRope();
     ctx.device.pushErrorScope('out-of-memory');
     let failure: unknown = null;
     try {
@@ -215,18 +224,27 @@ export class GpuModel implements StepOps {
     return m;
   }
 
+  /** The RoPE epilogue needs whole quads: headDim % 4 == 0, and qkv row chunks that are multiples of 4. */
+  private canFuseRope(): boolean {
+    const { cfg } = this;
+    if (cfg.headDim % 4 !== 0) return false;
+    const n = cfg.nHeads * cfg.headDim + 2 * cfg.kvDim;
+    const { wordsPerRow, groupsPerRow } = rowLayout(cfg.dim, this.opts.weights);
+    const per = rowsPerChunk(this.ctx, n, wordsPerRow, groupsPerRow);
+    return per >= n || per % 4 === 0;
+  }
+
   private allocate(): void {
     const { cfg, opts, ctx } = this;
     const R = this.rowsPerStep;
     const qDim = cfg.nHeads * cfg.headDim;
     this.kv = new KvCache(ctx, { nLayers: cfg.nLayers, kvDim: cfg.kvDim, slots: opts.slots, context: opts.context, format: opts.kv });
     this.x = createBuffer(ctx, 'x', R * cfg.dim * 4);
-    this.qkv = createBuffer(ctx, 'qkv', R * (qDim + 2 * cfg.kvDim) * 4);
+    if (!this.ropeFused) this.qkv = createBuffer(ctx, 'qkv', R * (qDim + 2 * cfg.kvDim) * 4);
     this.q = createBuffer(ctx, 'q', R * qDim * 4);
     this.attnOut = createBuffer(ctx, 'attn', R * qDim * 4);
     this.h = createBuffer(ctx, 'h', R * cfg.ffnDim * 4);
     this.xLast = createBuffer(ctx, 'xLast', opts.slots * cfg.dim * 4);
-    this.xNorm = createBuffer(ctx, 'xNorm', Math.max(R, opts.slots) * cfg.dim * 4);
     const logitsBytes = opts.slots * cfg.vocab * 4;
     if (logitsBytes > ctx.caps.limits.maxStorageBufferBindingSize) {
       throw new BoxedError('OutOfMemory', `logits for ${opts.slots} sequences (${mb(logitsBytes)} MB) exceed this GPU's largest binding (${mb(ctx.caps.limits.maxStorageBufferBindingSize)} MB): use fewer parallel solutions`, {
@@ -265,8 +283,13 @@ export class GpuModel implements StepOps {
       const t = {} as LayerWeights<Float32Array>;
       for (const [field, name] of Object.entries(names.layers[l]) as [keyof LayerWeights<string>, string][]) t[field] = await reader.read(name);
       // q, k, v stacked into one [qDim + 2*kvDim, dim] matrix, attention norm gain folded into its columns
-      const wqkv = foldColumns(concatRows([t.wq, t.wk, t.wv]), t.attnNorm, cfg.dim);
-      const bqkv = concatRows([t.bq, t.bk, t.bv]);
+      // (in RoPE-quad row order when the qkv matmul's epilogue applies RoPE)
+      let wqkv = foldColumns(concatRows([t.wq, t.wk, t.wv]), t.attnNorm, cfg.dim);
+      let bqkv = concatRows([t.bq, t.bk, t.bv]);
+      if (this.ropeFused) {
+        wqkv = ropeQuadRows(wqkv, cfg.nHeads, cfg.nKvHeads, cfg.headDim, cfg.dim);
+        bqkv = ropeQuadRows(bqkv, cfg.nHeads, cfg.nKvHeads, cfg.headDim, 1);
+      }
       // gate and up interleaved row by row ([2*ffnDim, dim]), MLP norm gain folded in
       const wGateUp = foldColumns(interleaveRows(t.wGate, t.wUp, cfg.ffnDim, cfg.dim), t.mlpNorm, cfg.dim);
       this.layerW.push({
@@ -286,32 +309,35 @@ export class GpuModel implements StepOps {
     const f = opts.weights;
     const qDim = cfg.nHeads * cfg.headDim;
     const eps = cfg.normEps;
+    const ropeShape = { nHeads: cfg.nHeads, nKvHeads: cfg.nKvHeads, headDim: cfg.headDim, ropeTheta: cfg.ropeTheta, context: opts.context, kvFormat: opts.kv };
+    const fused = this.ropeFused;
     this.k = {
       embed: new EmbedKernel(ctx, { dim: cfg.dim, vocab: cfg.vocab, format: f, maxRows: R }),
-      qkv: new MatmulKernel(ctx, { N: qDim + 2 * cfg.kvDim, K: cfg.dim, format: f, bias: true, norm: { eps }, maxRows: R, label: 'qkv' }),
-      rope: new RopeKvKernel(ctx, { nHeads: cfg.nHeads, nKvHeads: cfg.nKvHeads, headDim: cfg.headDim, ropeTheta: cfg.ropeTheta, context: opts.context, kvFormat: opts.kv, maxRows: R }),
+      qkv: new MatmulKernel(ctx, { N: qDim + 2 * cfg.kvDim, K: cfg.dim, format: f, bias: true, norm: { eps }, rope: fused ? ropeShape : undefined, maxRows: R, label: 'qkv' }),
+      rope: fused ? null : new RopeKvKernel(ctx, { ...ropeShape, maxRows: R }),
       attn: new AttentionKernel(ctx, { nHeads: cfg.nHeads, nKvHeads: cfg.nKvHeads, headDim: cfg.headDim, context: opts.context, kvFormat: opts.kv, maxRows: R }),
       out: new MatmulKernel(ctx, { N: cfg.dim, K: qDim, format: f, residual: true, maxRows: R, label: 'o' }),
       gateUp: new MatmulKernel(ctx, { N: 2 * cfg.ffnDim, K: cfg.dim, format: f, norm: { eps }, swiglu: true, maxRows: R, label: 'gateUp' }),
       down: new MatmulKernel(ctx, { N: cfg.dim, K: cfg.ffnDim, format: f, residual: true, maxRows: R, label: 'down' }),
-      finalNorm: new RmsnormKernel(ctx, cfg.dim, eps),
-      head: new MatmulKernel(ctx, { N: cfg.vocab, K: cfg.dim, format: f, maxRows: opts.slots, label: 'lm_head' }),
+      // the final norm: each row's inverse RMS in the head's prologue, the gain applied to the head's columns
+      head: new MatmulKernel(ctx, { N: cfg.vocab, K: cfg.dim, format: f, norm: { eps }, gain: true, maxRows: opts.slots, label: 'lm_head' }),
       sample: new SampleKernel(ctx, { vocab: cfg.vocab, validVocab: this.validVocab, maxRows: opts.slots }),
     };
     const k = this.k;
     this.b = {
       embed: k.embed.bind(this.embedW, this.tokens, this.x),
       layers: this.layerW.map((w, l) => ({
-        qkv: k.qkv.bind(w.qkv, this.x, this.qkv, w.qkvBias),
-        rope: k.rope.bind(this.qkv, this.meta, this.q, this.kv.k(l), this.kv.v(l)),
+        qkv: k.rope
+          ? k.qkv.bind(w.qkv, this.x, this.qkv!, w.qkvBias)
+          : k.qkv.bind(w.qkv, this.x, this.q, w.qkvBias, { rope: { meta: this.meta, kCache: this.kv.k(l), vCache: this.kv.v(l) } }),
+        rope: k.rope ? k.rope.bind(this.qkv!, this.meta, this.q, this.kv.k(l), this.kv.v(l)) : null,
         attn: k.attn.bind(this.q, this.meta, this.kv.k(l), this.kv.v(l), this.attnOut),
         out: k.out.bind(w.out, this.attnOut, this.x),
         gateUp: k.gateUp.bind(w.gateUp, this.x, this.h),
         down: k.down.bind(w.down, this.h, this.x),
       })),
-      finalNormRows: k.finalNorm.bind(this.x, this.finalNorm, this.xNorm),
-      finalNormLast: k.finalNorm.bind(this.xLast, this.finalNorm, this.xNorm),
-      head: k.head.bind(this.headW, this.xNorm, this.logitsBuf),
+      headRows: k.head.bind(this.headW, this.x, this.logitsBuf, undefined, { gain: this.finalNorm }),
+      headLast: k.head.bind(this.headW, this.xLast, this.logitsBuf, undefined, { gain: this.finalNorm }),
       sample: k.sample.bind(this.logitsBuf, undefined, this.tokens),
     };
   }
@@ -323,8 +349,10 @@ export class GpuModel implements StepOps {
   normQkv(l: number): void {
     this.k.qkv.encode(this.p, this.b.layers[l].qkv, this.stepRows);
   }
+  /** Nothing to record when the qkv matmul's epilogue did it (the default); else the rope-kv dispatch. */
   ropeAppendKv(l: number): void {
-    this.k.rope.encode(this.p, this.b.layers[l].rope, this.stepRows);
+    const rope = this.b.layers[l].rope;
+    if (this.k.rope && rope) this.k.rope.encode(this.p, rope, this.stepRows);
   }
   attend(l: number): void {
     this.k.attn.encode(this.p, this.b.layers[l].attn, this.stepRows, this.stepMaxPos);
@@ -346,11 +374,9 @@ export class GpuModel implements StepOps {
       const rowBytes = this.cfg.dim * 4;
       this.encoder!.copyBufferToBuffer(this.x, (this.stepRows - 1) * rowBytes, this.xLast, 0, rowBytes);
       this.beginPass();
-      this.k.finalNorm.encode(this.p, this.b.finalNormLast, 1);
-      this.k.head.encode(this.p, this.b.head, 1);
+      this.k.head.encode(this.p, this.b.headLast, 1);
     } else {
-      this.k.finalNorm.encode(this.p, this.b.finalNormRows, this.stepRows);
-      this.k.head.encode(this.p, this.b.head, this.stepRows);
+      this.k.head.encode(this.p, this.b.headRows, this.stepRows);
     }
   }
 
@@ -499,14 +525,14 @@ export class GpuModel implements StepOps {
     // kernels' own buffers (row-count tables, tables, partials, uniforms) and the bindings' uniforms
     if (this.k) {
       const k = this.k;
-      for (const kernel of [k.qkv, k.rope, k.attn, k.out, k.gateUp, k.down, k.finalNorm, k.head, k.sample]) kernel.destroy();
+      for (const kernel of [k.qkv, k.rope, k.attn, k.out, k.gateUp, k.down, k.head, k.sample]) kernel?.destroy();
     }
     if (this.b) {
-      const params: GPUBuffer[] = [this.b.embed.params, this.b.head.params];
-      for (const l of this.b.layers) params.push(l.qkv.params, l.rope.params, ...l.attn.params, l.out.params, l.gateUp.params, l.down.params);
+      const params: GPUBuffer[] = [this.b.embed.params, this.b.headRows.params, this.b.headLast.params];
+      for (const l of this.b.layers) params.push(l.qkv.params, ...(l.rope ? [l.rope.params] : []), ...l.attn.params, l.out.params, l.gateUp.params, l.down.params);
       for (const p of params) p.destroy();
     }
-    const bufs = [this.x, this.qkv, this.q, this.attnOut, this.h, this.xLast, this.xNorm, this.logitsBuf, this.tokens, this.meta, this.finalNorm, ...this.staging];
+    const bufs = [this.x, this.qkv, this.q, this.attnOut, this.h, this.xLast, this.logitsBuf, this.tokens, this.meta, this.finalNorm, ...this.staging];
     for (const b of bufs) b?.destroy();
     for (const w of this.layerW) {
       destroyWeight(w.qkv);

@@ -10,7 +10,10 @@ export interface StepOps {
   embed(): void;
   /** q, k, v = rmsnorm(x) · W{q,k,v}ᵀ + b{q,k,v} */
   normQkv(layer: number): void;
-  /** rotate q and k by each row's position (rotate-half RoPE); write k, v into the row's cache slot */
+  /**
+   * rotate q and k by each row's position (rotate-half RoPE); write k, v into the row's cache slot. An
+   * implementation may do this in normQkv's epilogue and record nothing here (the GPU model does).
+   */
   ropeAppendKv(layer: number): void;
   /** attn = softmax(q·Kᵀ / √headDim, causal over the row's own sequence) · V, grouped-query */
   attend(layer: number): void;
@@ -20,7 +23,7 @@ export interface StepOps {
   normGateUp(layer: number): void;
   /** x += h · Wdownᵀ */
   down(layer: number): void;
-  /** logits = rmsnorm(x) · Wheadᵀ for the rows that need them */
+  /** logits = rmsnorm(x) · Wheadᵀ for the rows that need them (on the GPU one matmul: the norm is its prologue) */
   logits(): void;
 }
 

@@ -29,3 +29,23 @@ export function foldColumns(w: Float32Array, g: Float32Array, cols: number): Flo
   return w;
 }
 
+
+/**
+ * The RoPE-quad row order of a stacked q/k/v matrix [(nHeads + 2 * nKvHeads) * headDim, cols] (or its bias, cols
+ * = 1), for the qkv matmul's RoPE epilogue (shaders/rope-epilogue.wgsl). Within each q and k head (headDim % 4 ==
+ * 0, half = headDim / 2), rows 4j .. 4j + 3 become the head's rows 2j, 2j + half, 2j + 1, 2j + 1 + half: two
+ * rotation pairs whose outputs are adjacent elements. The v rows keep their order. Returns a new array.
+ */
+export function ropeQuadRows(w: Float32Array, nHeads: number, nKvHeads: number, headDim: number, cols: number): Float32Array {
+  if (headDim % 4 !== 0) throw new Error(`ropeQuadRows: headDim ${headDim} is not a multiple of 4`);
+  const out = w.slice();
+  const half = headDim / 2;
+  for (let h = 0; h < nHeads + nKvHeads; h++) {
+    const base = h * headDim;
+    for (let j = 0; j < headDim / 4; j++) {
+      const src = [2 * j, 2 * j + half, 2 * j + 1, 2 * j + 1 + half];
+      for (let t = 0; t < 4; t++) out.set(w.subarray((base + src[t]) * cols, (base + src[t] + 1) * cols), (base + 4 * j + t) * cols);
+    }
+  }
+  return out;
+}

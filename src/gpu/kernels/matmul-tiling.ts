@@ -42,6 +42,8 @@ const UNITS_PER_LANE = 2;
 const MAX_TPR = 32;
 // units a lane may take in sequence before a row is split over more lanes than a subgroup
 const MAX_LANE_CHAIN = 8;
+/** Rows of one workgroup at most with the RoPE epilogue (it stages them in workgroup memory). */
+const QUAD_MAX_ROWS = 128;
 /** Workgroups a dispatch should reach when the shape allows: two per SM of a 132-SM GPU. */
 export const DECODE_TARGET_WORKGROUPS = 264;
 
@@ -55,9 +57,19 @@ export function decodeWorkgroups(n: number, t: DecodeTiling): number {
  * only, unless a lane would then take more than MAX_LANE_CHAIN units in sequence), then fewer rows per workgroup (NR 1, smaller workgroups, down to 64 threads) until the dispatch has
  * DECODE_TARGET_WORKGROUPS, so narrow matrices (down, o) still fill a large GPU. CPU adapters run a workgroup's
  * invocations as SIMD lanes of one thread: there one lane per row is fastest (every x read is the same address
- * for all lanes, no reduction, no barrier).
+ * for all lanes, no reduction, no barrier). `quads` (the RoPE epilogue, shaders/rope-epilogue.wgsl, which takes
+ * aligned runs of 4 output rows from workgroup memory) makes a workgroup's rows a multiple of 4.
  */
-export function decodeTiling(K: number, N: number, a: DecodeAdapter, swiglu = false): DecodeTiling {
+export function decodeTiling(K: number, N: number, a: DecodeAdapter, swiglu = false, quads = false): DecodeTiling {
+  const t = pickTiling(K, N, a, swiglu);
+  if (!quads) return t;
+  // the epilogue stages the workgroup's rows x 16 x-rows in workgroup memory: at most 128 rows (8 KiB)
+  while ((t.nr * t.wg) / t.tpr > QUAD_MAX_ROWS && t.wg / 2 >= t.tpr) t.wg /= 2;
+  while (((t.nr * t.wg) / t.tpr) % 4 !== 0) t.nr *= 2;
+  return t;
+}
+
+function pickTiling(K: number, N: number, a: DecodeAdapter, swiglu: boolean): DecodeTiling {
   const pow2floor = (v: number) => 2 ** Math.floor(Math.log2(Math.max(1, v)));
   if (a.fallback) return { wg: pow2floor(Math.min(64, a.maxWorkgroup)), tpr: 1, nr: 2 };
   const units = Math.ceil(K / DECODE_UNIT);

@@ -1,5 +1,5 @@
 // Matmul kernel: y[rows, N] = x[rows, K] · Wᵀ for a packed GpuWeight W [N, K] in any format, with
-// fused prologue/epilogues chosen at construction (norm, bias, residual, swiglu). Two code paths:
+// fused prologue/epilogues chosen at construction (norm, gain, bias, residual, swiglu, rope). Two code paths:
 // decode (rows <= DECODE_MAX_ROWS: matrix-vector, shaders/matmul-decode.wgsl) and prefill (tiled,
 // shaders/matmul-prefill.wgsl). One dispatch per weight chunk. The row count reaches the shaders through
 // bind group 1: a small uniform per possible count, made once, so different counts can be recorded
@@ -9,13 +9,15 @@
 import decodeSource from '../../../shaders/matmul-decode.wgsl?raw';
 import prefillSource from '../../../shaders/matmul-prefill.wgsl?raw';
 import formatsSource from '../../../shaders/weight-formats.wgsl?raw';
+import ropeSource from '../../../shaders/rope-epilogue.wgsl?raw';
 import type { GpuContext } from '../context';
 import type { PipelineHandle } from '../pipelines';
-import { UNIFORM, createBuffer, writeBuffer } from '../buffers';
+import { UNIFORM, createBuffer, uploadBuffer, writeBuffer } from '../buffers';
 import { formatDefines, type GpuWeight } from '../weights';
 import { rowLayout } from '../../loader/quant';
 import type { DispatchCost } from '../context';
-import type { WeightFormat } from '../../protocol/engine';
+import type { KvFormat, WeightFormat } from '../../protocol/engine';
+import { ropeTable } from './ropeKv';
 import { BoxedError } from '../../protocol/errors';
 import { DECODE_MAX_ROWS, DECODE_UNIT, NAMED_ADAPTERS, decodeTiling, decodeWorkgroups, type DecodeTiling } from './matmul-tiling';
 
@@ -35,6 +37,17 @@ export interface MatmulOptions {
   norm?: { eps: number };
   /** Output h[rows, N/2], h[j] = silu(acc[2j]) * acc[2j+1]. */
   swiglu?: boolean;
+  /**
+   * W's columns scaled by a gain vector [K] as they are decoded (given to bind()): a norm gain that cannot be
+   * folded into W at load (the final norm's, when the LM head is the embedding's matrix).
+   */
+  gain?: boolean;
+  /**
+   * The qkv projection with RoPE and the KV append as its epilogue (shaders/rope-epilogue.wgsl): W's rows (and
+   * the bias) are stacked q/k/v in the RoPE-quad order of ropeQuadRows (src/model/fused.ts); y is the rotated
+   * q [rows, qDim]; k and v go into the caches given to bind(). N = qDim + 2 * kvDim, headDim % 4 == 0.
+   */
+  rope?: RopeEpilogue;
   /** Largest row count encode() will be asked for. */
   maxRows: number;
   label: string;
@@ -42,12 +55,30 @@ export interface MatmulOptions {
   decodeTiling?: DecodeTiling;
 }
 
+export interface RopeEpilogue {
+  headDim: number;
+  nHeads: number;
+  nKvHeads: number;
+  ropeTheta: number;
+  /** KV positions per slot (and rows of the angle table) */
+  context: number;
+  kvFormat: KvFormat;
+}
+
+/** What bind() needs besides x, W, y and the bias. */
+export interface MatmulExtras {
+  /** the gain vector [K] f32 (gain kernels) */
+  gain?: GPUBuffer;
+  /** the rope epilogue's buffers: each row's (pos, slot), and one layer's K and V caches */
+  rope?: { meta: GPUBuffer; kCache: GPUBuffer; vCache: GPUBuffer };
+}
+
 export interface MatmulBinding {
   /** one bind group per weight chunk, each in its own one-element list (what ctx.dispatch takes) */
   groups: GPUBindGroup[][];
   /** weight rows per chunk (for the dispatch sizes) */
   chunkRows: number[];
-  /** the per-chunk Params uniform buffer */
+  /** the per-chunk Params uniform buffer (rope: and the RopeParams after them) */
   params: GPUBuffer;
 }
 
@@ -67,7 +98,7 @@ interface Layouts {
 // Layouts shared by every kernel of the same variant on a device (pipelines are cached by layout label).
 const layoutCache = new WeakMap<GPUDevice, Map<string, Layouts>>();
 
-function layoutsFor(device: GPUDevice, key: string, scaled: boolean, bias: boolean): Layouts {
+function layoutsFor(device: GPUDevice, key: string, scaled: boolean, bias: boolean, gain: boolean, rope: boolean): Layouts {
   let perDevice = layoutCache.get(device);
   if (!perDevice) layoutCache.set(device, (perDevice = new Map()));
   let l = perDevice.get(key);
@@ -81,6 +112,14 @@ function layoutsFor(device: GPUDevice, key: string, scaled: boolean, bias: boole
   if (scaled) entries.push({ binding: 3, visibility: C, buffer: { type: 'read-only-storage' } }); // scales [nChunk, groupsPerRow]
   if (bias) entries.push({ binding: 4, visibility: C, buffer: { type: 'read-only-storage' } }); // bias [N]
   entries.push({ binding: 5, visibility: C, buffer: { type: 'storage' } }); // y [rows, outStride]
+  if (rope) {
+    entries.push({ binding: 6, visibility: C, buffer: { type: 'read-only-storage' } }); // (pos, slot) [rows]
+    entries.push({ binding: 7, visibility: C, buffer: { type: 'read-only-storage' } }); // (cos, sin) [context, half]
+    entries.push({ binding: 8, visibility: C, buffer: { type: 'storage' } }); // K cache
+    entries.push({ binding: 9, visibility: C, buffer: { type: 'storage' } }); // V cache
+    entries.push({ binding: 10, visibility: C, buffer: { type: 'uniform' } }); // RopeParams
+  }
+  if (gain) entries.push({ binding: 11, visibility: C, buffer: { type: 'read-only-storage' } }); // gain [K]
   const group0 = device.createBindGroupLayout({ label: `${key}.g0`, entries });
   const rows = device.createBindGroupLayout({ label: `${key}.rows`, entries: [{ binding: 0, visibility: C, buffer: { type: 'uniform' } }] });
   l = { group0, rows, pipeline: device.createPipelineLayout({ label: `${key}.layout`, bindGroupLayouts: [group0, rows] }) };
@@ -94,9 +133,9 @@ function decodeChain(K: number, t: DecodeTiling): number {
 }
 
 /** The decode dispatch as an NVIDIA GPU runs it (the roofline's predictions). */
-function gpuDecode(K: number, n: number, swiglu?: boolean): DispatchCost['gpu'] {
-  const t = decodeTiling(K, n, NAMED_ADAPTERS.nvidia, swiglu);
-  return { workgroups: decodeWorkgroups(n, t), threads: t.wg, chain: decodeChain(K, t) };
+function gpuDecode(K: number, n: number, swiglu?: boolean, quads?: boolean): DispatchCost['gpu'] {
+  const t = decodeTiling(K, n, NAMED_ADAPTERS.nvidia, swiglu, quads);
+  return { workgroups: decodeWorkgroups(n, t), threads: t.wg, chain: decodeChain(K, t) + (quads ? 2 : 0) };
 }
 
 export class MatmulKernel {
@@ -111,17 +150,24 @@ export class MatmulKernel {
   private readonly rowsBuffer: GPUBuffer;
   /** row-count bind groups, index rows - 1 */
   private readonly rowsGroups: GPUBindGroup[] = [];
+  /** rope: the (cos, sin) table [context, headDim / 2], built once in float64 */
+  private readonly ropeTable: GPUBuffer | null = null;
 
   constructor(
     private readonly ctx: GpuContext,
     readonly opts: MatmulOptions,
   ) {
-    const { N, K, format, maxRows, swiglu, residual, label } = opts;
+    const { N, K, format, maxRows, swiglu, residual, rope, label } = opts;
     const bad = (msg: string) => new BoxedError('Internal', `matmul ${label}: ${msg}`);
     if (!(N > 0 && K > 0 && maxRows > 0) || ![N, K, maxRows].every(Number.isInteger)) throw bad(`bad shape N=${N} K=${K} maxRows=${maxRows}`);
     if (swiglu && N % 2 !== 0) throw bad(`swiglu needs an even N (interleaved gate/up), got ${N}`);
     if (swiglu && residual) throw bad('swiglu and residual cannot be combined');
-    this.outWidth = swiglu ? N / 2 : N;
+    if (rope) {
+      const { headDim: hd, nHeads, nKvHeads } = rope;
+      if (swiglu || residual) throw bad('rope cannot be combined with swiglu or residual');
+      if (!(hd > 0 && hd % 4 === 0 && N === (nHeads + 2 * nKvHeads) * hd)) throw bad(`rope needs headDim % 4 == 0 and N = qDim + 2 * kvDim (headDim ${hd}, N ${N})`);
+    }
+    this.outWidth = swiglu ? N / 2 : rope ? rope.nHeads * rope.headDim : N;
     const lim = ctx.caps.limits;
     const defines = {
       ...formatDefines(format),
@@ -129,12 +175,16 @@ export class MatmulKernel {
       residual: Boolean(residual),
       norm: Boolean(opts.norm),
       swiglu: Boolean(swiglu),
+      gain: Boolean(opts.gain),
+      rope: Boolean(rope),
+      kv_f16: rope?.kvFormat === 'f16',
     };
     const variant = `matmul:${Object.entries(defines)
       .filter(([, v]) => v)
       .map(([k]) => k)
       .join(',')}`;
-    this.layouts = layoutsFor(ctx.device, variant, defines.scaled, defines.bias);
+    this.layouts = layoutsFor(ctx.device, variant, defines.scaled, defines.bias, defines.gain, defines.rope);
+    const epilogue = rope ? `\n${ropeSource}` : '';
     this.paramsStride = Math.max(256, lim.minUniformBufferOffsetAlignment);
 
     // decode: lane groups of TPR threads per output row pair (tiling from K and the adapter); x read as vec4s
@@ -144,19 +194,19 @@ export class MatmulKernel {
       maxWorkgroup: Math.min(lim.maxComputeInvocationsPerWorkgroup, lim.maxComputeWorkgroupSizeX),
       subgroupMin: ctx.caps.subgroups ? (info?.subgroupMinSize ?? 0) : 0,
       fallback: info?.isFallbackAdapter ?? false,
-    }, swiglu);
+    }, swiglu, Boolean(rope));
     this.decodeTilingUsed = t;
     const pow2 = (v: number) => Number.isInteger(v) && v > 0 && (v & (v - 1)) === 0;
-    if (!(pow2(t.wg) && pow2(t.tpr) && t.tpr <= t.wg && Number.isInteger(t.nr) && t.nr >= 1 && (!swiglu || t.nr % 2 === 0))) {
+    if (!(pow2(t.wg) && pow2(t.tpr) && t.tpr <= t.wg && Number.isInteger(t.nr) && t.nr >= 1 && (!swiglu || t.nr % 2 === 0) && (!rope || ((t.nr * t.wg) / t.tpr) % 4 === 0))) {
       throw bad(`bad decode tiling ${JSON.stringify(t)}`);
     }
     if (t.wg > lim.maxComputeInvocationsPerWorkgroup || t.wg > lim.maxComputeWorkgroupSizeX) throw bad(`decode workgroup ${t.wg} exceeds the adapter's limits`);
     this.rowsPerWorkgroup = (t.nr * t.wg) / t.tpr;
-    const storage = 16 * t.wg + 4;
+    const storage = 16 * t.wg + 4 + (rope ? 4 * 16 * this.rowsPerWorkgroup : 0); // red, sgCount (rope: staged)
     if (storage > lim.maxComputeWorkgroupStorageSize) throw bad(`decode needs ${storage} B of workgroup storage, limit ${lim.maxComputeWorkgroupStorageSize}`);
     this.decodePipeline = ctx.pipelines.request({
       shader: 'matmul-decode',
-      source: `${decodeSource}\n${formatsSource}`,
+      source: `${decodeSource}\n${formatsSource}${epilogue}`,
       defines: { ...defines, xvec: K % 8 === 0, wvec: format === 'q4' },
       constants: { WG: t.wg, TPR: t.tpr, NR: t.nr },
       layout: this.layouts.pipeline,
@@ -170,7 +220,7 @@ export class MatmulKernel {
       }
       this.prefillPipeline = ctx.pipelines.request({
         shader: 'matmul-prefill',
-        source: `${prefillSource}\n${formatsSource}`,
+        source: `${prefillSource}\n${formatsSource}${epilogue}`,
         defines,
         constants: { WX: PREFILL_WX, WY: PREFILL_WY },
         layout: this.layouts.pipeline,
@@ -192,11 +242,21 @@ export class MatmulKernel {
       );
     }
     writeBuffer(ctx, this.rowsBuffer, 0, table);
+
+    if (rope) {
+      const tableBytes = rope.context * rope.headDim * 4;
+      const limit = lim.maxStorageBufferBindingSize;
+      if (tableBytes > limit) throw new BoxedError('OutOfMemory', `RoPE table needs ${tableBytes} bytes, more than the ${limit}-byte binding limit`, { detail: { neededBytes: tableBytes, limitBytes: limit } });
+      this.ropeTable = uploadBuffer(ctx, `${label}.ropeTable`, ropeTable(rope.headDim, rope.ropeTheta, rope.context));
+    }
   }
 
-  /** Bind once at load: w [N, K], x [maxRows, K] f32, y [maxRows, N] f32 ([maxRows, N/2] for swiglu), bias [N] f32. */
-  bind(w: GpuWeight, x: GPUBuffer, y: GPUBuffer, bias?: GPUBuffer): MatmulBinding {
-    const { N, K, format, maxRows, label } = this.opts;
+  /**
+   * Bind once at load: w [N, K], x [maxRows, K] f32, y [maxRows, N] f32 ([maxRows, N/2] for swiglu, [maxRows, qDim]
+   * for rope), bias [N] f32; the gain [K] f32 and the rope buffers in `extras`.
+   */
+  bind(w: GpuWeight, x: GPUBuffer, y: GPUBuffer, bias?: GPUBuffer, extras: MatmulExtras = {}): MatmulBinding {
+    const { N, K, format, maxRows, label, rope } = this.opts;
     const bad = (msg: string) => new BoxedError('Internal', `matmul ${label}: ${msg}`);
     if (w.format !== format || w.rows !== N || w.cols !== K) throw bad(`weight ${w.label} is ${w.format} [${w.rows}, ${w.cols}], kernel wants ${format} [${N}, ${K}]`);
     if (Boolean(bias) !== Boolean(this.opts.bias)) throw bad(this.opts.bias ? 'a bias buffer is required' : 'this kernel has no bias');
@@ -204,13 +264,36 @@ export class MatmulKernel {
     if (x.size < maxRows * K * 4) throw bad(`x buffer ${x.size} B < [${maxRows}, ${K}] f32`);
     if (y.size < maxRows * this.outWidth * 4) throw bad(`y buffer ${y.size} B < [${maxRows}, ${this.outWidth}] f32`);
     if (w.chunks.length === 0) throw bad(`weight ${w.label} was destroyed`);
+    if (Boolean(extras.gain) !== Boolean(this.opts.gain)) throw bad(this.opts.gain ? 'a gain buffer is required' : 'this kernel has no gain');
+    if (extras.gain && extras.gain.size < K * 4) throw bad(`gain buffer ${extras.gain.size} B < ${K * 4}`);
+    if (Boolean(extras.rope) !== Boolean(rope)) throw bad(rope ? 'the rope buffers are required' : 'this kernel has no rope epilogue');
 
     const stride = this.paramsStride;
-    const params = createBuffer(this.ctx, `${label}.params`, w.chunks.length * stride, UNIFORM);
-    const raw = new ArrayBuffer(w.chunks.length * stride);
+    const paramSlots = w.chunks.length + (rope ? 1 : 0);
+    const params = createBuffer(this.ctx, `${label}.params`, paramSlots * stride, UNIFORM);
+    const raw = new ArrayBuffer(paramSlots * stride);
+    const ropeEntries: GPUBindGroupEntry[] = [];
+    if (rope && extras.rope) {
+      const { meta, kCache, vCache } = extras.rope;
+      const kvDim = rope.nKvHeads * rope.headDim;
+      const slotBytes = rope.context * kvDim * (rope.kvFormat === 'f16' ? 2 : 4);
+      const slots = Math.floor(Math.min(kCache.size, vCache.size) / slotBytes);
+      if (slots < 1) throw bad(`KV cache buffers of ${Math.min(kCache.size, vCache.size)} B hold no slot of ${slotBytes} B`);
+      if (meta.size < maxRows * 8) throw bad(`meta buffer ${meta.size} B < ${maxRows} (pos, slot) pairs`);
+      const o = w.chunks.length * stride;
+      new Uint32Array(raw, o, 8).set([rope.headDim, rope.nHeads * rope.headDim, kvDim, rope.context, slots]);
+      ropeEntries.push(
+        { binding: 6, resource: { buffer: meta } },
+        { binding: 7, resource: { buffer: this.ropeTable! } },
+        { binding: 8, resource: { buffer: kCache } },
+        { binding: 9, resource: { buffer: vCache } },
+        { binding: 10, resource: { buffer: params, offset: o, size: 32 } },
+      );
+    }
     const groups: GPUBindGroup[][] = [];
     w.chunks.forEach((c, i) => {
       if (this.opts.swiglu && c.rowStart % 2 !== 0) throw bad(`chunk ${i} of ${w.label} starts at an odd row`);
+      if (rope && (c.rowStart % 4 !== 0 || c.rows % 4 !== 0)) throw bad(`chunk ${i} of ${w.label} is not whole RoPE quads (rows ${c.rowStart}+${c.rows})`);
       const u = new Uint32Array(raw, i * stride, PARAMS_BYTES / 4);
       u.set([K, w.wordsPerRow, w.groupsPerRow, c.rows, c.rowStart, this.outWidth]);
       new Float32Array(raw, i * stride + 24, 1)[0] = this.opts.norm?.eps ?? 0;
@@ -223,6 +306,8 @@ export class MatmulKernel {
       if (c.scales) entries.push({ binding: 3, resource: { buffer: c.scales } });
       if (bias) entries.push({ binding: 4, resource: { buffer: bias } });
       entries.push({ binding: 5, resource: { buffer: y } });
+      entries.push(...ropeEntries);
+      if (extras.gain) entries.push({ binding: 11, resource: { buffer: extras.gain } });
       groups.push([this.ctx.device.createBindGroup({ label: `${label}#${i}`, layout: this.layouts.group0, entries })]);
     });
     writeBuffer(this.ctx, params, 0, new Uint8Array(raw));
@@ -231,10 +316,14 @@ export class MatmulKernel {
 
   /** What one dispatch over n weight rows costs (the roofline's input; made only while a trace is on). */
   private cost(path: 'decode' | 'prefill', rows: number, n: number, workgroups: number): DispatchCost {
-    const { K, format, bias, residual, swiglu, label } = this.opts;
+    const { K, format, bias, residual, swiglu, gain, rope, label } = this.opts;
     const { wordsPerRow, groupsPerRow } = rowLayout(K, format);
     const weightBytes = n * (wordsPerRow + groupsPerRow) * 4;
-    const outBytes = rows * (swiglu ? n / 2 : n) * 4;
+    // rope: q rows as f32, k and v rows into the cache (f16 or f32), and each row's (cos, sin) pairs
+    const kvBytes = rope?.kvFormat === 'f16' ? 2 : 4;
+    const qRows = rope ? Math.min(n, rope.nHeads * rope.headDim) : 0;
+    const outBytes = rope ? rows * (qRows * 4 + (n - qRows) * kvBytes) : rows * (swiglu ? n / 2 : n) * 4;
+    const extraRead = (gain ? K * 4 : 0) + (rope ? rows * (8 + (rope.headDim / 2) * 8) : 0);
     const t = this.decodeTilingUsed;
     // decode: each weight byte once, x once per workgroup (from cache after the first); prefill: the weight
     // tile once per 64-row tile of x, x once per 64-column tile of W
@@ -245,17 +334,19 @@ export class MatmulKernel {
       kernel: `matmul-${path} ${label}`,
       workgroups,
       threads: path === 'decode' ? t.wg : PREFILL_WX * PREFILL_WY,
-      bytesRead: read + (bias ? n * 4 : 0) + (residual ? outBytes : 0),
+      bytesRead: read + (bias ? n * 4 : 0) + (residual ? outBytes : 0) + extraRead,
       bytesWritten: outBytes,
       flops: 2 * rows * n * K,
-      chain: path === 'decode' ? decodeChain(K, t) : Math.ceil(K / 32),
-      gpu: path === 'decode' ? gpuDecode(K, n, this.opts.swiglu) : undefined,
+      // rope: each row's (pos, slot), then its (cos, sin), are two more dependent loads after the dot products
+      chain: (path === 'decode' ? decodeChain(K, t) : Math.ceil(K / 32)) + (rope ? 2 : 0),
+      gpu: path === 'decode' ? gpuDecode(K, n, swiglu, Boolean(rope)) : undefined,
     };
   }
 
-  /** Frees the row-count table (bindings' params buffers belong to their callers). */
+  /** Frees the row-count table and the RoPE table (bindings' params buffers belong to their callers). */
   destroy(): void {
     this.rowsBuffer.destroy();
+    this.ropeTable?.destroy();
   }
 
   /** Records y = x · Wᵀ (+ epilogues) for the first `rows` rows of x and y. Allocates nothing. */
