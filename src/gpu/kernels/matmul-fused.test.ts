@@ -133,6 +133,7 @@ describe.each(Object.entries(PROFILES))('fused matmul epilogues on the %s profil
       N, K, format, bias: true, norm: { eps: EPS }, maxRows: rows, label: 'qkv-rope', decodeTiling: c.tiling,
       rope: { ...shape, kvFormat: kv },
     });
+    await ctx.pipelines.compile(); // the kernel's pipelines, asynchronously
     const w = uploadWeight(ctx, 'w', packed);
     const cache = new KvCache(ctx, { nLayers: 1, kvDim, slots, context: CONTEXT, format: kv });
     const xb = uploadBuffer(ctx, 'x', x);
@@ -194,6 +195,7 @@ describe.each(Object.entries(PROFILES))('fused matmul epilogues on the %s profil
     const packed = packWeight(wOrig, N, K, format);
     const want = matmulFused(x, dequantize(packed), rows, K, N, { normEps: EPS, gain });
     const kernel = new MatmulKernel(ctx, { N, K, format, norm: { eps: EPS }, gain: true, maxRows: rows, label: 'head' });
+    await ctx.pipelines.compile();
     const w = uploadWeight(ctx, 'w', packed);
     const xb = uploadBuffer(ctx, 'x', x);
     const gb = uploadBuffer(ctx, 'gain', gain);
