@@ -11,10 +11,8 @@ import prefillSource from '../../../shaders/matmul-prefill.wgsl?raw';
 import formatsSource from '../../../shaders/weight-formats.wgsl?raw';
 import type { GpuContext } from '../context';
 import { UNIFORM, createBuffer, writeBuffer } from '../buffers';
-import { formatDefines, type GpuWeight } from '../weights';
-import { rowLayout } from '../../loader/quant';
+import { formatDefines, gpuRowLayout, type GpuFormat, type GpuWeight } from '../weights';
 import type { DispatchCost } from '../context';
-import type { WeightFormat } from '../../protocol/engine';
 import { BoxedError } from '../../protocol/errors';
 import { DECODE_MAX_ROWS, DECODE_UNIT, NAMED_ADAPTERS, decodeTiling, decodeWorkgroups, type DecodeTiling } from './matmul-tiling';
 
@@ -25,7 +23,8 @@ export interface MatmulOptions {
   N: number;
   /** Input width (weight columns). */
   K: number;
-  format: WeightFormat;
+  /** the weight's format (a weight stacked from parts of other formats gets their pipelines at bind()) */
+  format: GpuFormat;
   /** y += b[N] (f32 buffer given to bind()) */
   bias?: boolean;
   /** y += result (y is read, then written) */
@@ -48,6 +47,16 @@ export interface MatmulBinding {
   chunkRows: number[];
   /** the per-chunk Params uniform buffer */
   params: GPUBuffer;
+  /** each chunk's pipelines (its format's) */
+  pipelines: { decode: GPUComputePipeline; prefill: GPUComputePipeline | null }[];
+  /** each chunk's format */
+  formats: GpuFormat[];
+}
+
+interface Variant {
+  decode: GPUComputePipeline;
+  prefill: GPUComputePipeline | null;
+  layouts: Layouts;
 }
 
 // Prefill tiling: 16 x 16 threads, 64 x 64 output tile, K steps of 32.
@@ -103,6 +112,8 @@ export class MatmulKernel {
   /** the decode path's tiling */
   readonly decodeTilingUsed: DecodeTiling;
   private readonly layouts: Layouts;
+  private readonly variants = new Map<GpuFormat, Variant>();
+  private readonly makeVariant: (format: GpuFormat) => Variant;
   private readonly rowsPerWorkgroup: number;
   private readonly paramsStride: number;
   private readonly rowsBuffer: GPUBuffer;
@@ -120,18 +131,22 @@ export class MatmulKernel {
     if (swiglu && residual) throw bad('swiglu and residual cannot be combined');
     this.outWidth = swiglu ? N / 2 : N;
     const lim = ctx.caps.limits;
-    const defines = {
-      ...formatDefines(format),
+    const definesFor = (f: GpuFormat) => ({
+      ...formatDefines(f),
       bias: Boolean(opts.bias),
       residual: Boolean(residual),
       norm: Boolean(opts.norm),
       swiglu: Boolean(swiglu),
+    });
+    const layoutsOf = (f: GpuFormat) => {
+      const defines = definesFor(f);
+      const variant = `matmul:${Object.entries(defines)
+        .filter(([, v]) => v)
+        .map(([k]) => k)
+        .join(',')}`;
+      return layoutsFor(ctx.device, variant, defines.scaled, defines.bias);
     };
-    const variant = `matmul:${Object.entries(defines)
-      .filter(([, v]) => v)
-      .map(([k]) => k)
-      .join(',')}`;
-    this.layouts = layoutsFor(ctx.device, variant, defines.scaled, defines.bias);
+    this.layouts = layoutsOf(format);
     this.paramsStride = Math.max(256, lim.minUniformBufferOffsetAlignment);
 
     // decode: lane groups of TPR threads per output row pair (tiling from K and the adapter); x read as vec4s
@@ -151,28 +166,38 @@ export class MatmulKernel {
     this.rowsPerWorkgroup = (t.nr * t.wg) / t.tpr;
     const storage = 16 * t.wg + 4;
     if (storage > lim.maxComputeWorkgroupStorageSize) throw bad(`decode needs ${storage} B of workgroup storage, limit ${lim.maxComputeWorkgroupStorageSize}`);
-    this.decodePipeline = ctx.pipelines.get({
-      shader: 'matmul-decode',
-      source: `${decodeSource}\n${formatsSource}`,
-      defines: { ...defines, xvec: K % 8 === 0, wvec: format === 'q4' },
-      constants: { WG: t.wg, TPR: t.tpr, NR: t.nr },
-      layout: this.layouts.pipeline,
-    });
-
     // prefill: 16 x 16 tile threads (256 is every adapter's minimum), row count from a small uniform
     if (maxRows > DECODE_MAX_ROWS) {
       const storage = 4 * 32 * 4 * (PREFILL_WX + PREFILL_WY);
       if (PREFILL_WX * PREFILL_WY > lim.maxComputeInvocationsPerWorkgroup || storage > lim.maxComputeWorkgroupStorageSize) {
         throw bad('the adapter cannot run a 16 x 16 workgroup with 16 KiB of workgroup storage');
       }
-      this.prefillPipeline = ctx.pipelines.get({
-        shader: 'matmul-prefill',
-        source: `${prefillSource}\n${formatsSource}`,
-        defines,
-        constants: { WX: PREFILL_WX, WY: PREFILL_WY },
-        layout: this.layouts.pipeline,
-      });
     }
+    this.makeVariant = (f: GpuFormat): Variant => {
+      const defines = definesFor(f);
+      const layouts = f === format ? this.layouts : layoutsOf(f);
+      const decode = ctx.pipelines.get({
+        shader: 'matmul-decode',
+        source: `${decodeSource}\n${formatsSource}`,
+        defines: { ...defines, xvec: K % 8 === 0, wvec: f === 'q4' },
+        constants: { WG: t.wg, TPR: t.tpr, NR: t.nr },
+        layout: layouts.pipeline,
+      });
+      const prefill =
+        maxRows > DECODE_MAX_ROWS
+          ? ctx.pipelines.get({
+              shader: 'matmul-prefill',
+              source: `${prefillSource}\n${formatsSource}`,
+              defines,
+              constants: { WX: PREFILL_WX, WY: PREFILL_WY },
+              layout: layouts.pipeline,
+            })
+          : null;
+      return { decode, prefill, layouts };
+    };
+    const main = this.variant(format);
+    this.decodePipeline = main.decode;
+    this.prefillPipeline = main.prefill;
 
     // the row-count table: rows r at offset (r - 1) * stride, one bind group each
     const stride = Math.max(16, lim.minUniformBufferOffsetAlignment);
@@ -191,6 +216,13 @@ export class MatmulKernel {
     writeBuffer(ctx, this.rowsBuffer, 0, table);
   }
 
+  /** The pipelines and layouts of one weight format (made once per kernel and format). */
+  private variant(f: GpuFormat): Variant {
+    let v = this.variants.get(f);
+    if (!v) this.variants.set(f, (v = this.makeVariant(f)));
+    return v;
+  }
+
   /** Bind once at load: w [N, K], x [maxRows, K] f32, y [maxRows, N] f32 ([maxRows, N/2] for swiglu), bias [N] f32. */
   bind(w: GpuWeight, x: GPUBuffer, y: GPUBuffer, bias?: GPUBuffer): MatmulBinding {
     const { N, K, format, maxRows, label } = this.opts;
@@ -206,10 +238,13 @@ export class MatmulKernel {
     const params = createBuffer(this.ctx, `${label}.params`, w.chunks.length * stride, UNIFORM);
     const raw = new ArrayBuffer(w.chunks.length * stride);
     const groups: GPUBindGroup[][] = [];
+    const pipelines: MatmulBinding['pipelines'] = [];
     w.chunks.forEach((c, i) => {
       if (this.opts.swiglu && c.rowStart % 2 !== 0) throw bad(`chunk ${i} of ${w.label} starts at an odd row`);
+      const v = this.variant(c.format);
+      pipelines.push({ decode: v.decode, prefill: v.prefill });
       const u = new Uint32Array(raw, i * stride, PARAMS_BYTES / 4);
-      u.set([K, w.wordsPerRow, w.groupsPerRow, c.rows, c.rowStart, this.outWidth]);
+      u.set([K, c.wordsPerRow, c.groupsPerRow, c.rows, c.rowStart, this.outWidth]);
       new Float32Array(raw, i * stride + 24, 1)[0] = this.opts.norm?.eps ?? 0;
       new Uint32Array(raw, i * stride + 28, 1)[0] = DECODE_UNIT / 8; // the decode shader's blocks per unit
       const entries: GPUBindGroupEntry[] = [
@@ -220,16 +255,16 @@ export class MatmulKernel {
       if (c.scales) entries.push({ binding: 3, resource: { buffer: c.scales } });
       if (bias) entries.push({ binding: 4, resource: { buffer: bias } });
       entries.push({ binding: 5, resource: { buffer: y } });
-      groups.push([this.ctx.device.createBindGroup({ label: `${label}#${i}`, layout: this.layouts.group0, entries })]);
+      groups.push([this.ctx.device.createBindGroup({ label: `${label}#${i}`, layout: v.layouts.group0, entries })]);
     });
     writeBuffer(this.ctx, params, 0, new Uint8Array(raw));
-    return { groups, chunkRows: w.chunks.map((c) => c.rows), params };
+    return { groups, chunkRows: w.chunks.map((c) => c.rows), params, pipelines, formats: w.chunks.map((c) => c.format) };
   }
 
   /** What one dispatch over n weight rows costs (the roofline's input; made only while a trace is on). */
-  private cost(path: 'decode' | 'prefill', rows: number, n: number, workgroups: number): DispatchCost {
-    const { K, format, bias, residual, swiglu, label } = this.opts;
-    const { wordsPerRow, groupsPerRow } = rowLayout(K, format);
+  private cost(path: 'decode' | 'prefill', rows: number, n: number, workgroups: number, format: GpuFormat): DispatchCost {
+    const { K, bias, residual, swiglu, label } = this.opts;
+    const { wordsPerRow, groupsPerRow } = gpuRowLayout(K, format);
     const weightBytes = n * (wordsPerRow + groupsPerRow) * 4;
     const outBytes = rows * (swiglu ? n / 2 : n) * 4;
     const t = this.decodeTilingUsed;
@@ -265,22 +300,20 @@ export class MatmulKernel {
     pass.setBindGroup(1, this.rowsGroups[rows - 1]);
     this.ctx.stats.apiCalls++;
     if (rows <= DECODE_MAX_ROWS) {
-      const pipeline = this.decodePipeline;
       for (let c = 0; c < b.groups.length; c++) {
         const total = Math.ceil(b.chunkRows[c] / this.rowsPerWorkgroup);
         const gy = Math.ceil(total / max);
-        this.ctx.trace?.push(this.cost('decode', rows, b.chunkRows[c], total));
-        this.ctx.dispatch(pass, pipeline, b.groups[c], Math.ceil(total / gy), gy);
+        this.ctx.trace?.push(this.cost('decode', rows, b.chunkRows[c], total, b.formats[c]));
+        this.ctx.dispatch(pass, b.pipelines[c].decode, b.groups[c], Math.ceil(total / gy), gy);
       }
       return;
     }
-    const pipeline = this.prefillPipeline!;
     const tilesM = Math.ceil(rows / (4 * PREFILL_WY));
     for (let c = 0; c < b.groups.length; c++) {
       const total = Math.ceil(b.chunkRows[c] / (4 * PREFILL_WX)) * tilesM;
       const gy = Math.ceil(total / max);
-      this.ctx.trace?.push(this.cost('prefill', rows, b.chunkRows[c], total));
-      this.ctx.dispatch(pass, pipeline, b.groups[c], Math.ceil(total / gy), gy);
+      this.ctx.trace?.push(this.cost('prefill', rows, b.chunkRows[c], total, b.formats[c]));
+      this.ctx.dispatch(pass, b.pipelines[c].prefill!, b.groups[c], Math.ceil(total / gy), gy);
     }
   }
 }
