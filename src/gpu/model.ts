@@ -11,7 +11,8 @@ import { BoxedError } from '../protocol/errors';
 import { packWeight, packedBytes, rowLayout, type PackedWeight } from '../loader/quant';
 import type { GpuContext } from './context';
 import { USAGE, createBuffer, readF32, uploadBuffer, writeBuffer } from './buffers';
-import { uploadWeight, destroyWeight, type GpuWeight } from './weights';
+import { uploadWeight, destroyWeight, type GpuWeight, blockRows, gpuFormatOfGgml, gpuPackedBytes, gpuRowLayout, gpuWeightBytes, joinWeights, rowsPerChunk } from './weights';
+import type { GgmlTensors } from '../loader/gguf/checkpoint';
 import { EmbedKernel, type EmbedBinding } from './kernels/embed';
 import { MatmulKernel, type MatmulBinding } from './kernels/matmul';
 import { RmsnormKernel, type RmsnormBinding } from './kernels/rmsnorm';
@@ -38,6 +39,43 @@ export interface TensorReader {
   read(name: string): Promise<Float32Array>;
   /** Rows [start, start+count) of a matrix; lets big tensors (the embedding) be converted in pieces. */
   readRows?(name: string, start: number, count: number): Promise<Float32Array>;
+  /** A GGUF file's tensors in their block types: when present, matrices are uploaded as they are stored. */
+  ggml?: GgmlTensors;
+}
+
+/**
+ * Uploads GGUF matrices stacked by rows (q, k, v), each in its own block type, read a binding-sized piece of
+ * rows at a time. `interleave` (gate, up of one type): rows 2j, 2j + 1 are row j of the two.
+ */
+async function uploadGgml(ctx: GpuContext, label: string, g: GgmlTensors, names: string[], rows: number[], cols: number, interleave = false): Promise<GpuWeight> {
+  const parts: GpuWeight[] = [];
+  const pieceLimit = (t: string, n: number) => rowsPerChunk(ctx, n, gpuRowLayout(cols, gpuFormatOfGgml(g.type(t))).wordsPerRow, 0);
+  if (interleave) {
+    const [a, b] = names;
+    const type = g.type(a);
+    const total = 2 * rows[0];
+    const per = pieceLimit(a, total);
+    for (let r = 0; r < total; r += per) {
+      const n = Math.min(per, total - r);
+      const [ba, bb] = [await g.readRows(a, r / 2, n / 2), await g.readRows(b, r / 2, n / 2)];
+      const rowBytes = ba.length / (n / 2);
+      const both = new Uint8Array(2 * ba.length);
+      for (let j = 0; j < n / 2; j++) {
+        both.set(ba.subarray(j * rowBytes, (j + 1) * rowBytes), 2 * j * rowBytes);
+        both.set(bb.subarray(j * rowBytes, (j + 1) * rowBytes), (2 * j + 1) * rowBytes);
+      }
+      parts.push(uploadWeight(ctx, label, blockRows(type, both, n, cols)));
+    }
+  } else {
+    for (const [i, t] of names.entries()) {
+      const per = pieceLimit(t, rows[i]);
+      for (let r = 0; r < rows[i]; r += per) {
+        const n = Math.min(per, rows[i] - r);
+        parts.push(uploadWeight(ctx, label, blockRows(g.type(t), await g.readRows(t, r, n), n, cols)));
+      }
+    }
+  }
+  return parts.length === 1 ? parts[0] : joinWeights(label, parts);
 }
 
 /** Values converted at a time for big tensors: bounds the f32 copy held in JS (64 MB). */
@@ -89,9 +127,29 @@ function activationBytes(cfg: ModelConfig, o: GpuModelOptions): number {
   return 4 * (rows * perRow + o.slots * (cfg.vocab + cfg.dim));
 }
 
-export function planMemory(cfg: ModelConfig, o: GpuModelOptions): MemoryPlan {
+/** GPU bytes of a GGUF file's matrices kept in their block types (gate/up of two types: packed as `fallback`). */
+function ggmlWeightBytes(cfg: ModelConfig, g: GgmlTensors, fallback: WeightFormat): number {
+  const names = mapWeights(cfg, (n) => n);
+  const qDim = cfg.nHeads * cfg.headDim;
+  const of = (name: string, rows: number, cols: number) => gpuPackedBytes(rows, cols, gpuFormatOfGgml(g.type(name)));
+  let bytes = of(names.embed, cfg.vocab, cfg.dim) + cfg.dim * 4 + (names.lmHead ? of(names.lmHead, cfg.vocab, cfg.dim) : 0);
+  for (const l of names.layers) {
+    bytes += of(l.wq, qDim, cfg.dim) + of(l.wk, cfg.kvDim, cfg.dim) + of(l.wv, cfg.kvDim, cfg.dim) + (qDim + 2 * cfg.kvDim) * 4 + 2 * cfg.dim * 4;
+    bytes += of(l.wo, cfg.dim, qDim) + of(l.wDown, cfg.dim, cfg.ffnDim);
+    bytes += g.type(l.wGate) === g.type(l.wUp) ? of(l.wGate, cfg.ffnDim, cfg.dim) + of(l.wUp, cfg.ffnDim, cfg.dim) : packedBytes(2 * cfg.ffnDim, cfg.dim, fallback);
+  }
+  return bytes;
+}
+
+export function planMemory(cfg: ModelConfig, o: GpuModelOptions, ggml?: GgmlTensors): MemoryPlan {
   const qDim = cfg.nHeads * cfg.headDim;
   const f = o.weights;
+  if (ggml) {
+    const weights = ggmlWeightBytes(cfg, ggml, f);
+    const kvCache = planKvBytes({ nLayers: cfg.nLayers, kvDim: cfg.kvDim, slots: o.slots, context: o.context, format: o.kv });
+    const activations = activationBytes(cfg, o);
+    return { weights, kvCache, activations, total: weights + kvCache + activations };
+  }
   let weights = packedBytes(cfg.vocab, cfg.dim, f) + cfg.dim * 4;
   if (!cfg.tiedEmbeddings) weights += packedBytes(cfg.vocab, cfg.dim, f);
   weights +=
@@ -115,6 +173,10 @@ export class GpuModel implements StepOps {
   private headW!: GpuWeight;
   private finalNorm!: GPUBuffer; // [dim]
   private layerW: { qkv: GpuWeight; qkvBias: GPUBuffer; out: GpuWeight; gateUp: GpuWeight; down: GpuWeight }[] = [];
+  /** GGUF blocks kept as stored: the norm gains cannot be folded into them, so each layer keeps its two gains
+   *  and the norms run as their own dispatches (x -> xNorm) before the qkv and gate/up matmuls. */
+  private readonly ggml: GgmlTensors | null;
+  private layerNorms: { attn: GPUBuffer; mlp: GPUBuffer }[] = [];
   private kv!: KvCache;
   // activations (R = max(chunk, slots) rows)
   private x!: GPUBuffer; //      [R, dim]   residual stream
@@ -147,6 +209,7 @@ export class GpuModel implements StepOps {
     layers: LayerBindings[];
     finalNormRows: RmsnormBinding; // x -> xNorm (decode: every row needs logits)
     finalNormLast: RmsnormBinding; // xLast -> xNorm (prefill: only the last row)
+    layerNorms: { attn: RmsnormBinding; mlp: RmsnormBinding }[]; // GGUF blocks: x -> xNorm, each layer's gains
     head: MatmulBinding;
     sample: SampleBinding;
   };
@@ -163,8 +226,10 @@ export class GpuModel implements StepOps {
     readonly opts: GpuModelOptions,
     /** Token ids that may be sampled (the tokenizer's size; the vocab has padding rows past it). */
     readonly validVocab: number,
+    ggml: GgmlTensors | null = null,
   ) {
-    this.memory = planMemory(cfg, opts);
+    this.ggml = ggml;
+    this.memory = planMemory(cfg, opts, ggml ?? undefined);
     this.metaScratch = new Uint32Array(2 * Math.max(opts.chunk, opts.slots));
   }
 
@@ -175,7 +240,7 @@ export class GpuModel implements StepOps {
   static async load(ctx: GpuContext, cfg: ModelConfig, reader: TensorReader, opts: GpuModelOptions, validVocab: number, onProgress?: LoadProgress): Promise<GpuModel> {
     if (opts.slots < 1 || opts.chunk < 1 || opts.context < 2) throw new BoxedError('InvalidRequest', `bad model options ${JSON.stringify(opts)}`);
     if (cfg.headDim % 2 !== 0) throw new BoxedError('ModelFormat', `head_dim ${cfg.headDim} must be even for RoPE`);
-    const m = new GpuModel(ctx, cfg, opts, Math.min(validVocab, cfg.vocab));
+    const m = new GpuModel(ctx, cfg, opts, Math.min(validVocab, cfg.vocab), reader.ggml ?? null);
     ctx.device.pushErrorScope('out-of-memory');
     let failure: unknown = null;
     try {
@@ -223,6 +288,7 @@ export class GpuModel implements StepOps {
   }
 
   private async uploadWeights(reader: TensorReader, onProgress?: LoadProgress): Promise<void> {
+    if (this.ggml) return this.uploadGgml(reader, this.ggml, onProgress);
     const { cfg, ctx, opts } = this;
     const f = opts.weights;
     const names = mapWeights(cfg, (n) => n);
@@ -261,37 +327,83 @@ export class GpuModel implements StepOps {
     }
   }
 
+  /** A GGUF file's matrices uploaded in their block types (norm gains kept apart: see `ggml`). */
+  private async uploadGgml(reader: TensorReader, g: GgmlTensors, onProgress?: LoadProgress): Promise<void> {
+    const { cfg, ctx, opts } = this;
+    const names = mapWeights(cfg, (n) => n);
+    const total = 2 + cfg.nLayers + (cfg.tiedEmbeddings ? 0 : 1);
+    let done = 0;
+    const tick = (name: string) => onProgress?.(name, ++done, total);
+    const qDim = cfg.nHeads * cfg.headDim;
+    this.embedW = await uploadGgml(ctx, 'embed', g, [names.embed], [cfg.vocab], cfg.dim);
+    tick(names.embed);
+    if (names.lmHead) {
+      this.headW = await uploadGgml(ctx, 'lm_head', g, [names.lmHead], [cfg.vocab], cfg.dim);
+      tick(names.lmHead);
+    } else {
+      this.headW = this.embedW;
+    }
+    this.finalNorm = uploadBuffer(ctx, 'norm', await reader.read(names.norm));
+    tick(names.norm);
+    for (let l = 0; l < cfg.nLayers; l++) {
+      const n = names.layers[l];
+      const bqkv = concatRows([await reader.read(n.bq), await reader.read(n.bk), await reader.read(n.bv)]);
+      let gateUp: GpuWeight;
+      if (g.type(n.wGate) === g.type(n.wUp)) {
+        gateUp = await uploadGgml(ctx, `L${l}.gateUp`, g, [n.wGate, n.wUp], [cfg.ffnDim, cfg.ffnDim], cfg.dim, true);
+      } else {
+        // gate and up of two types cannot share one row layout: decoded and packed in the --weights format
+        gateUp = uploadWeight(ctx, `L${l}.gateUp`, packWeight(interleaveRows(await reader.read(n.wGate), await reader.read(n.wUp), cfg.ffnDim, cfg.dim), 2 * cfg.ffnDim, cfg.dim, opts.weights));
+      }
+      this.layerW.push({
+        qkv: await uploadGgml(ctx, `L${l}.qkv`, g, [n.wq, n.wk, n.wv], [qDim, cfg.kvDim, cfg.kvDim], cfg.dim),
+        qkvBias: uploadBuffer(ctx, `L${l}.qkv.bias`, bqkv),
+        out: await uploadGgml(ctx, `L${l}.o`, g, [n.wo], [cfg.dim], qDim),
+        gateUp,
+        down: await uploadGgml(ctx, `L${l}.down`, g, [n.wDown], [cfg.dim], cfg.ffnDim),
+      });
+      this.layerNorms.push({ attn: uploadBuffer(ctx, `L${l}.attnNorm`, await reader.read(n.attnNorm)), mlp: uploadBuffer(ctx, `L${l}.mlpNorm`, await reader.read(n.mlpNorm)) });
+      tick(`model.layers.${l}`);
+    }
+  }
+
   private buildKernels(): void {
     const { cfg, ctx, opts } = this;
     const R = this.rowsPerStep;
     const f = opts.weights;
     const qDim = cfg.nHeads * cfg.headDim;
     const eps = cfg.normEps;
+    // GGUF blocks: each layer's weights in their own types (the kernels take any), norms as their own dispatches
+    const gg = this.ggml !== null;
+    const l0 = this.layerW[0];
+    const fmt = (w: GpuWeight | undefined) => (gg && w ? { format: w.format, anyFormat: true } : { format: f });
+    const norm = gg ? undefined : { eps };
     this.k = {
-      embed: new EmbedKernel(ctx, { dim: cfg.dim, vocab: cfg.vocab, format: f, maxRows: R }),
-      qkv: new MatmulKernel(ctx, { N: qDim + 2 * cfg.kvDim, K: cfg.dim, format: f, bias: true, norm: { eps }, maxRows: R, label: 'qkv' }),
+      embed: new EmbedKernel(ctx, { dim: cfg.dim, vocab: cfg.vocab, format: gg ? this.embedW.format : f, maxRows: R }),
+      qkv: new MatmulKernel(ctx, { N: qDim + 2 * cfg.kvDim, K: cfg.dim, ...fmt(l0?.qkv), bias: true, norm, maxRows: R, label: 'qkv' }),
       rope: new RopeKvKernel(ctx, { nHeads: cfg.nHeads, nKvHeads: cfg.nKvHeads, headDim: cfg.headDim, ropeTheta: cfg.ropeTheta, context: opts.context, kvFormat: opts.kv, maxRows: R }),
       attn: new AttentionKernel(ctx, { nHeads: cfg.nHeads, nKvHeads: cfg.nKvHeads, headDim: cfg.headDim, context: opts.context, kvFormat: opts.kv, maxRows: R }),
-      out: new MatmulKernel(ctx, { N: cfg.dim, K: qDim, format: f, residual: true, maxRows: R, label: 'o' }),
-      gateUp: new MatmulKernel(ctx, { N: 2 * cfg.ffnDim, K: cfg.dim, format: f, norm: { eps }, swiglu: true, maxRows: R, label: 'gateUp' }),
-      down: new MatmulKernel(ctx, { N: cfg.dim, K: cfg.ffnDim, format: f, residual: true, maxRows: R, label: 'down' }),
+      out: new MatmulKernel(ctx, { N: cfg.dim, K: qDim, ...fmt(l0?.out), residual: true, maxRows: R, label: 'o' }),
+      gateUp: new MatmulKernel(ctx, { N: 2 * cfg.ffnDim, K: cfg.dim, ...fmt(l0?.gateUp), norm, swiglu: true, maxRows: R, label: 'gateUp' }),
+      down: new MatmulKernel(ctx, { N: cfg.dim, K: cfg.ffnDim, ...fmt(l0?.down), residual: true, maxRows: R, label: 'down' }),
       finalNorm: new RmsnormKernel(ctx, cfg.dim, eps),
-      head: new MatmulKernel(ctx, { N: cfg.vocab, K: cfg.dim, format: f, maxRows: opts.slots, label: 'lm_head' }),
+      head: new MatmulKernel(ctx, { N: cfg.vocab, K: cfg.dim, ...fmt(this.headW), maxRows: opts.slots, label: 'lm_head' }),
       sample: new SampleKernel(ctx, { vocab: cfg.vocab, validVocab: this.validVocab, maxRows: opts.slots }),
     };
     const k = this.k;
     this.b = {
       embed: k.embed.bind(this.embedW, this.tokens, this.x),
       layers: this.layerW.map((w, l) => ({
-        qkv: k.qkv.bind(w.qkv, this.x, this.qkv, w.qkvBias),
+        qkv: k.qkv.bind(w.qkv, gg ? this.xNorm : this.x, this.qkv, w.qkvBias),
         rope: k.rope.bind(this.qkv, this.meta, this.q, this.kv.k(l), this.kv.v(l)),
         attn: k.attn.bind(this.q, this.meta, this.kv.k(l), this.kv.v(l), this.attnOut),
         out: k.out.bind(w.out, this.attnOut, this.x),
-        gateUp: k.gateUp.bind(w.gateUp, this.x, this.h),
+        gateUp: k.gateUp.bind(w.gateUp, gg ? this.xNorm : this.x, this.h),
         down: k.down.bind(w.down, this.h, this.x),
       })),
       finalNormRows: k.finalNorm.bind(this.x, this.finalNorm, this.xNorm),
       finalNormLast: k.finalNorm.bind(this.xLast, this.finalNorm, this.xNorm),
+      layerNorms: this.layerNorms.map((n) => ({ attn: k.finalNorm.bind(this.x, n.attn, this.xNorm), mlp: k.finalNorm.bind(this.x, n.mlp, this.xNorm) })),
       head: k.head.bind(this.headW, this.xNorm, this.logitsBuf),
       sample: k.sample.bind(this.logitsBuf, undefined, this.tokens),
     };
@@ -302,6 +414,7 @@ export class GpuModel implements StepOps {
     this.k.embed.encode(this.p, this.b.embed, this.stepRows);
   }
   normQkv(l: number): void {
+    if (this.ggml) this.k.finalNorm.encode(this.p, this.b.layerNorms[l].attn, this.stepRows);
     this.k.qkv.encode(this.p, this.b.layers[l].qkv, this.stepRows);
   }
   ropeAppendKv(l: number): void {
@@ -314,6 +427,7 @@ export class GpuModel implements StepOps {
     this.k.out.encode(this.p, this.b.layers[l].out, this.stepRows);
   }
   normGateUp(l: number): void {
+    if (this.ggml) this.k.finalNorm.encode(this.p, this.b.layerNorms[l].mlp, this.stepRows);
     this.k.gateUp.encode(this.p, this.b.layers[l].gateUp, this.stepRows);
   }
   down(l: number): void {
@@ -447,6 +561,11 @@ export class GpuModel implements StepOps {
     const layer = packedBytes(qDim + 2 * cfg.kvDim, cfg.dim, f) + packedBytes(cfg.dim, qDim, f) + packedBytes(2 * cfg.ffnDim, cfg.dim, f) + packedBytes(cfg.dim, cfg.ffnDim, f);
     const kvEntry = cfg.kvDim * 2 * (this.opts.kv === 'f16' ? 2 : 4);
     const kv = cfg.nLayers * kvEntry * (rows * maxPos + rows);
+    if (this.ggml) {
+      // the weights as uploaded, each layer in its own types (and the norms' gains)
+      const layers = this.layerW.reduce((sum, w) => sum + gpuWeightBytes(w.qkv) + gpuWeightBytes(w.out) + gpuWeightBytes(w.gateUp) + gpuWeightBytes(w.down) + 2 * cfg.dim * 4, 0);
+      return layers + gpuWeightBytes(this.headW) + kv + logitRows * cfg.vocab * 4;
+    }
     return cfg.nLayers * layer + packedBytes(cfg.vocab, cfg.dim, f) + kv + logitRows * cfg.vocab * 4;
   }
 
@@ -489,6 +608,10 @@ export class GpuModel implements StepOps {
     }
     const bufs = [this.x, this.qkv, this.q, this.attnOut, this.h, this.xLast, this.xNorm, this.logitsBuf, this.tokens, this.meta, this.finalNorm, ...this.staging];
     for (const b of bufs) b?.destroy();
+    for (const n of this.layerNorms) {
+      n.attn.destroy();
+      n.mlp.destroy();
+    }
     for (const w of this.layerW) {
       destroyWeight(w.qkv);
       destroyWeight(w.out);

@@ -64,6 +64,9 @@ export function blockRows(type: GgmlTypeName, bytes: Uint8Array, rows: number, c
   const rowBytes = typeBytes(ggmlTypeByName(type), cols);
   if (bytes.length !== rows * rowBytes) throw new BoxedError('ModelFormat', `${type} [${rows}, ${cols}] needs ${rows * rowBytes} bytes, got ${bytes.length}`);
   const { wordsPerRow } = gpuRowLayout(cols, format);
+  if (wordsPerRow * 4 === rowBytes && bytes.byteOffset % 4 === 0) {
+    return { format, rows, cols, data: new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4), scales: null, wordsPerRow, groupsPerRow: 0 };
+  }
   const out = new Uint8Array(rows * wordsPerRow * 4);
   if (wordsPerRow * 4 === rowBytes) out.set(bytes);
   else for (let r = 0; r < rows; r++) out.set(bytes.subarray(r * rowBytes, (r + 1) * rowBytes), r * wordsPerRow * 4);
@@ -144,6 +147,19 @@ export function uploadParts(ctx: GpuContext, label: string, parts: readonly (Pac
   }
   const first = parts[0];
   return { label, format: first.format, rows: offset, cols, wordsPerRow: first.wordsPerRow, groupsPerRow: first.groupsPerRow, chunks };
+}
+
+/** Weights with the same columns as one, stacked by rows in order (their chunks, row starts offset). */
+export function joinWeights(label: string, parts: readonly GpuWeight[]): GpuWeight {
+  const chunks: GpuWeightChunk[] = [];
+  let offset = 0;
+  for (const p of parts) {
+    if (p.cols !== parts[0].cols) throw new BoxedError('Internal', `weight ${label}: parts of ${parts[0].cols} and ${p.cols} columns`);
+    for (const c of p.chunks) chunks.push({ ...c, rowStart: offset + c.rowStart });
+    offset += p.rows;
+  }
+  const first = parts[0];
+  return { label, format: first.format, rows: offset, cols: first.cols, wordsPerRow: first.wordsPerRow, groupsPerRow: first.groupsPerRow, chunks };
 }
 
 /** Bytes of GPU memory the weight's buffers hold. */

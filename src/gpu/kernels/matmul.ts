@@ -36,6 +36,8 @@ export interface MatmulOptions {
   /** Largest row count encode() will be asked for. */
   maxRows: number;
   label: string;
+  /** bind() takes weights of any format, each chunk through its format's pipelines (a GGUF model's layers mix types). */
+  anyFormat?: boolean;
   /** Tests and benchmarks: force the decode tiling instead of the one decodeTiling() picks for this adapter. */
   decodeTiling?: DecodeTiling;
 }
@@ -227,7 +229,7 @@ export class MatmulKernel {
   bind(w: GpuWeight, x: GPUBuffer, y: GPUBuffer, bias?: GPUBuffer): MatmulBinding {
     const { N, K, format, maxRows, label } = this.opts;
     const bad = (msg: string) => new BoxedError('Internal', `matmul ${label}: ${msg}`);
-    if (w.format !== format || w.rows !== N || w.cols !== K) throw bad(`weight ${w.label} is ${w.format} [${w.rows}, ${w.cols}], kernel wants ${format} [${N}, ${K}]`);
+    if ((w.format !== format && !this.opts.anyFormat) || w.rows !== N || w.cols !== K) throw bad(`weight ${w.label} is ${w.format} [${w.rows}, ${w.cols}], kernel wants ${format} [${N}, ${K}]`);
     if (Boolean(bias) !== Boolean(this.opts.bias)) throw bad(this.opts.bias ? 'a bias buffer is required' : 'this kernel has no bias');
     if (bias && bias.size < N * 4) throw bad(`bias buffer ${bias.size} B < ${N * 4}`);
     if (x.size < maxRows * K * 4) throw bad(`x buffer ${x.size} B < [${maxRows}, ${K}] f32`);
