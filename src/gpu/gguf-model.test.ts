@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeSyntheticModel } from '../../scripts/synthetic-model';
-import { GGUF_WRITE_TYPES, type GgufWriteType } from '../../scripts/synthetic-gguf';
+import { GGUF_MIXES, GGUF_WRITE_TYPES, type GgufMix, type GgufWriteType } from '../../scripts/synthetic-gguf';
 import { openCheckpoint, type Checkpoint } from '../loader/checkpoint';
 import { openGgufCheckpoint } from '../loader/gguf/checkpoint';
 import { dirProvider, fileSource } from '../cli/file-source';
@@ -17,6 +17,7 @@ import { CpuModel } from '../cpu/model';
 import { mapWeights } from '../model/weights';
 import { argmax } from '../sampler/sample';
 import { gpuFormatOfGgml } from './weights';
+import { dequantize, packWeight } from '../loader/quant';
 
 const PROMPT = [151644, 8948, 198, 151645, 198, 151644, 872, 198, 9707, 1879, 0, 17, 220, 16, 10, 16, 28, 30, 151645]; // 19: > 16 rows
 
@@ -58,7 +59,9 @@ function relRms(a: Float32Array, b: Float32Array): number {
 
 // Logit error relative to the safetensors model's f32 logits (src/loader/gguf/model.test.ts measures the same
 // on the CPU: F16 8e-8, Q8_0 1.2%, Q6_K 4.0%, Q4_K 16%, Q4_0 17%).
-const LOGIT_BOUND: Record<GgufWriteType, number> = { F16: 1e-4, Q8_0: 0.02, Q6_K: 0.06, Q4_K: 0.22, Q4_0: 0.24 };
+// Q4_K_M: Q4_K with some Q6_K and Q5_K matrices (scripts/synthetic-gguf.ts).
+const LOGIT_BOUND: Record<GgufWriteType | GgufMix, number> = { F16: 1e-4, Q8_0: 0.02, Q6_K: 0.06, Q4_K: 0.22, Q4_0: 0.24, Q4_K_M: 0.22 };
+const TYPES = [...GGUF_WRITE_TYPES, ...GGUF_MIXES];
 
 let dir: string;
 let st: Checkpoint;
@@ -66,7 +69,7 @@ let want32: Float32Array;
 let ctx: GpuContext;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'boxed-gguf-gpu-'));
-  await makeSyntheticModel({ out: dir, preset: 'k256', seed: 5, gguf: GGUF_WRITE_TYPES });
+  await makeSyntheticModel({ out: dir, preset: 'k256', seed: 5, gguf: TYPES });
   st = await openCheckpoint(dirProvider(dir));
   want32 = cpuLogits(st, await weightsOf(st));
   ctx = await nodeContext(PROFILES.full);
@@ -74,14 +77,26 @@ beforeAll(async () => {
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 describe('GGUF models on the GPU, blocks as stored (k256 synthetic model, f32 KV)', () => {
-  it.each(GGUF_WRITE_TYPES)('%s: prefill (19 rows) and decode equal the oracle on the file\'s weights; drift within the type\'s bound', async (type) => {
+  it.each(TYPES)('%s: prefill (19 rows) and decode equal the oracle on the file\'s weights; drift within the type\'s bound', async (type) => {
     const g = await openGgufCheckpoint(await fileSource(join(dir, `model-${type}.gguf`), `model-${type}.gguf`));
-    const oracle = cpuLogits(g, await weightsOf(g));
+    const w = await weightsOf(g);
+    if (type === 'Q4_K_M') {
+      // gate and up of two types are decoded and packed in the `weights` format (q8 here): the oracle does the same
+      for (const n of ['model.layers.1.mlp.gate_proj.weight', 'model.layers.1.mlp.up_proj.weight']) {
+        w.set(n, dequantize(packWeight(w.get(n)!, g.config.ffnDim, g.config.dim, 'q8')));
+      }
+    }
+    const oracle = cpuLogits(g, w);
     const pre = await gpuLogits(ctx, g, PROMPT.length);
     // the blocks were kept: the layers' weights are in the file's types, not the q8 of `weights`
-    const qkvType = g.ggml.type('model.layers.0.self_attn.q_proj.weight');
+    const qType = g.ggml.type('model.layers.0.self_attn.q_proj.weight');
     expect(pre.model.gpuBytes().weights).toBeGreaterThan(0);
-    expect(gpuFormatOfGgml(qkvType)).toBe(type === 'F16' ? 'f16' : type);
+    if (type === 'Q4_K_M') {
+      // the mix: layer 0's v (and down) in Q6_K next to a Q4_K q; layer 1's gate Q4_K and up Q5_K
+      expect([qType, g.ggml.type('model.layers.0.self_attn.v_proj.weight'), g.ggml.type('model.layers.1.mlp.up_proj.weight')]).toEqual(['Q4_K', 'Q6_K', 'Q5_K']);
+    } else {
+      expect(gpuFormatOfGgml(qType)).toBe(type === 'F16' ? 'f16' : type);
+    }
     pre.model.destroy();
     const dec = await gpuLogits(ctx, g, 1);
     dec.model.destroy();
