@@ -12,6 +12,9 @@ import { startHubServer } from '../scripts/hub-server';
 import { makeSyntheticModel } from '../scripts/synthetic-model';
 
 export const E2E_REPO = 'boxed-e2e/tiny-untied';
+/** A repository holding only a GGUF file of the same tiny model (Q8_0 blocks), as community GGUF repositories do. */
+export const E2E_GGUF_REPO = 'boxed-e2e/tiny-gguf';
+const E2E_GGUF_FILE = 'tiny-untied-Q8_0.gguf';
 
 export default async function globalSetup(): Promise<() => Promise<void>> {
   const root = resolve('test-results/e2e-hub');
@@ -25,8 +28,20 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     rmSync(dir, { recursive: true, force: true });
     renameSync(tmp, dir);
   }
+  const ggufDir = join(root, ...E2E_GGUF_REPO.split('/'));
+  if (!existsSync(join(ggufDir, E2E_GGUF_FILE))) {
+    const tmp = `${ggufDir}.partial`;
+    rmSync(tmp, { recursive: true, force: true });
+    mkdirSync(tmp, { recursive: true });
+    await makeSyntheticModel({ out: tmp, preset: 'tiny', untied: true, seed: 1, gguf: ['Q8_0'] });
+    rmSync(ggufDir, { recursive: true, force: true });
+    mkdirSync(ggufDir, { recursive: true });
+    renameSync(join(tmp, 'model-Q8_0.gguf'), join(ggufDir, E2E_GGUF_FILE));
+    rmSync(tmp, { recursive: true, force: true });
+  }
   const hub = await startHubServer({ root, port: 0, host: '127.0.0.1' });
   process.env.BOXED_E2E_HUB = hub.url;
   process.env.BOXED_E2E_REPO = E2E_REPO;
+  process.env.BOXED_E2E_GGUF_REPO = E2E_GGUF_REPO;
   return () => hub.close();
 }

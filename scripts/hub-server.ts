@@ -2,7 +2,7 @@
 // A repository is a folder ${root}/${owner}/${name}; its files are served at every commit.
 //   GET|HEAD /${owner}/${name}/resolve/${revision}/${file}       the file (Range: one range -> 206, 416 when bad)
 //        headers: X-Repo-Commit (the resolved commit), ETag (LFS files: "sha256"; others: "git blob sha1"),
-//                 X-Linked-Etag + X-Linked-Size for LFS files (*.safetensors and files of 10 MB or more)
+//                 X-Linked-Etag + X-Linked-Size for LFS files (*.safetensors, *.gguf and files of 10 MB or more)
 //   GET /api/models/${owner}/${name}/revision/${revision}         { id, sha, siblings: [{ rfilename }] }
 //   GET /api/models/${owner}/${name}/tree/${revision}             [{ type, path, size, oid, lfs?: { oid, size } }]
 // Revisions: 'main' (a commit computed from the folder's listing), names given in `refs` (moveRef changes one at
@@ -93,7 +93,7 @@ const CORS = {
   'Access-Control-Allow-Methods': 'GET, HEAD, OPTIONS',
 };
 
-const isLfs = (name: string, size: number) => name.endsWith('.safetensors') || size >= LFS_MIN_BYTES;
+const isLfs = (name: string, size: number) => name.endsWith('.safetensors') || name.endsWith('.gguf') || size >= LFS_MIN_BYTES;
 
 function validSegments(segs: string[]): boolean {
   return segs.length > 0 && segs.every((s) => SEGMENT.test(s) && s !== '.' && s !== '..');

@@ -8,9 +8,24 @@ import type { TensorToWrite } from '../src/loader/safetensors-write';
 import { ggufTensorName } from '../src/loader/gguf/parse';
 import { tokenizerToGguf } from '../src/loader/gguf/tokenizer';
 import { tensorTypeFor, writeGguf, type GgufTensorToWrite, type GgufValue } from '../src/loader/gguf/write';
+import type { GgmlTypeName } from '../src/loader/gguf/blocks';
 
 export type GgufWriteType = 'F16' | 'Q8_0' | 'Q4_0' | 'Q4_K' | 'Q6_K';
 export const GGUF_WRITE_TYPES: readonly GgufWriteType[] = ['F16', 'Q8_0', 'Q4_0', 'Q4_K', 'Q6_K'];
+
+/**
+ * Files whose matrices mix block types, as llama.cpp's quantization mixes do. 'Q4_K_M' (simplified): Q4_K, with
+ * token_embd, output, blk.0.attn_v and blk.0.ffn_down in Q6_K (so q, k, v of layer 0 differ in type, and down
+ * differs between layers) and blk.1.ffn_up in Q5_K (gate and up of two types).
+ */
+export type GgufMix = 'Q4_K_M';
+export const GGUF_MIXES: readonly GgufMix[] = ['Q4_K_M'];
+
+function mixType(mix: GgufMix, name: string, dims: number[]): GgmlTypeName {
+  const six = ['token_embd.weight', 'output.weight', 'blk.0.attn_v.weight', 'blk.0.ffn_down.weight'];
+  const wanted: GgmlTypeName = six.includes(name) ? 'Q6_K' : name === 'blk.1.ffn_up.weight' ? 'Q5_K' : 'Q4_K';
+  return mix === 'Q4_K_M' ? tensorTypeFor(wanted, dims) : tensorTypeFor('Q4_K', dims);
+}
 
 export function ggufMetadata(cfg: ModelConfig, tokenizerJson: object, tokenizerConfig: object): Record<string, GgufValue> {
   const u32 = (value: number): GgufValue => ({ kind: 'u32', value });
@@ -35,10 +50,12 @@ async function* asBf16(chunks: Iterable<Float32Array> | AsyncIterable<Float32Arr
   for await (const c of chunks) yield decodeToF32(encodeFromF32(c, 'BF16'), 'BF16');
 }
 
-export async function writeGgufModel(path: string, type: GgufWriteType, cfg: ModelConfig, tensors: TensorToWrite[], tokenizerJson: object, tokenizerConfig: object): Promise<void> {
+export async function writeGgufModel(path: string, type: GgufWriteType | GgufMix, cfg: ModelConfig, tensors: TensorToWrite[], tokenizerJson: object, tokenizerConfig: object): Promise<void> {
   const out: GgufTensorToWrite[] = tensors.map((t) => {
     const dims = [...t.shape].reverse();
-    return { name: ggufTensorName(t.name), type: tensorTypeFor(type, dims), dims, data: () => asBf16(t.data()) };
+    const name = ggufTensorName(t.name);
+    const ggml = (GGUF_MIXES as readonly string[]).includes(type) ? mixType(type as GgufMix, name, dims) : tensorTypeFor(type as GgufWriteType, dims);
+    return { name, type: ggml, dims, data: () => asBf16(t.data()) };
   });
   const fh = await open(path, 'w');
   try {

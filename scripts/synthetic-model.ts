@@ -15,7 +15,7 @@ import { writeSafetensors, type TensorToWrite } from '../src/loader/safetensors-
 import { BoxedError } from '../src/protocol/errors';
 import { Rng } from '../src/sampler/rng';
 import { qwen25TokenizerFiles } from './qwen25-tokenizer';
-import { writeGgufModel, type GgufWriteType } from './synthetic-gguf';
+import { writeGgufModel, type GgufMix, type GgufWriteType } from './synthetic-gguf';
 
 export type Preset = 'tiny' | 'odd' | 'full' | 'k256';
 export const PRESETS: readonly Preset[] = ['tiny', 'odd', 'full', 'k256'];
@@ -26,7 +26,7 @@ export interface SyntheticModelOptions {
   untied?: boolean;
   seed?: number;
   /** also write the model as GGUF, one model-TYPE.gguf per type: the same values in that block type */
-  gguf?: readonly GgufWriteType[];
+  gguf?: readonly (GgufWriteType | GgufMix)[];
 }
 
 interface Shape {

@@ -2,7 +2,8 @@
 // Appended to the matmul and embed shaders; they declare the bindings this snippet reads:
 //   wq:     array<u32>  [rows, wordsPerRow]   packed weight words of the current chunk
 //   scales: array<f32>  [rows, groupsPerRow]  per-32-value group scales (fmt_q4 / fmt_q8 only)
-// Exactly one of the defines fmt_q4, fmt_q8, fmt_f16, fmt_f32 is true (plus `scaled` = q4 or q8).
+// Exactly one of the defines fmt_q4, fmt_q8, fmt_f16, fmt_f32 is true (plus `scaled` = q4 or q8, and
+// `fmt_boxed` = one of these four), or a GGUF block format (fmt_bf16, or fmt_gguf and one fmt_<type>: below).
 //   q4 : block b of a row = word b, value v at bits 4v, q = nibble - 8          (1 word a block)
 //   q8 : block b = words 2b, 2b+1, value v of a word at bits 8v, signed byte    (2 words)
 //   f16: block b = words 4b..4b+3, unpack2x16float (even index low)             (4 words)
@@ -22,6 +23,7 @@ fn q4_block(word: u32) -> Block {
 
 // With `wvec` (q4 in the decode matvec) the shader binds wq as array<vec4<u32>> and decodes words itself.
 //#if !wvec
+//#if fmt_boxed
 // base: first word of the weight row (n * wordsPerRow); b: block index in the row; wpr: wordsPerRow
 fn load_block(base: u32, b: u32, wpr: u32) -> Block {
 //#if fmt_q4
@@ -50,6 +52,7 @@ fn load_block(base: u32, b: u32, wpr: u32) -> Block {
 //#endif
 }
 //#endif
+//#endif
 
 //#if fmt_q8
 // four signed bytes of a word, value v at bits 8v
@@ -66,3 +69,158 @@ fn block_scale(g: u32) -> f32 {
   return 1.0;
 //#endif
 }
+
+// ---- GGUF block formats (src/loader/gguf/blocks.ts describes each layout and is the CPU twin) ----------------
+// fmt_bf16: two BF16 values a word (even index low), the f16 layout; value = the top half of an f32.
+// fmt_gguf (with one of fmt_q8_0, fmt_q4_0, fmt_q4_1, fmt_q5_0, fmt_q5_1, fmt_q4_k, fmt_q5_k, fmt_q6_k): a row
+// is the tensor row's llama.cpp blocks byte for byte, padded at its end to whole words (wordsPerRow =
+// ceil(rowBytes / 4)); blocks are not 4-byte aligned (34, 18, 22 and 210 bytes), but every field starts at an
+// even byte, so a u32 at an even offset is one word or the halves of two.
+//#if fmt_bf16
+fn load_block(base: u32, b: u32, wpr: u32) -> Block {
+  let i = 4u * b;
+  var w = vec4<u32>(0u);
+  for (var j = 0u; j < 4u; j++) {
+    if (i + j < wpr) { w[j] = wq[base + i + j]; }
+  }
+  let lo = bitcast<vec4<f32>>(vec4<u32>(w.x << 16u, w.x & 0xffff0000u, w.y << 16u, w.y & 0xffff0000u));
+  let hi = bitcast<vec4<f32>>(vec4<u32>(w.z << 16u, w.z & 0xffff0000u, w.w << 16u, w.w & 0xffff0000u));
+  return Block(lo, hi);
+}
+//#endif
+
+//#if fmt_gguf
+// the u32 at even byte offset o of the chunk
+fn gg_u32(o: u32) -> u32 {
+  let w = o >> 2u;
+  if ((o & 3u) == 0u) { return wq[w]; }
+  return (wq[w] >> 16u) | (wq[w + 1u] << 16u);
+}
+// the byte at offset o
+fn gg_u8(o: u32) -> u32 {
+  return (wq[o >> 2u] >> ((o & 3u) * 8u)) & 0xffu;
+}
+// the f16 at even byte offset o, as f32
+fn gg_f16(o: u32) -> f32 {
+  return unpack2x16float((wq[o >> 2u] >> ((o & 2u) * 8u)) & 0xffffu).x;
+}
+// the int8 at offset o
+fn gg_i8(o: u32) -> f32 {
+  return f32((bitcast<i32>(gg_u8(o) << 24u)) >> 24u);
+}
+// the four bytes of w, each shifted right by s and masked by m
+fn gg_bits(w: u32, s: u32, m: u32) -> vec4<u32> {
+  return (vec4<u32>(w) >> (vec4<u32>(0u, 8u, 16u, 24u) + vec4<u32>(s))) & vec4<u32>(m);
+}
+// the four bytes of w as signed values (value c at bits 8c)
+fn gg_sbytes(w: u32) -> vec4<f32> {
+  return vec4<f32>(bitcast<vec4<i32>>(vec4<u32>(w) << vec4<u32>(24u, 16u, 8u, 0u)) >> vec4<u32>(24u));
+}
+// scale (x) and min (y) of sub-block j (0..7) of a K-quant's 12 scale bytes at offset o (blocks.ts scaleMinK4)
+fn gg_scale_min_k4(j: u32, o: u32) -> vec2<f32> {
+  if (j < 4u) { return vec2<f32>(f32(gg_u8(o + j) & 63u), f32(gg_u8(o + j + 4u) & 63u)); }
+  let a = gg_u8(o + j + 4u);
+  return vec2<f32>(f32((a & 15u) | ((gg_u8(o + j - 4u) >> 6u) << 4u)), f32((a >> 4u) | ((gg_u8(o + j) >> 6u) << 4u)));
+}
+
+// values 8b .. 8b + 7 of the row whose first word is `base`
+fn load_block(base: u32, b: u32, wpr: u32) -> Block {
+  let row = 4u * base;
+//#if fmt_q8_0
+  // 34 B: d f16, q[32] int8
+  let o = row + (b / 4u) * 34u;
+  let d = gg_f16(o);
+  let q = o + 2u + 8u * (b % 4u);
+  return Block(gg_sbytes(gg_u32(q)) * d, gg_sbytes(gg_u32(q + 4u)) * d);
+//#endif
+//#if fmt_q4_0
+  // 18 B: d f16, qs[16]; values 0..15 low nibbles, 16..31 high nibbles; x = d * (q - 8)
+  let o = row + (b / 4u) * 18u;
+  let j = b % 4u;
+  let d = gg_f16(o);
+  let q = o + 2u + 8u * (j % 2u);
+  let s = 4u * (j / 2u);
+  return Block((vec4<f32>(gg_bits(gg_u32(q), s, 15u)) - 8.0) * d, (vec4<f32>(gg_bits(gg_u32(q + 4u), s, 15u)) - 8.0) * d);
+//#endif
+//#if fmt_q4_1
+  // 20 B: d f16, m f16, qs[16]; x = d * q + m
+  let o = row + (b / 4u) * 20u;
+  let j = b % 4u;
+  let d = gg_f16(o);
+  let m = gg_f16(o + 2u);
+  let q = o + 4u + 8u * (j % 2u);
+  let s = 4u * (j / 2u);
+  return Block(vec4<f32>(gg_bits(gg_u32(q), s, 15u)) * d + m, vec4<f32>(gg_bits(gg_u32(q + 4u), s, 15u)) * d + m);
+//#endif
+//#if fmt_q5_0
+  // 22 B: d f16, qh u32, qs[16]; bit 4 of value v is bit v of qh; x = d * (q - 16)
+  let o = row + (b / 4u) * 22u;
+  let j = b % 4u;
+  let d = gg_f16(o);
+  let qh = gg_u32(o + 2u);
+  let q = o + 6u + 8u * (j % 2u);
+  let s = 4u * (j / 2u);
+  let hlo = ((vec4<u32>(qh) >> (vec4<u32>(0u, 1u, 2u, 3u) + vec4<u32>(8u * j))) & vec4<u32>(1u)) << vec4<u32>(4u);
+  let hhi = ((vec4<u32>(qh) >> (vec4<u32>(4u, 5u, 6u, 7u) + vec4<u32>(8u * j))) & vec4<u32>(1u)) << vec4<u32>(4u);
+  return Block((vec4<f32>(gg_bits(gg_u32(q), s, 15u) | hlo) - 16.0) * d, (vec4<f32>(gg_bits(gg_u32(q + 4u), s, 15u) | hhi) - 16.0) * d);
+//#endif
+//#if fmt_q5_1
+  // 24 B: d f16, m f16, qh u32, qs[16]; x = d * q + m
+  let o = row + (b / 4u) * 24u;
+  let j = b % 4u;
+  let d = gg_f16(o);
+  let m = gg_f16(o + 2u);
+  let qh = gg_u32(o + 4u);
+  let q = o + 8u + 8u * (j % 2u);
+  let s = 4u * (j / 2u);
+  let hlo = ((vec4<u32>(qh) >> (vec4<u32>(0u, 1u, 2u, 3u) + vec4<u32>(8u * j))) & vec4<u32>(1u)) << vec4<u32>(4u);
+  let hhi = ((vec4<u32>(qh) >> (vec4<u32>(4u, 5u, 6u, 7u) + vec4<u32>(8u * j))) & vec4<u32>(1u)) << vec4<u32>(4u);
+  return Block(vec4<f32>(gg_bits(gg_u32(q), s, 15u) | hlo) * d + m, vec4<f32>(gg_bits(gg_u32(q + 4u), s, 15u) | hhi) * d + m);
+//#endif
+//#if fmt_q4_k
+  // 144 B: d, dmin f16, scales[12], qs[128]; sub-block s (32 values) of 8; sub-blocks 2i, 2i + 1 are the low and
+  // high nibbles of qs[32i .. 32i + 32); x = d * sc * q - dmin * mn
+  let o = row + (b / 32u) * 144u;
+  let g = b % 32u;
+  let sb = g / 4u;
+  let sm = gg_scale_min_k4(sb, o + 4u);
+  let ds = gg_f16(o) * sm.x;
+  let dm = gg_f16(o + 2u) * sm.y;
+  let q = o + 16u + 32u * (sb / 2u) + 8u * (g % 4u);
+  let s = 4u * (sb % 2u);
+  return Block(vec4<f32>(gg_bits(gg_u32(q), s, 15u)) * ds - dm, vec4<f32>(gg_bits(gg_u32(q + 4u), s, 15u)) * ds - dm);
+//#endif
+//#if fmt_q5_k
+  // 176 B: d, dmin f16, scales[12], qh[32], qs[128]: Q4_K plus bit sb of qh[l] as bit 4 of value l of sub-block sb
+  let o = row + (b / 32u) * 176u;
+  let g = b % 32u;
+  let sb = g / 4u;
+  let sm = gg_scale_min_k4(sb, o + 4u);
+  let ds = gg_f16(o) * sm.x;
+  let dm = gg_f16(o + 2u) * sm.y;
+  let l = 8u * (g % 4u);
+  let q = o + 48u + 32u * (sb / 2u) + l;
+  let s = 4u * (sb % 2u);
+  let hlo = gg_bits(gg_u32(o + 16u + l), sb, 1u) << vec4<u32>(4u);
+  let hhi = gg_bits(gg_u32(o + 20u + l), sb, 1u) << vec4<u32>(4u);
+  return Block(vec4<f32>(gg_bits(gg_u32(q), s, 15u) | hlo) * ds - dm, vec4<f32>(gg_bits(gg_u32(q + 4u), s, 15u) | hhi) * ds - dm);
+//#endif
+//#if fmt_q6_k
+  // 210 B: ql[128], qh[64], scales[16] int8, d f16. Value v: half h = v / 128, quarter t = (v % 128) / 32,
+  // l = v % 32; low bits: nibble t / 2 of ql[64h + 32 (t % 2) + l], high bits: bits 2t of qh[32h + l],
+  // scale sc[8h + l / 16 + 2t]; x = d * sc * (q - 32)
+  let o = row + (b / 32u) * 210u;
+  let g = b % 32u;
+  let h = g / 16u;
+  let t = (g % 16u) / 4u;
+  let l = 8u * (g % 4u);
+  let ql = o + 64u * h + 32u * (t % 2u) + l;
+  let qh = o + 128u + 32u * h + l;
+  let s = 4u * (t / 2u);
+  let ds = gg_f16(o + 208u) * gg_i8(o + 192u + 8u * h + l / 16u + 2u * t);
+  let lo = gg_bits(gg_u32(ql), s, 15u) | (gg_bits(gg_u32(qh), 2u * t, 3u) << vec4<u32>(4u));
+  let hi = gg_bits(gg_u32(ql + 4u), s, 15u) | (gg_bits(gg_u32(qh + 4u), 2u * t, 3u) << vec4<u32>(4u));
+  return Block((vec4<f32>(lo) - 32.0) * ds, (vec4<f32>(hi) - 32.0) * ds);
+//#endif
+}
+//#endif

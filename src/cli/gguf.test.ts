@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, errorLines } from './test-cli';
+import { startHubServer } from '../../scripts/hub-server';
+import { copyFile, mkdir } from 'node:fs/promises';
 
 async function floats(path: string): Promise<Float32Array> {
   const b = await readFile(path);
@@ -42,6 +44,29 @@ describe('GGUF through the CLI', () => {
       // F16 holds the model's BF16 values exactly, so only the GPU's summation order could differ
       expect(diff).toBeLessThan(1e-5 * scale);
       expect(scale).toBeGreaterThan(1);
+    }
+  });
+
+  it('--model hub:owner/name/FILE.gguf downloads that file alone into the cache and gives the local file\'s logits', async () => {
+    const root = join(dir, 'hub');
+    await mkdir(join(root, 'org', 'tiny-gguf'), { recursive: true });
+    await copyFile(join(model, 'model-F16.gguf'), join(root, 'org', 'tiny-gguf', 'tiny-F16.gguf'));
+    const hub = await startHubServer({ root });
+    try {
+      const tokens = '9707,11,1879';
+      const [a, b] = [join(dir, 'local.bin'), join(dir, 'hub.bin')];
+      const cache = join(dir, 'cache');
+      const ra = await cli('logits', '--model', join(model, 'model-F16.gguf'), '--tokens', tokens, '--out', a);
+      const rb = await cli('logits', '--model', 'hub:org/tiny-gguf/tiny-F16.gguf@main', '--endpoint', hub.url, '--cache', cache, '--tokens', tokens, '--out', b);
+      expect(ra.code, ra.stderr).toBe(0);
+      expect(rb.code, rb.stderr).toBe(0);
+      expect(Array.from(await floats(b))).toEqual(Array.from(await floats(a)));
+      expect(hub.requests.filter((r) => r.path.includes('/resolve/')).every((r) => r.path.endsWith('/tiny-F16.gguf'))).toBe(true);
+      const bad = await cli('logits', '--model', 'hub:org/tiny-gguf/README.md', '--endpoint', hub.url, '--cache', cache, '--tokens', tokens, '--out', b);
+      expect(bad.code).not.toBe(0);
+      expect(errorLines(bad)[0]).toMatch(/^error: InvalidRequest: .*FILE\.gguf/);
+    } finally {
+      await hub.close();
     }
   });
 

@@ -2,7 +2,7 @@
 // Qwen2 model folder; --gguf also writes it as DIR/model-TYPE.gguf.
 import { choiceFlag, numberFlag, parseFlags, requireString } from './args';
 import { makeSyntheticModel, PRESETS, type Preset } from '../../scripts/synthetic-model';
-import { GGUF_WRITE_TYPES } from '../../scripts/synthetic-gguf';
+import { GGUF_MIXES, GGUF_WRITE_TYPES } from '../../scripts/synthetic-gguf';
 
 export { makeSyntheticModel, type SyntheticModelOptions } from '../../scripts/synthetic-model';
 
@@ -12,7 +12,7 @@ export async function makeModelCommand(argv: string[]): Promise<void> {
   requireString(f, 'preset');
   const preset: Preset = choiceFlag(f, 'preset', PRESETS, 'tiny');
   const seed = numberFlag(f, 'seed', 1, { min: 0, max: 2 ** 32 - 1, integer: true });
-  const gguf = f.gguf === undefined ? undefined : choiceFlag(f, 'gguf', GGUF_WRITE_TYPES, 'F16');
+  const gguf = f.gguf === undefined ? undefined : choiceFlag(f, 'gguf', [...GGUF_WRITE_TYPES, ...GGUF_MIXES], 'F16');
   await makeSyntheticModel({ out, preset, untied: f.untied === true, seed, gguf: gguf ? [gguf] : [] });
   process.stdout.write(`${out}: ${preset} model written${gguf ? ` (and model-${gguf}.gguf)` : ''}\n`);
 }

@@ -21,14 +21,20 @@ export interface NodeEngine {
 export interface HubModelRef {
   repo: string;
   revision: string;
+  /** one .gguf file of the repository ('hub:owner/name/FILE.gguf') */
+  file?: string;
 }
 
-/** 'hub:owner/name@rev' -> { repo, revision }; null for anything else (a directory). */
+/** 'hub:owner/name[/FILE.gguf][@rev]' -> { repo, revision, file }; null for anything else (a directory). */
 export function parseHubModel(model: string): HubModelRef | null {
   if (!model.startsWith('hub:')) return null;
-  const [repo, revision, ...rest] = model.slice(4).split('@');
-  if (rest.length > 0 || !repo) throw new BoxedError('InvalidRequest', `--model ${model} must look like hub:owner/name or hub:owner/name@revision`);
-  return { repo, revision: revision || DEFAULT_REVISION };
+  const [path, revision, ...rest] = model.slice(4).split('@');
+  const [owner, name, ...file] = (path ?? '').split('/');
+  const gguf = file.join('/');
+  if (rest.length > 0 || !owner || !name || (gguf !== '' && !gguf.toLowerCase().endsWith('.gguf'))) {
+    throw new BoxedError('InvalidRequest', `--model ${model} must look like hub:owner/name, hub:owner/name/FILE.gguf, or either with @revision`);
+  }
+  return { repo: `${owner}/${name}`, revision: revision || DEFAULT_REVISION, ...(gguf ? { file: gguf } : {}) };
 }
 
 export function cacheStoreFor(f: Flags): FolderStore {
@@ -49,7 +55,7 @@ export async function openNodeEngine(
     const store = cacheStoreFor(f);
     const engine = new Engine(nodeGpu(), { ...opts, cache: async () => store });
     const endpoint = typeof f.endpoint === 'string' && f.endpoint !== '' ? f.endpoint : DEFAULT_ENDPOINT;
-    const source = { kind: 'hub' as const, endpoint, repo: hub.repo, revision: hub.revision, token: process.env.HF_TOKEN || undefined };
+    const source = { kind: 'hub' as const, endpoint, repo: hub.repo, revision: hub.revision, token: process.env.HF_TOKEN || undefined, file: hub.file };
     const info = await engine.load({ source, weights, kv, context, batch: opts.batch ?? 1 }, onEvent);
     return { engine, info };
   }

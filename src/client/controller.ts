@@ -114,9 +114,9 @@ export function createController(deps: ControllerDeps): Controller {
   };
 
   const sourceFromSettings = (): ModelSource => {
-    const { endpoint, repo, revision } = s().settings;
+    const { endpoint, repo, revision, file } = s().settings;
     const token = deps.hubToken?.(endpoint);
-    return { kind: 'hub', endpoint, repo, revision, ...(token ? { token } : {}) };
+    return { kind: 'hub', endpoint, repo, revision, ...(token ? { token } : {}), ...(file ? { file } : {}) };
   };
 
   const loadSource = async (source: ModelSource) => {

@@ -12,6 +12,7 @@ import { hubFileProvider } from '../loader/hub';
 import type { CacheStore } from '../loader/cache-store';
 import { openCachedModel, type CachedModelOptions } from '../loader/model-cache';
 import { blobSource } from '../loader/source';
+import { GGUF_FILE } from '../loader/gguf/checkpoint';
 import { Tokenizer } from '../tokenizer/tokenizer';
 import { StreamingDetokenizer } from '../tokenizer/detokenizer';
 import { renderChat } from '../chat/template';
@@ -186,7 +187,7 @@ export class Engine implements EngineApi {
         onEvent({ type: 'phase', phase: 'download' });
         const store = (await this.opts.cache?.()) ?? null;
         if (!store) {
-          const key = JSON.stringify([src.endpoint, src.repo, src.revision, src.token ?? '']);
+          const key = JSON.stringify([src.endpoint, src.repo, src.revision, src.token ?? '', src.file ?? '']);
           if (this.memoryHub?.key !== key) {
             const provider = hubFileProvider({
               endpoint: src.endpoint,
@@ -198,7 +199,9 @@ export class Engine implements EngineApi {
             this.memoryHub = { key, provider, emit: onEvent };
           }
           this.memoryHub.emit = onEvent;
-          return { provider: this.memoryHub.provider };
+          const inner = this.memoryHub.provider;
+          const file = src.file;
+          return { provider: file === undefined ? inner : { open: async (name: string) => (name === GGUF_FILE ? inner.open(file) : null) } };
         }
         const m = await openCachedModel({
           store,
@@ -207,6 +210,7 @@ export class Engine implements EngineApi {
           revision: src.revision,
           token: src.token,
           update: src.update,
+          file: src.file,
           fetch: this.opts.fetch,
           signal,
           transfer: this.opts.transfer,
@@ -217,6 +221,11 @@ export class Engine implements EngineApi {
         return { provider: m.provider, hub: { endpoint: m.manifest.endpoint, repo: src.repo, revision: src.revision, commit, offline: m.offline, newerCommit: m.newerCommit } };
       }
       case 'files': {
+        // one .gguf file is the whole model (the loader's GGUF_FILE)
+        if (src.files.length === 1 && src.files[0].name.toLowerCase().endsWith('.gguf')) {
+          const f = src.files[0];
+          return { provider: { open: async (name: string) => (name === GGUF_FILE ? blobSource(f.name, f) : null) } };
+        }
         const byName = new Map(src.files.map((f) => [f.name, f]));
         return { provider: { open: async (name: string) => (byName.has(name) ? blobSource(name, byName.get(name)!) : null) } };
       }
@@ -344,7 +353,7 @@ export class Engine implements EngineApi {
 
 function sourceName(req: LoadRequest): string {
   const s = req.source;
-  return s.kind === 'hub' ? `${s.repo}@${s.revision}` : s.kind === 'dir' ? s.path : 'local files';
+  return s.kind === 'hub' ? `${s.repo}@${s.revision}${s.file ? `/${s.file}` : ''}` : s.kind === 'dir' ? s.path : 'local files';
 }
 
 export function createEngine(gpu: GPU | undefined, opts: EngineOptions = {}): Engine {

@@ -14,7 +14,9 @@ import { packWeight, packedBytes, rowLayout, type PackedWeight } from '../loader
 import type { GpuContext } from './context';
 import type { CompileProgress } from './pipelines';
 import { USAGE, createBuffer, readF32, uploadBuffer, writeBuffer } from './buffers';
-import { uploadWeight, destroyWeight, rowsPerChunk, type GpuWeight } from './weights';
+import { uploadWeight, destroyWeight, type GpuWeight, blockRows, gpuFormatOfGgml, gpuPackedBytes, gpuRowLayout, gpuWeightBytes, joinWeights, rowsPerChunk } from './weights';
+import type { GgmlTensors } from '../loader/gguf/checkpoint';
+import { RmsnormKernel, type RmsnormBinding } from './kernels/rmsnorm';
 import { EmbedKernel, type EmbedBinding } from './kernels/embed';
 import { MatmulKernel, type MatmulBinding } from './kernels/matmul';
 import { RopeKvKernel, type RopeKvBinding } from './kernels/ropeKv';
@@ -45,6 +47,43 @@ export interface TensorReader {
   read(name: string): Promise<Float32Array>;
   /** Rows [start, start+count) of a matrix; lets big tensors (the embedding) be converted in pieces. */
   readRows?(name: string, start: number, count: number): Promise<Float32Array>;
+  /** A GGUF file's tensors in their block types: when present, matrices are uploaded as they are stored. */
+  ggml?: GgmlTensors;
+}
+
+/**
+ * Uploads GGUF matrices stacked by rows (q, k, v), each in its own block type, read a binding-sized piece of
+ * rows at a time. `interleave` (gate, up of one type): rows 2j, 2j + 1 are row j of the two.
+ */
+async function uploadGgml(ctx: GpuContext, label: string, g: GgmlTensors, names: string[], rows: number[], cols: number, interleave = false): Promise<GpuWeight> {
+  const parts: GpuWeight[] = [];
+  const pieceLimit = (t: string, n: number) => rowsPerChunk(ctx, n, gpuRowLayout(cols, gpuFormatOfGgml(g.type(t))).wordsPerRow, 0);
+  if (interleave) {
+    const [a, b] = names;
+    const type = g.type(a);
+    const total = 2 * rows[0];
+    const per = pieceLimit(a, total);
+    for (let r = 0; r < total; r += per) {
+      const n = Math.min(per, total - r);
+      const [ba, bb] = [await g.readRows(a, r / 2, n / 2), await g.readRows(b, r / 2, n / 2)];
+      const rowBytes = ba.length / (n / 2);
+      const both = new Uint8Array(2 * ba.length);
+      for (let j = 0; j < n / 2; j++) {
+        both.set(ba.subarray(j * rowBytes, (j + 1) * rowBytes), 2 * j * rowBytes);
+        both.set(bb.subarray(j * rowBytes, (j + 1) * rowBytes), (2 * j + 1) * rowBytes);
+      }
+      parts.push(uploadWeight(ctx, label, blockRows(type, both, n, cols)));
+    }
+  } else {
+    for (const [i, t] of names.entries()) {
+      const per = pieceLimit(t, rows[i]);
+      for (let r = 0; r < rows[i]; r += per) {
+        const n = Math.min(per, rows[i] - r);
+        parts.push(uploadWeight(ctx, label, blockRows(g.type(t), await g.readRows(t, r, n), n, cols)));
+      }
+    }
+  }
+  return parts.length === 1 ? parts[0] : joinWeights(label, parts);
 }
 
 /** Values converted at a time for big tensors: bounds the f32 copy held in JS (64 MB). */
@@ -90,18 +129,39 @@ interface LayerBindings {
 }
 
 /** Bytes of the activation buffers for these shapes (the memory plan counts them). */
-function activationBytes(cfg: ModelConfig, o: GpuModelOptions): number {
+function activationBytes(cfg: ModelConfig, o: GpuModelOptions, ggml = false): number {
   const qDim = cfg.nHeads * cfg.headDim;
   const rows = Math.max(o.chunk, o.slots);
-  // x, q, attn, h, tokens and meta (no xNorm: the final norm is in the LM head); q/k/v only when RoPE is a separate pass
-  const qkv = o.fuseRope === false || cfg.headDim % 4 !== 0 ? qDim + 2 * cfg.kvDim : 0;
-  const perRow = cfg.dim + qkv + qDim * 2 + cfg.ffnDim + 8;
+  // x, q, attn, h, tokens and meta; xNorm only for GGUF blocks (their layer norms are dispatches of their own;
+  // the final norm is in the LM head); q/k/v only when RoPE is a separate pass (GGUF blocks included)
+  const qkv = ggml || o.fuseRope === false || cfg.headDim % 4 !== 0 ? qDim + 2 * cfg.kvDim : 0;
+  const perRow = cfg.dim * (ggml ? 2 : 1) + qkv + qDim * 2 + cfg.ffnDim + 8;
   return 4 * (rows * perRow + o.slots * (cfg.vocab + cfg.dim));
 }
 
-export function planMemory(cfg: ModelConfig, o: GpuModelOptions): MemoryPlan {
+/** GPU bytes of a GGUF file's matrices kept in their block types (gate/up of two types: packed as `fallback`). */
+function ggmlWeightBytes(cfg: ModelConfig, g: GgmlTensors, fallback: WeightFormat): number {
+  const names = mapWeights(cfg, (n) => n);
+  const qDim = cfg.nHeads * cfg.headDim;
+  const of = (name: string, rows: number, cols: number) => gpuPackedBytes(rows, cols, gpuFormatOfGgml(g.type(name)));
+  let bytes = of(names.embed, cfg.vocab, cfg.dim) + cfg.dim * 4 + (names.lmHead ? of(names.lmHead, cfg.vocab, cfg.dim) : 0);
+  for (const l of names.layers) {
+    bytes += of(l.wq, qDim, cfg.dim) + of(l.wk, cfg.kvDim, cfg.dim) + of(l.wv, cfg.kvDim, cfg.dim) + (qDim + 2 * cfg.kvDim) * 4 + 2 * cfg.dim * 4;
+    bytes += of(l.wo, cfg.dim, qDim) + of(l.wDown, cfg.dim, cfg.ffnDim);
+    bytes += g.type(l.wGate) === g.type(l.wUp) ? of(l.wGate, cfg.ffnDim, cfg.dim) + of(l.wUp, cfg.ffnDim, cfg.dim) : packedBytes(2 * cfg.ffnDim, cfg.dim, fallback);
+  }
+  return bytes;
+}
+
+export function planMemory(cfg: ModelConfig, o: GpuModelOptions, ggml?: GgmlTensors): MemoryPlan {
   const qDim = cfg.nHeads * cfg.headDim;
   const f = o.weights;
+  if (ggml) {
+    const weights = ggmlWeightBytes(cfg, ggml, f);
+    const kvCache = planKvBytes({ nLayers: cfg.nLayers, kvDim: cfg.kvDim, slots: o.slots, context: o.context, format: o.kv });
+    const activations = activationBytes(cfg, o, true);
+    return { weights, kvCache, activations, total: weights + kvCache + activations };
+  }
   let weights = packedBytes(cfg.vocab, cfg.dim, f) + cfg.dim * 4;
   if (!cfg.tiedEmbeddings) weights += packedBytes(cfg.vocab, cfg.dim, f);
   weights +=
@@ -125,9 +185,14 @@ export class GpuModel implements StepOps {
   private headW!: GpuWeight;
   private finalNorm!: GPUBuffer; // [dim]
   private layerW: { qkv: GpuWeight; qkvBias: GPUBuffer; out: GpuWeight; gateUp: GpuWeight; down: GpuWeight }[] = [];
+  /** GGUF blocks kept as stored: the norm gains cannot be folded into them, so each layer keeps its two gains
+   *  and the norms run as their own dispatches (x -> xNorm) before the qkv and gate/up matmuls. */
+  private readonly ggml: GgmlTensors | null;
+  private layerNorms: { attn: GPUBuffer; mlp: GPUBuffer }[] = [];
   private kv!: KvCache;
   // activations (R = max(chunk, slots) rows)
   private x!: GPUBuffer; //      [R, dim]   residual stream
+  private xNorm: GPUBuffer | null = null; // [R, dim] (GGUF blocks only: the layer norms' output)
   private qkv: GPUBuffer | null = null; // [R, qDim + 2*kvDim] (only without the fused RoPE)
   private q!: GPUBuffer; //      [R, qDim]  rotated queries
   private attnOut!: GPUBuffer; //[R, qDim]
@@ -147,6 +212,8 @@ export class GpuModel implements StepOps {
     out: MatmulKernel;
     gateUp: MatmulKernel;
     down: MatmulKernel;
+    /** GGUF blocks only: the layer norms (x -> xNorm) */
+    layerNorm: RmsnormKernel | null;
     head: MatmulKernel;
     sample: SampleKernel;
   };
@@ -155,6 +222,7 @@ export class GpuModel implements StepOps {
     layers: LayerBindings[];
     headRows: MatmulBinding; // x -> logits (decode: every row needs logits)
     headLast: MatmulBinding; // xLast -> logits (prefill: only the last row)
+    layerNorms: { attn: RmsnormBinding; mlp: RmsnormBinding }[]; // GGUF blocks: x -> xNorm, each layer's gains
     sample: SampleBinding;
   };
   // the step being recorded
@@ -172,8 +240,10 @@ export class GpuModel implements StepOps {
     readonly opts: GpuModelOptions,
     /** Token ids that may be sampled (the tokenizer's size; the vocab has padding rows past it). */
     readonly validVocab: number,
+    ggml: GgmlTensors | null = null,
   ) {
-    this.memory = planMemory(cfg, opts);
+    this.ggml = ggml;
+    this.memory = planMemory(cfg, opts, ggml ?? undefined);
     this.metaScratch = new Uint32Array(2 * Math.max(opts.chunk, opts.slots));
   }
 
@@ -196,8 +266,9 @@ export class GpuModel implements StepOps {
   static async load(ctx: GpuContext, cfg: ModelConfig, reader: TensorReader, opts: GpuModelOptions, validVocab: number, onProgress?: LoadProgress, onCompile?: CompileProgress): Promise<GpuModel> {
     if (opts.slots < 1 || opts.chunk < 1 || opts.context < 2) throw new BoxedError('InvalidRequest', `bad model options ${JSON.stringify(opts)}`);
     if (cfg.headDim % 2 !== 0) throw new BoxedError('ModelFormat', `head_dim ${cfg.headDim} must be even for RoPE`);
-    const m = new GpuModel(ctx, cfg, opts, Math.min(validVocab, cfg.vocab));
-    m.ropeFused = opts.fuseRope !== false && m.canFuseRope();
+    const m = new GpuModel(ctx, cfg, opts, Math.min(validVocab, cfg.vocab), reader.ggml ?? null);
+    // GGUF blocks are uploaded as stored, not in RoPE-quad order: their RoPE stays a pass of its own
+    m.ropeFused = opts.fuseRope !== false && m.canFuseRope() && m.ggml === null;
     ctx.device.pushErrorScope('out-of-memory');
     let failure: unknown = null;
     try {
@@ -240,6 +311,7 @@ export class GpuModel implements StepOps {
     const qDim = cfg.nHeads * cfg.headDim;
     this.kv = new KvCache(ctx, { nLayers: cfg.nLayers, kvDim: cfg.kvDim, slots: opts.slots, context: opts.context, format: opts.kv });
     this.x = createBuffer(ctx, 'x', R * cfg.dim * 4);
+    if (this.ggml) this.xNorm = createBuffer(ctx, 'xNorm', R * cfg.dim * 4);
     if (!this.ropeFused) this.qkv = createBuffer(ctx, 'qkv', R * (qDim + 2 * cfg.kvDim) * 4);
     this.q = createBuffer(ctx, 'q', R * qDim * 4);
     this.attnOut = createBuffer(ctx, 'attn', R * qDim * 4);
@@ -260,6 +332,7 @@ export class GpuModel implements StepOps {
   }
 
   private async uploadWeights(reader: TensorReader, onProgress?: LoadProgress): Promise<void> {
+    if (this.ggml) return this.uploadGgml(reader, this.ggml, onProgress);
     const { cfg, ctx, opts } = this;
     const f = opts.weights;
     const names = mapWeights(cfg, (n) => n);
@@ -303,6 +376,46 @@ export class GpuModel implements StepOps {
     }
   }
 
+  /** A GGUF file's matrices uploaded in their block types (norm gains kept apart: see `ggml`). */
+  private async uploadGgml(reader: TensorReader, g: GgmlTensors, onProgress?: LoadProgress): Promise<void> {
+    const { cfg, ctx, opts } = this;
+    const names = mapWeights(cfg, (n) => n);
+    const total = 2 + cfg.nLayers + (cfg.tiedEmbeddings ? 0 : 1);
+    let done = 0;
+    const tick = (name: string) => onProgress?.(name, ++done, total);
+    const qDim = cfg.nHeads * cfg.headDim;
+    this.embedW = await uploadGgml(ctx, 'embed', g, [names.embed], [cfg.vocab], cfg.dim);
+    tick(names.embed);
+    if (names.lmHead) {
+      this.headW = await uploadGgml(ctx, 'lm_head', g, [names.lmHead], [cfg.vocab], cfg.dim);
+      tick(names.lmHead);
+    } else {
+      this.headW = this.embedW;
+    }
+    this.finalNorm = uploadBuffer(ctx, 'norm', await reader.read(names.norm));
+    tick(names.norm);
+    for (let l = 0; l < cfg.nLayers; l++) {
+      const n = names.layers[l];
+      const bqkv = concatRows([await reader.read(n.bq), await reader.read(n.bk), await reader.read(n.bv)]);
+      let gateUp: GpuWeight;
+      if (g.type(n.wGate) === g.type(n.wUp)) {
+        gateUp = await uploadGgml(ctx, `L${l}.gateUp`, g, [n.wGate, n.wUp], [cfg.ffnDim, cfg.ffnDim], cfg.dim, true);
+      } else {
+        // gate and up of two types cannot share one row layout: decoded and packed in the --weights format
+        gateUp = uploadWeight(ctx, `L${l}.gateUp`, packWeight(interleaveRows(await reader.read(n.wGate), await reader.read(n.wUp), cfg.ffnDim, cfg.dim), 2 * cfg.ffnDim, cfg.dim, opts.weights));
+      }
+      this.layerW.push({
+        qkv: await uploadGgml(ctx, `L${l}.qkv`, g, [n.wq, n.wk, n.wv], [qDim, cfg.kvDim, cfg.kvDim], cfg.dim),
+        qkvBias: uploadBuffer(ctx, `L${l}.qkv.bias`, bqkv),
+        out: await uploadGgml(ctx, `L${l}.o`, g, [n.wo], [cfg.dim], qDim),
+        gateUp,
+        down: await uploadGgml(ctx, `L${l}.down`, g, [n.wDown], [cfg.dim], cfg.ffnDim),
+      });
+      this.layerNorms.push({ attn: uploadBuffer(ctx, `L${l}.attnNorm`, await reader.read(n.attnNorm)), mlp: uploadBuffer(ctx, `L${l}.mlpNorm`, await reader.read(n.mlpNorm)) });
+      tick(`model.layers.${l}`);
+    }
+  }
+
   private buildKernels(): void {
     const { cfg, ctx, opts } = this;
     const R = this.rowsPerStep;
@@ -311,16 +424,22 @@ export class GpuModel implements StepOps {
     const eps = cfg.normEps;
     const ropeShape = { nHeads: cfg.nHeads, nKvHeads: cfg.nKvHeads, headDim: cfg.headDim, ropeTheta: cfg.ropeTheta, context: opts.context, kvFormat: opts.kv };
     const fused = this.ropeFused;
+    // GGUF blocks: each layer's weights in their own types (the kernels take any), the layer norms as their own dispatches
+    const gg = this.ggml !== null;
+    const l0 = this.layerW[0];
+    const fmt = (w: GpuWeight | undefined) => (gg && w ? { format: w.format, anyFormat: true } : { format: f });
+    const norm = gg ? undefined : { eps };
     this.k = {
-      embed: new EmbedKernel(ctx, { dim: cfg.dim, vocab: cfg.vocab, format: f, maxRows: R }),
-      qkv: new MatmulKernel(ctx, { N: qDim + 2 * cfg.kvDim, K: cfg.dim, format: f, bias: true, norm: { eps }, rope: fused ? ropeShape : undefined, maxRows: R, label: 'qkv' }),
+      embed: new EmbedKernel(ctx, { dim: cfg.dim, vocab: cfg.vocab, format: gg ? this.embedW.format : f, maxRows: R }),
+      qkv: new MatmulKernel(ctx, { N: qDim + 2 * cfg.kvDim, K: cfg.dim, ...fmt(l0?.qkv), bias: true, norm, rope: fused ? ropeShape : undefined, maxRows: R, label: 'qkv' }),
       rope: fused ? null : new RopeKvKernel(ctx, { ...ropeShape, maxRows: R }),
       attn: new AttentionKernel(ctx, { nHeads: cfg.nHeads, nKvHeads: cfg.nKvHeads, headDim: cfg.headDim, context: opts.context, kvFormat: opts.kv, maxRows: R }),
-      out: new MatmulKernel(ctx, { N: cfg.dim, K: qDim, format: f, residual: true, maxRows: R, label: 'o' }),
-      gateUp: new MatmulKernel(ctx, { N: 2 * cfg.ffnDim, K: cfg.dim, format: f, norm: { eps }, swiglu: true, maxRows: R, label: 'gateUp' }),
-      down: new MatmulKernel(ctx, { N: cfg.dim, K: cfg.ffnDim, format: f, residual: true, maxRows: R, label: 'down' }),
+      out: new MatmulKernel(ctx, { N: cfg.dim, K: qDim, ...fmt(l0?.out), residual: true, maxRows: R, label: 'o' }),
+      gateUp: new MatmulKernel(ctx, { N: 2 * cfg.ffnDim, K: cfg.dim, ...fmt(l0?.gateUp), norm, swiglu: true, maxRows: R, label: 'gateUp' }),
+      down: new MatmulKernel(ctx, { N: cfg.dim, K: cfg.ffnDim, ...fmt(l0?.down), residual: true, maxRows: R, label: 'down' }),
+      layerNorm: gg ? new RmsnormKernel(ctx, cfg.dim, eps) : null,
       // the final norm: each row's inverse RMS in the head's prologue, the gain applied to the head's columns
-      head: new MatmulKernel(ctx, { N: cfg.vocab, K: cfg.dim, format: f, norm: { eps }, gain: true, maxRows: opts.slots, label: 'lm_head' }),
+      head: new MatmulKernel(ctx, { N: cfg.vocab, K: cfg.dim, ...fmt(this.headW), norm: { eps }, gain: true, maxRows: opts.slots, label: 'lm_head' }),
       sample: new SampleKernel(ctx, { vocab: cfg.vocab, validVocab: this.validVocab, maxRows: opts.slots }),
     };
     const k = this.k;
@@ -328,16 +447,17 @@ export class GpuModel implements StepOps {
       embed: k.embed.bind(this.embedW, this.tokens, this.x),
       layers: this.layerW.map((w, l) => ({
         qkv: k.rope
-          ? k.qkv.bind(w.qkv, this.x, this.qkv!, w.qkvBias)
+          ? k.qkv.bind(w.qkv, gg ? this.xNorm! : this.x, this.qkv!, w.qkvBias)
           : k.qkv.bind(w.qkv, this.x, this.q, w.qkvBias, { rope: { meta: this.meta, kCache: this.kv.k(l), vCache: this.kv.v(l) } }),
         rope: k.rope ? k.rope.bind(this.qkv!, this.meta, this.q, this.kv.k(l), this.kv.v(l)) : null,
         attn: k.attn.bind(this.q, this.meta, this.kv.k(l), this.kv.v(l), this.attnOut),
         out: k.out.bind(w.out, this.attnOut, this.x),
-        gateUp: k.gateUp.bind(w.gateUp, this.x, this.h),
+        gateUp: k.gateUp.bind(w.gateUp, gg ? this.xNorm! : this.x, this.h),
         down: k.down.bind(w.down, this.h, this.x),
       })),
       headRows: k.head.bind(this.headW, this.x, this.logitsBuf, undefined, { gain: this.finalNorm }),
       headLast: k.head.bind(this.headW, this.xLast, this.logitsBuf, undefined, { gain: this.finalNorm }),
+      layerNorms: k.layerNorm ? this.layerNorms.map((n) => ({ attn: k.layerNorm!.bind(this.x, n.attn, this.xNorm!), mlp: k.layerNorm!.bind(this.x, n.mlp, this.xNorm!) })) : [],
       sample: k.sample.bind(this.logitsBuf, undefined, this.tokens),
     };
   }
@@ -347,6 +467,7 @@ export class GpuModel implements StepOps {
     this.k.embed.encode(this.p, this.b.embed, this.stepRows);
   }
   normQkv(l: number): void {
+    if (this.k.layerNorm) this.k.layerNorm.encode(this.p, this.b.layerNorms[l].attn, this.stepRows);
     this.k.qkv.encode(this.p, this.b.layers[l].qkv, this.stepRows);
   }
   /** Nothing to record when the qkv matmul's epilogue did it (the default); else the rope-kv dispatch. */
@@ -361,6 +482,7 @@ export class GpuModel implements StepOps {
     this.k.out.encode(this.p, this.b.layers[l].out, this.stepRows);
   }
   normGateUp(l: number): void {
+    if (this.k.layerNorm) this.k.layerNorm.encode(this.p, this.b.layerNorms[l].mlp, this.stepRows);
     this.k.gateUp.encode(this.p, this.b.layers[l].gateUp, this.stepRows);
   }
   down(l: number): void {
@@ -492,6 +614,11 @@ export class GpuModel implements StepOps {
     const layer = packedBytes(qDim + 2 * cfg.kvDim, cfg.dim, f) + packedBytes(cfg.dim, qDim, f) + packedBytes(2 * cfg.ffnDim, cfg.dim, f) + packedBytes(cfg.dim, cfg.ffnDim, f);
     const kvEntry = cfg.kvDim * 2 * (this.opts.kv === 'f16' ? 2 : 4);
     const kv = cfg.nLayers * kvEntry * (rows * maxPos + rows);
+    if (this.ggml) {
+      // the weights as uploaded, each layer in its own types (and the norms' gains)
+      const layers = this.layerW.reduce((sum, w) => sum + gpuWeightBytes(w.qkv) + gpuWeightBytes(w.out) + gpuWeightBytes(w.gateUp) + gpuWeightBytes(w.down) + 2 * cfg.dim * 4, 0);
+      return layers + gpuWeightBytes(this.headW) + kv + logitRows * cfg.vocab * 4;
+    }
     return cfg.nLayers * layer + packedBytes(cfg.vocab, cfg.dim, f) + kv + logitRows * cfg.vocab * 4;
   }
 
@@ -525,15 +652,19 @@ export class GpuModel implements StepOps {
     // kernels' own buffers (row-count tables, tables, partials, uniforms) and the bindings' uniforms
     if (this.k) {
       const k = this.k;
-      for (const kernel of [k.qkv, k.rope, k.attn, k.out, k.gateUp, k.down, k.head, k.sample]) kernel?.destroy();
+      for (const kernel of [k.qkv, k.rope, k.attn, k.out, k.gateUp, k.down, k.layerNorm, k.head, k.sample]) kernel?.destroy();
     }
     if (this.b) {
       const params: GPUBuffer[] = [this.b.embed.params, this.b.headRows.params, this.b.headLast.params];
       for (const l of this.b.layers) params.push(l.qkv.params, ...(l.rope ? [l.rope.params] : []), ...l.attn.params, l.out.params, l.gateUp.params, l.down.params);
       for (const p of params) p.destroy();
     }
-    const bufs = [this.x, this.qkv, this.q, this.attnOut, this.h, this.xLast, this.logitsBuf, this.tokens, this.meta, this.finalNorm, ...this.staging];
+    const bufs = [this.x, this.xNorm, this.qkv, this.q, this.attnOut, this.h, this.xLast, this.logitsBuf, this.tokens, this.meta, this.finalNorm, ...this.staging];
     for (const b of bufs) b?.destroy();
+    for (const n of this.layerNorms) {
+      n.attn.destroy();
+      n.mlp.destroy();
+    }
     for (const w of this.layerW) {
       destroyWeight(w.qkv);
       destroyWeight(w.out);

@@ -10,7 +10,7 @@ import { parseSafetensors, readTensorBytes, readTensorF32, readTensorRowsF32, ty
 import { INDEX_FILE, openShards, parseShardIndex } from './sharded';
 import type { Dtype } from './dtype';
 import type { FileProvider } from './source';
-import { GGUF_FILE, openGgufCheckpoint } from './gguf/checkpoint';
+import { GGUF_FILE, openGgufCheckpoint, type GgmlTensors } from './gguf/checkpoint';
 
 export type { ByteSource, FileProvider } from './source';
 
@@ -40,6 +40,8 @@ export interface Checkpoint {
   readRows(name: string, start: number, count: number): Promise<Float32Array<ArrayBuffer>>;
   /** One tensor's stored bytes (little-endian, its dtype), e.g. to upload BF16 as is. */
   readBytes(name: string): Promise<Uint8Array>;
+  /** A GGUF file's tensors in their block types (the GPU keeps them as they are); absent for safetensors. */
+  ggml?: GgmlTensors;
 }
 
 /** Reads a JSON file; null if absent and optional. */

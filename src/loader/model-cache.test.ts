@@ -11,9 +11,12 @@ import type { CacheStore } from './cache-store';
 import { deleteCachedModel, listCachedModels, openCachedModel, type CachedModelOptions } from './model-cache';
 import type { TransferProgress } from './transfer';
 import { boxedError } from './test-errors';
+import { GGUF_FILE } from './gguf/checkpoint';
 
 const REPO = 'org/cache-model';
 const SIZE = 3_000_017;
+const GGUF_SIZE = 1_000_003;
+let ggufBytes: Uint8Array;
 let root: string;
 let weights: Uint8Array;
 const servers: HubServer[] = [];
@@ -28,6 +31,8 @@ beforeAll(async () => {
   await writeFile(join(dir, 'config.json'), '{"hidden_size": 16}');
   await writeFile(join(dir, 'tokenizer.json'), '{"model": {}}');
   await writeFile(join(dir, 'README.md'), 'not a model file');
+  ggufBytes = new Uint8Array(randomUniform(GGUF_SIZE / 4 + 1, 6, -1, 1).buffer).slice(0, GGUF_SIZE);
+  await writeFile(join(dir, 'model-Q4_K.gguf'), ggufBytes);
 });
 afterEach(async () => {
   while (servers.length) await servers.pop()!.close();
@@ -232,5 +237,42 @@ describe('model cache', () => {
     expect(Buffer.compare(Buffer.from(await weightsVia(m)), Buffer.from(weights))).toBe(0);
     const gets = fileGets(s).filter((r) => r.path.endsWith('model.safetensors'));
     expect(gets.at(-1)).toMatchObject({ range: null, status: 200 });
+  });
+});
+
+describe('model cache: one .gguf file of a repository', () => {
+  it('downloads only that file, verified, offered as the GGUF model; reopens offline; the safetensors load keeps it', async () => {
+    const s = await server();
+    const store = await folder();
+    const g = await open(store, s, { file: 'model-Q4_K.gguf' });
+    expect(g.downloadedBytes).toBe(GGUF_SIZE);
+    expect(g.manifest.files.map((f) => [f.name, f.verified, f.sha256 !== undefined])).toEqual([['model-Q4_K.gguf', true, true]]);
+    expect(fileGets(s).every((r) => r.path.endsWith('/model-Q4_K.gguf'))).toBe(true);
+    const src = await g.provider.open(GGUF_FILE);
+    expect(Buffer.compare(Buffer.from(await src!.read(0, src!.size)), Buffer.from(ggufBytes))).toBe(0);
+    expect(await g.provider.open('config.json')).toBeNull();
+    // the same commit's safetensors next to it; then the GGUF again with the hub gone: nothing fetched
+    const st = await open(store, s);
+    expect(st.downloadedBytes).toBe(SIZE + 19 + 13);
+    expect(await st.provider.open(GGUF_FILE)).toBeNull();
+    expect(st.manifest.files.map((f) => f.name).sort()).toEqual(['config.json', 'model-Q4_K.gguf', 'model.safetensors', 'tokenizer.json']);
+    const url = s.url;
+    await servers.pop()!.close();
+    const again = await open(store, url, { file: 'model-Q4_K.gguf' });
+    expect(again.offline).toBe(true);
+    expect(again.downloadedBytes).toBe(0);
+    expect((await again.provider.open(GGUF_FILE))!.size).toBe(GGUF_SIZE);
+    const [entry] = await listCachedModels(store);
+    expect(entry).toMatchObject({ complete: true, verified: true, totalBytes: SIZE + 19 + 13 + GGUF_SIZE });
+  });
+
+  it('a missing .gguf is NotFound, a file that is not .gguf InvalidRequest, nothing written', async () => {
+    const s = await server();
+    const store = await folder();
+    const missing = await boxedError(open(store, s, { file: 'model-Q8_0.gguf' }));
+    expect(missing.name).toBe('NotFound');
+    expect(missing.message).toContain('model-Q8_0.gguf');
+    expect((await boxedError(open(store, s, { file: 'README.md' }))).name).toBe('InvalidRequest');
+    expect(fileGets(s)).toHaveLength(0);
   });
 });

@@ -15,6 +15,7 @@ import { cacheSegment, fromCacheSegment, type CacheStore } from './cache-store';
 import { checkRepo, checkRevision, hubFileUrl, normalizeEndpoint } from './hub';
 import { COMMIT_RE, listFiles, resolveRevision, type HubAuth } from './hub-api';
 import { INDEX_FILE } from './sharded';
+import { GGUF_FILE } from './gguf/checkpoint';
 import type { ByteSource, FileProvider } from './source';
 import { transferToCache, type TransferOptions, type TransferProgress } from './transfer';
 
@@ -57,6 +58,11 @@ export interface CachedModelOptions {
   signal?: AbortSignal;
   /** follow a moved branch to its newest commit even when an older copy is cached */
   update?: boolean;
+  /**
+   * One .gguf file of the repository (a whole model): only it is downloaded, into the same commit's cache next to
+   * whatever else of that commit is there, and the provider offers it as the loader's GGUF_FILE.
+   */
+  file?: string;
   transfer?: Pick<TransferOptions, 'retries' | 'retryDelayMs' | 'parallel' | 'partMinBytes' | 'progressIntervalMs'>;
   onProgress?: (p: TransferProgress) => void;
   now?: () => number;
@@ -92,14 +98,17 @@ async function readManifest(store: CacheStore, dir: string): Promise<CacheManife
   }
 }
 
-async function usable(store: CacheStore, dir: string, m: CacheManifest | null): Promise<boolean> {
-  if (!m?.complete) return false;
-  for (const f of m.files) if (!f.verified || (await store.sizeOf(filePath(dir, f.name))) !== f.size) return false;
+/** Whether the manifest's files that `pick` selects (at least one) are all here and verified. */
+async function usable(store: CacheStore, dir: string, m: CacheManifest | null, pick: (name: string) => boolean): Promise<boolean> {
+  const files = m?.files.filter((f) => pick(f.name)) ?? [];
+  if (files.length === 0) return false;
+  for (const f of files) if (!f.verified || (await store.sizeOf(filePath(dir, f.name))) !== f.size) return false;
   return true;
 }
 
-function providerFor(store: CacheStore, dir: string, m: CacheManifest): FileProvider {
-  const names = new Set(m.files.map((f) => f.name));
+function providerFor(store: CacheStore, dir: string, m: CacheManifest, file?: string): FileProvider {
+  if (file !== undefined) return { open: async (name): Promise<ByteSource | null> => (name === GGUF_FILE ? store.openReader(filePath(dir, file), file) : null) };
+  const names = new Set(m.files.filter((f) => isModelFile(f.name)).map((f) => f.name));
   return {
     open: async (name): Promise<ByteSource | null> => (names.has(name) ? store.openReader(filePath(dir, name), name) : null),
   };
@@ -117,7 +126,9 @@ export async function openCachedModel(o: CachedModelOptions): Promise<CachedMode
   const cachedCommit = isCommit ? o.revision : ((await store.readText(refPath))?.trim() ?? null);
   const cachedDir = cachedCommit && COMMIT_RE.test(cachedCommit) ? commitDir(endpoint, o.repo, cachedCommit) : null;
   const cachedManifest = cachedDir ? await readManifest(store, cachedDir) : null;
-  const cachedOk = cachedDir !== null && (await usable(store, cachedDir, cachedManifest));
+  if (o.file !== undefined && !o.file.toLowerCase().endsWith('.gguf')) throw new BoxedError('InvalidRequest', `"${o.file}" is not a .gguf file`);
+  const pick = (name: string) => (o.file !== undefined ? name === o.file : isModelFile(name));
+  const cachedOk = cachedDir !== null && (await usable(store, cachedDir, cachedManifest, pick));
 
   let commit: string;
   let offline = false;
@@ -141,13 +152,14 @@ export async function openCachedModel(o: CachedModelOptions): Promise<CachedMode
   }
   const dir = commitDir(endpoint, o.repo, commit);
   const existing = commit === cachedCommit ? cachedManifest : await readManifest(store, dir);
-  if ((commit === cachedCommit && cachedOk) || (await usable(store, dir, existing))) {
-    for (const f of existing!.files) o.onProgress?.({ file: f.name, loaded: f.size, total: f.size, bytesPerSecond: 0, state: 'done' });
+  if ((commit === cachedCommit && cachedOk) || (await usable(store, dir, existing, pick))) {
+    for (const f of existing!.files) if (pick(f.name)) o.onProgress?.({ file: f.name, loaded: f.size, total: f.size, bytesPerSecond: 0, state: 'done' });
     if (!isCommit && !offline && !newerCommit) await store.writeText(refPath, commit);
-    return { provider: providerFor(store, dir, existing!), manifest: existing!, offline, newerCommit, downloadedBytes: 0 };
+    return { provider: providerFor(store, dir, existing!, o.file), manifest: existing!, offline, newerCommit, downloadedBytes: 0 };
   }
 
-  const listed = (await listFiles(auth, commit)).filter((f) => isModelFile(f.path));
+  const listed = (await listFiles(auth, commit)).filter((f) => pick(f.path));
+  if (o.file !== undefined && listed.length === 0) throw new BoxedError('NotFound', `${o.repo} has no file ${o.file} at ${o.revision}`);
   const files: CachedFile[] = listed.map((f) => ({ name: f.path, size: f.size, sha256: f.sha256, gitSha1: f.gitSha1, verified: false }));
   // what is already here: verified files, and the bytes of partial downloads
   let missing = 0;
@@ -168,7 +180,9 @@ export async function openCachedModel(o: CachedModelOptions): Promise<CachedMode
     });
   }
 
-  const manifest: CacheManifest = { version: 1, endpoint, repo: o.repo, commit, revision: o.revision, files, complete: false, createdAt: existing?.createdAt ?? now() };
+  // files of this commit cached by other loads (a GGUF next to the safetensors, or another GGUF) stay listed
+  const others = existing?.files.filter((g) => !files.some((f) => f.name === g.name)) ?? [];
+  const manifest: CacheManifest = { version: 1, endpoint, repo: o.repo, commit, revision: o.revision, files: [...others, ...files], complete: false, createdAt: existing?.createdAt ?? now() };
   await store.writeText(`${dir}/manifest.json`, JSON.stringify(manifest));
   let downloadedBytes = 0;
   // small files first: a wrong repository fails on config.json, not after gigabytes
@@ -208,11 +222,11 @@ export async function openCachedModel(o: CachedModelOptions): Promise<CachedMode
     f.verified = true;
     await store.writeText(`${dir}/manifest.json`, JSON.stringify(manifest));
   }
-  manifest.complete = true;
+  manifest.complete = manifest.files.every((f) => f.verified);
   manifest.completedAt = now();
   await store.writeText(`${dir}/manifest.json`, JSON.stringify(manifest));
   if (!isCommit) await store.writeText(refPath, commit);
-  return { provider: providerFor(store, dir, manifest), manifest, offline: false, downloadedBytes };
+  return { provider: providerFor(store, dir, manifest, o.file), manifest, offline: false, downloadedBytes };
 }
 
 export interface CachedEntry {

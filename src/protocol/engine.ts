@@ -16,8 +16,10 @@ export type ModelSource =
       token?: string;
       /** follow a moved branch to its newest commit even when an older copy is cached */
       update?: boolean;
+      /** one .gguf file of the repository, the whole model (only it is downloaded); else the safetensors */
+      file?: string;
     }
-  | { kind: 'files'; files: ReadonlyArray<File> } // a local folder the user opened (browser)
+  | { kind: 'files'; files: ReadonlyArray<File> } // a local folder the user opened, or one .gguf file (browser)
   | { kind: 'dir'; path: string }; // a local folder (Node CLI)
 
 export interface LoadRequest {

@@ -24,6 +24,8 @@ export interface Settings {
   endpoint: string;
   repo: string;
   revision: string;
+  /** One .gguf file of the repository to load (the whole model); '' loads its safetensors. */
+  file: string;
   weights: WeightFormat;
   /** KV-cache positions planned at load (prompt + answer). */
   context: number;
@@ -44,6 +46,7 @@ export const DEFAULT_SETTINGS: Settings = {
   endpoint: 'https://huggingface.co',
   repo: 'nvidia/OpenReasoning-Nemotron-1.5B',
   revision: 'main',
+  file: '',
   weights: 'q4',
   context: 16384,
   maxTokens: 8192,
@@ -74,6 +77,7 @@ export function sanitizeSettings(input: Partial<Record<keyof Settings, unknown>>
     endpoint: str(input.endpoint, d.endpoint).replace(/\/+$/, ''),
     repo: str(input.repo, d.repo),
     revision: str(input.revision, d.revision),
+    file: typeof input.file === 'string' && input.file.trim().toLowerCase().endsWith('.gguf') ? input.file.trim() : d.file,
     weights: (WEIGHT_FORMATS as ReadonlyArray<unknown>).includes(input.weights) ? (input.weights as WeightFormat) : d.weights,
     context,
     maxTokens: int(input.maxTokens, ...R.maxTokens, d.maxTokens),

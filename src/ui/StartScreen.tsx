@@ -6,6 +6,7 @@ import { WEIGHT_FORMATS } from '../state/settings';
 import { useBoxed } from '../state/store';
 import { useController } from './controller-context';
 import { GpuReportCard } from './GpuReportCard';
+import { GgufPicker } from './GgufPicker';
 import { useMemoryEstimate } from './use-memory-estimate';
 import { StoragePanel } from './StoragePanel';
 import { formatBytes } from './units';
@@ -44,7 +45,7 @@ export function ModelSourceForm() {
       <h2 id={`${id}-title`}>Model</h2>
       <div className="field">
         <label htmlFor={`${id}-repo`}>Hub repository</label>
-        <input id={`${id}-repo`} name="repo" value={settings.repo} onChange={(e) => update({ repo: e.target.value })} spellCheck={false} autoComplete="off" />
+        <input id={`${id}-repo`} name="repo" value={settings.repo} onChange={(e) => update({ repo: e.target.value, file: '' })} spellCheck={false} autoComplete="off" />
       </div>
       <div className="field-row">
         <div className="field">
@@ -56,6 +57,7 @@ export function ModelSourceForm() {
           <input id={`${id}-endpoint`} name="endpoint" type="url" value={settings.endpoint} onChange={(e) => update({ endpoint: e.target.value })} spellCheck={false} autoComplete="off" />
         </div>
       </div>
+      <GgufPicker />
       <div className="field-row">
         <div className="field">
           <label htmlFor={`${id}-weights`}>Weight format</label>

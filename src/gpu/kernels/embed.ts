@@ -5,15 +5,13 @@ import formatsSource from '../../../shaders/weight-formats.wgsl?raw';
 import type { GpuContext } from '../context';
 import type { BindingKind, PipelineHandle } from '../pipelines';
 import { UNIFORM, createBuffer, writeBuffer } from '../buffers';
-import { formatDefines, type GpuWeight } from '../weights';
-import type { WeightFormat } from '../../protocol/engine';
+import { formatDefines, gpuRowLayout, type GpuFormat, type GpuWeight } from '../weights';
 import { BoxedError } from '../../protocol/errors';
-import { rowLayout } from '../../loader/quant';
 
 export interface EmbedOptions {
   dim: number;
   vocab: number;
-  format: WeightFormat;
+  format: GpuFormat;
   maxRows: number;
 }
 
@@ -47,7 +45,7 @@ export class EmbedKernel {
     }
     const wg = Math.min(64, lim.maxComputeInvocationsPerWorkgroup, lim.maxComputeWorkgroupSizeX);
     this.wg = wg;
-    const { wordsPerRow, groupsPerRow } = rowLayout(dim, opts.format);
+    const { wordsPerRow, groupsPerRow } = gpuRowLayout(dim, opts.format);
     this.rowBytes = (wordsPerRow + groupsPerRow) * 4;
     const defines = formatDefines(opts.format);
     // binding 3 (scales) exists only in the scaled formats' shader
@@ -78,7 +76,7 @@ export class EmbedKernel {
     const raw = new Uint32Array((w.chunks.length * stride) / 4);
     const layout = this.layout;
     const groups = w.chunks.map((c, i) => {
-      raw.set([dim, w.wordsPerRow, w.groupsPerRow, c.rows, c.rowStart], (i * stride) / 4);
+      raw.set([dim, c.wordsPerRow, c.groupsPerRow, c.rows, c.rowStart], (i * stride) / 4);
       const entries: GPUBindGroupEntry[] = [
         { binding: 0, resource: { buffer: params, offset: i * stride, size: PARAMS_BYTES } },
         { binding: 1, resource: { buffer: tokens } },

@@ -45,7 +45,7 @@ function randomPacked(rows: number, cols: number, format: WeightFormat, seed: nu
   return { format, rows, cols, data, scales, wordsPerRow, groupsPerRow };
 }
 
-function matmulCase(name: string, o: Omit<MatmulOptions, 'label' | 'maxRows'>, rows: number, reps: number): Case {
+function matmulCase(name: string, o: Omit<MatmulOptions, 'label' | 'maxRows' | 'format'> & { format: WeightFormat }, rows: number, reps: number): Case {
   const { wordsPerRow, groupsPerRow } = rowLayout(o.K, o.format);
   return {
     name,

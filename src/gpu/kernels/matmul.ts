@@ -13,10 +13,9 @@ import ropeSource from '../../../shaders/rope-epilogue.wgsl?raw';
 import type { GpuContext } from '../context';
 import type { PipelineHandle } from '../pipelines';
 import { UNIFORM, createBuffer, uploadBuffer, writeBuffer } from '../buffers';
-import { formatDefines, type GpuWeight } from '../weights';
-import { rowLayout } from '../../loader/quant';
+import { formatDefines, gpuRowLayout, type GpuFormat, type GpuWeight } from '../weights';
 import type { DispatchCost } from '../context';
-import type { KvFormat, WeightFormat } from '../../protocol/engine';
+import type { KvFormat } from '../../protocol/engine';
 import { ropeTable } from './ropeKv';
 import { BoxedError } from '../../protocol/errors';
 import { DECODE_MAX_ROWS, DECODE_UNIT, NAMED_ADAPTERS, decodeTiling, decodeWorkgroups, type DecodeTiling } from './matmul-tiling';
@@ -28,7 +27,8 @@ export interface MatmulOptions {
   N: number;
   /** Input width (weight columns). */
   K: number;
-  format: WeightFormat;
+  /** the weight's format (a weight stacked from parts of other formats gets their pipelines at bind()) */
+  format: GpuFormat;
   /** y += b[N] (f32 buffer given to bind()) */
   bias?: boolean;
   /** y += result (y is read, then written) */
@@ -51,6 +51,8 @@ export interface MatmulOptions {
   /** Largest row count encode() will be asked for. */
   maxRows: number;
   label: string;
+  /** bind() takes weights of any format, each chunk through its format's pipelines (a GGUF model's layers mix types). */
+  anyFormat?: boolean;
   /** Tests and benchmarks: force the decode tiling instead of the one decodeTiling() picks for this adapter. */
   decodeTiling?: DecodeTiling;
 }
@@ -80,6 +82,16 @@ export interface MatmulBinding {
   chunkRows: number[];
   /** the per-chunk Params uniform buffer (rope: and the RopeParams after them) */
   params: GPUBuffer;
+  /** each chunk's pipelines (its format's) */
+  pipelines: { decode: PipelineHandle; prefill: PipelineHandle | null }[];
+  /** each chunk's format */
+  formats: GpuFormat[];
+}
+
+interface Variant {
+  decode: PipelineHandle;
+  prefill: PipelineHandle | null;
+  layouts: Layouts;
 }
 
 // Prefill tiling: 16 x 16 threads, 64 x 64 output tile, K steps of 32.
@@ -145,6 +157,8 @@ export class MatmulKernel {
   /** the decode path's tiling */
   readonly decodeTilingUsed: DecodeTiling;
   private readonly layouts: Layouts;
+  private readonly variants = new Map<GpuFormat, Variant>();
+  private readonly makeVariant: (format: GpuFormat) => Variant;
   private readonly rowsPerWorkgroup: number;
   private readonly paramsStride: number;
   private readonly rowsBuffer: GPUBuffer;
@@ -169,8 +183,8 @@ export class MatmulKernel {
     }
     this.outWidth = swiglu ? N / 2 : rope ? rope.nHeads * rope.headDim : N;
     const lim = ctx.caps.limits;
-    const defines = {
-      ...formatDefines(format),
+    const definesFor = (f: GpuFormat) => ({
+      ...formatDefines(f),
       bias: Boolean(opts.bias),
       residual: Boolean(residual),
       norm: Boolean(opts.norm),
@@ -178,12 +192,16 @@ export class MatmulKernel {
       gain: Boolean(opts.gain),
       rope: Boolean(rope),
       kv_f16: rope?.kvFormat === 'f16',
+    });
+    const layoutsOf = (f: GpuFormat) => {
+      const defines = definesFor(f);
+      const variant = `matmul:${Object.entries(defines)
+        .filter(([, v]) => v)
+        .map(([k]) => k)
+        .join(',')}`;
+      return layoutsFor(ctx.device, variant, defines.scaled, defines.bias, defines.gain, defines.rope);
     };
-    const variant = `matmul:${Object.entries(defines)
-      .filter(([, v]) => v)
-      .map(([k]) => k)
-      .join(',')}`;
-    this.layouts = layoutsFor(ctx.device, variant, defines.scaled, defines.bias, defines.gain, defines.rope);
+    this.layouts = layoutsOf(format);
     const epilogue = rope ? `\n${ropeSource}` : '';
     this.paramsStride = Math.max(256, lim.minUniformBufferOffsetAlignment);
 
@@ -204,28 +222,38 @@ export class MatmulKernel {
     this.rowsPerWorkgroup = (t.nr * t.wg) / t.tpr;
     const storage = 16 * t.wg + 4 + (rope ? 4 * 16 * this.rowsPerWorkgroup : 0); // red, sgCount (rope: staged)
     if (storage > lim.maxComputeWorkgroupStorageSize) throw bad(`decode needs ${storage} B of workgroup storage, limit ${lim.maxComputeWorkgroupStorageSize}`);
-    this.decodePipeline = ctx.pipelines.request({
-      shader: 'matmul-decode',
-      source: `${decodeSource}\n${formatsSource}${epilogue}`,
-      defines: { ...defines, xvec: K % 8 === 0, wvec: format === 'q4' },
-      constants: { WG: t.wg, TPR: t.tpr, NR: t.nr },
-      layout: this.layouts.pipeline,
-    });
-
     // prefill: 16 x 16 tile threads (256 is every adapter's minimum), row count from a small uniform
     if (maxRows > DECODE_MAX_ROWS) {
       const storage = 4 * 32 * 4 * (PREFILL_WX + PREFILL_WY);
       if (PREFILL_WX * PREFILL_WY > lim.maxComputeInvocationsPerWorkgroup || storage > lim.maxComputeWorkgroupStorageSize) {
         throw bad('the adapter cannot run a 16 x 16 workgroup with 16 KiB of workgroup storage');
       }
-      this.prefillPipeline = ctx.pipelines.request({
-        shader: 'matmul-prefill',
-        source: `${prefillSource}\n${formatsSource}${epilogue}`,
-        defines,
-        constants: { WX: PREFILL_WX, WY: PREFILL_WY },
-        layout: this.layouts.pipeline,
-      });
     }
+    this.makeVariant = (f: GpuFormat): Variant => {
+      const defines = definesFor(f);
+      const layouts = f === format ? this.layouts : layoutsOf(f);
+      const decode = ctx.pipelines.request({
+        shader: 'matmul-decode',
+        source: `${decodeSource}\n${formatsSource}${epilogue}`,
+        defines: { ...defines, xvec: K % 8 === 0, wvec: f === 'q4' },
+        constants: { WG: t.wg, TPR: t.tpr, NR: t.nr },
+        layout: layouts.pipeline,
+      });
+      const prefill =
+        maxRows > DECODE_MAX_ROWS
+          ? ctx.pipelines.request({
+              shader: 'matmul-prefill',
+              source: `${prefillSource}\n${formatsSource}${epilogue}`,
+              defines,
+              constants: { WX: PREFILL_WX, WY: PREFILL_WY },
+              layout: layouts.pipeline,
+            })
+          : null;
+      return { decode, prefill, layouts };
+    };
+    const main = this.variant(format);
+    this.decodePipeline = main.decode;
+    this.prefillPipeline = main.prefill;
 
     // the row-count table: rows r at offset (r - 1) * stride, one bind group each
     const stride = Math.max(16, lim.minUniformBufferOffsetAlignment);
@@ -251,14 +279,22 @@ export class MatmulKernel {
     }
   }
 
+  /** The pipelines and layouts of one weight format (made once per kernel and format). */
+  private variant(f: GpuFormat): Variant {
+    let v = this.variants.get(f);
+    if (!v) this.variants.set(f, (v = this.makeVariant(f)));
+    return v;
+  }
+
   /**
    * Bind once at load: w [N, K], x [maxRows, K] f32, y [maxRows, N] f32 ([maxRows, N/2] for swiglu, [maxRows, qDim]
-   * for rope), bias [N] f32; the gain [K] f32 and the rope buffers in `extras`.
+   * for rope), bias [N] f32; the gain [K] f32 and the rope buffers in `extras`. A weight stacked from parts of
+   * other formats (anyFormat) requests their pipelines here: bind before ctx.pipelines.compile().
    */
   bind(w: GpuWeight, x: GPUBuffer, y: GPUBuffer, bias?: GPUBuffer, extras: MatmulExtras = {}): MatmulBinding {
     const { N, K, format, maxRows, label, rope } = this.opts;
     const bad = (msg: string) => new BoxedError('Internal', `matmul ${label}: ${msg}`);
-    if (w.format !== format || w.rows !== N || w.cols !== K) throw bad(`weight ${w.label} is ${w.format} [${w.rows}, ${w.cols}], kernel wants ${format} [${N}, ${K}]`);
+    if ((w.format !== format && !this.opts.anyFormat) || w.rows !== N || w.cols !== K) throw bad(`weight ${w.label} is ${w.format} [${w.rows}, ${w.cols}], kernel wants ${format} [${N}, ${K}]`);
     if (Boolean(bias) !== Boolean(this.opts.bias)) throw bad(this.opts.bias ? 'a bias buffer is required' : 'this kernel has no bias');
     if (bias && bias.size < N * 4) throw bad(`bias buffer ${bias.size} B < ${N * 4}`);
     if (x.size < maxRows * K * 4) throw bad(`x buffer ${x.size} B < [${maxRows}, ${K}] f32`);
@@ -291,11 +327,14 @@ export class MatmulKernel {
       );
     }
     const groups: GPUBindGroup[][] = [];
+    const pipelines: MatmulBinding['pipelines'] = [];
     w.chunks.forEach((c, i) => {
       if (this.opts.swiglu && c.rowStart % 2 !== 0) throw bad(`chunk ${i} of ${w.label} starts at an odd row`);
       if (rope && (c.rowStart % 4 !== 0 || c.rows % 4 !== 0)) throw bad(`chunk ${i} of ${w.label} is not whole RoPE quads (rows ${c.rowStart}+${c.rows})`);
+      const v = this.variant(c.format);
+      pipelines.push({ decode: v.decode, prefill: v.prefill });
       const u = new Uint32Array(raw, i * stride, PARAMS_BYTES / 4);
-      u.set([K, w.wordsPerRow, w.groupsPerRow, c.rows, c.rowStart, this.outWidth]);
+      u.set([K, c.wordsPerRow, c.groupsPerRow, c.rows, c.rowStart, this.outWidth]);
       new Float32Array(raw, i * stride + 24, 1)[0] = this.opts.norm?.eps ?? 0;
       new Uint32Array(raw, i * stride + 28, 1)[0] = DECODE_UNIT / 8; // the decode shader's blocks per unit
       const entries: GPUBindGroupEntry[] = [
@@ -308,16 +347,16 @@ export class MatmulKernel {
       entries.push({ binding: 5, resource: { buffer: y } });
       entries.push(...ropeEntries);
       if (extras.gain) entries.push({ binding: 11, resource: { buffer: extras.gain } });
-      groups.push([this.ctx.device.createBindGroup({ label: `${label}#${i}`, layout: this.layouts.group0, entries })]);
+      groups.push([this.ctx.device.createBindGroup({ label: `${label}#${i}`, layout: v.layouts.group0, entries })]);
     });
     writeBuffer(this.ctx, params, 0, new Uint8Array(raw));
-    return { groups, chunkRows: w.chunks.map((c) => c.rows), params };
+    return { groups, chunkRows: w.chunks.map((c) => c.rows), params, pipelines, formats: w.chunks.map((c) => c.format) };
   }
 
   /** What one dispatch over n weight rows costs (the roofline's input; made only while a trace is on). */
-  private cost(path: 'decode' | 'prefill', rows: number, n: number, workgroups: number): DispatchCost {
-    const { K, format, bias, residual, swiglu, gain, rope, label } = this.opts;
-    const { wordsPerRow, groupsPerRow } = rowLayout(K, format);
+  private cost(path: 'decode' | 'prefill', rows: number, n: number, workgroups: number, format: GpuFormat): DispatchCost {
+    const { K, bias, residual, swiglu, gain, rope, label } = this.opts;
+    const { wordsPerRow, groupsPerRow } = gpuRowLayout(K, format);
     const weightBytes = n * (wordsPerRow + groupsPerRow) * 4;
     // rope: q rows as f32, k and v rows into the cache (f16 or f32), and each row's (cos, sin) pairs
     const kvBytes = rope?.kvFormat === 'f16' ? 2 : 4;
@@ -359,22 +398,20 @@ export class MatmulKernel {
     pass.setBindGroup(1, this.rowsGroups[rows - 1]);
     this.ctx.stats.apiCalls++;
     if (rows <= DECODE_MAX_ROWS) {
-      const pipeline = this.decodePipeline;
       for (let c = 0; c < b.groups.length; c++) {
         const total = Math.ceil(b.chunkRows[c] / this.rowsPerWorkgroup);
         const gy = Math.ceil(total / max);
-        this.ctx.trace?.push(this.cost('decode', rows, b.chunkRows[c], total));
-        this.ctx.dispatch(pass, pipeline, b.groups[c], Math.ceil(total / gy), gy);
+        this.ctx.trace?.push(this.cost('decode', rows, b.chunkRows[c], total, b.formats[c]));
+        this.ctx.dispatch(pass, b.pipelines[c].decode, b.groups[c], Math.ceil(total / gy), gy);
       }
       return;
     }
-    const pipeline = this.prefillPipeline!;
     const tilesM = Math.ceil(rows / (4 * PREFILL_WY));
     for (let c = 0; c < b.groups.length; c++) {
       const total = Math.ceil(b.chunkRows[c] / (4 * PREFILL_WX)) * tilesM;
       const gy = Math.ceil(total / max);
-      this.ctx.trace?.push(this.cost('prefill', rows, b.chunkRows[c], total));
-      this.ctx.dispatch(pass, pipeline, b.groups[c], Math.ceil(total / gy), gy);
+      this.ctx.trace?.push(this.cost('prefill', rows, b.chunkRows[c], total, b.formats[c]));
+      this.ctx.dispatch(pass, b.pipelines[c].prefill!, b.groups[c], Math.ceil(total / gy), gy);
     }
   }
 }

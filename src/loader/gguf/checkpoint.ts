@@ -6,9 +6,19 @@ import { parseConfig } from '../../model/config';
 import { expectedTensors } from '../../model/weights';
 import type { Checkpoint } from '../checkpoint';
 import type { ByteSource } from '../source';
-import { dequantize } from './blocks';
+import { dequantize, type GgmlTypeName } from './blocks';
 import { ggufTensorName, parseGguf, type GgufFile, type GgufTensor, type MetadataValue } from './parse';
 import { tokenizerFromGguf } from './tokenizer';
+
+/**
+ * A GGUF file's tensors as stored: each tensor's GGML type and its rows' bytes (whole blocks, llama.cpp's
+ * layout), for a GPU that reads the blocks as they are. Names are the Hugging Face names.
+ */
+export interface GgmlTensors {
+  type(name: string): GgmlTypeName;
+  /** Stored bytes of rows [start, start + count) of a matrix (a row: GGUF's dims[0] values, whole blocks). */
+  readRows(name: string, start: number, count: number): Promise<Uint8Array>;
+}
 
 /** A FileProvider that offers this file (and no config.json) holds a GGUF model. */
 export const GGUF_FILE = 'model.gguf';
@@ -53,19 +63,28 @@ export function configJsonFromGguf(g: GgufFile, eos: number | null, bos: number 
 
 const rowsOf = (t: GgufTensor): number => t.dims.slice(1).reduce((a, b) => a * b, 1);
 
-/** Rows [start, start + count) of a tensor as f32 (a row is dims[0] values). */
-async function readRows(t: GgufTensor, g: GgufFile, start: number, count: number): Promise<Float32Array<ArrayBuffer>> {
-  const cols = t.dims[0];
+function checkRows(t: GgufTensor, start: number, count: number): void {
   const rows = rowsOf(t);
   if (!Number.isInteger(start) || !Number.isInteger(count) || start < 0 || count < 0 || start + count > rows) {
     throw new BoxedError('InvalidRequest', `rows [${start}, ${start + count}) of ${t.name} are out of range (${rows} rows)`);
   }
-  const rowBytes = t.byteLength / rows;
-  const bytes = await g.source.read(t.offset + start * rowBytes, count * rowBytes);
+}
+
+/** The stored bytes of rows [start, start + count). */
+async function readRawRows(t: GgufTensor, g: GgufFile, start: number, count: number): Promise<Uint8Array> {
+  checkRows(t, start, count);
+  const rowBytes = t.byteLength / rowsOf(t);
+  return g.source.read(t.offset + start * rowBytes, count * rowBytes);
+}
+
+/** Rows [start, start + count) of a tensor as f32 (a row is dims[0] values). */
+async function readRows(t: GgufTensor, g: GgufFile, start: number, count: number): Promise<Float32Array<ArrayBuffer>> {
+  const cols = t.dims[0];
+  const bytes = await readRawRows(t, g, start, count);
   return dequantize(t.type, bytes, count * cols) as Float32Array<ArrayBuffer>;
 }
 
-export async function openGgufCheckpoint(src: ByteSource): Promise<Checkpoint> {
+export async function openGgufCheckpoint(src: ByteSource): Promise<Checkpoint & { ggml: GgmlTensors }> {
   const g = await parseGguf(src);
   const file = src.name;
   const tok = tokenizerFromGguf(g.metadata, file);
@@ -106,6 +125,10 @@ export async function openGgufCheckpoint(src: ByteSource): Promise<Checkpoint> {
     readBytes: async (name) => {
       const f = await readRows(get(name), g, 0, rowsOf(get(name)));
       return new Uint8Array(f.buffer);
+    },
+    ggml: {
+      type: (name) => get(name).type.name,
+      readRows: async (name, start, count) => readRawRows(get(name), g, start, count),
     },
   };
 }
