@@ -81,6 +81,7 @@ describe.each(Object.entries(PROFILES))('GGUF blocks on the GPU, %s profile', (_
       const [xb, yb] = [uploadBuffer(ctx, 'x', x), uploadBuffer(ctx, 'y', y0)];
       const bb = bias ? uploadBuffer(ctx, 'bias', bias) : undefined;
       const bound = kernel.bind(w, xb, yb, bb);
+      await ctx.pipelines.compile(); // after bind: a stacked weight requests its parts' pipelines there
       const enc = ctx.device.createCommandEncoder();
       const pass = enc.beginComputePass();
       kernel.encode(pass, bound, rows);
@@ -111,6 +112,7 @@ describe.each(Object.entries(PROFILES))('GGUF blocks on the GPU, %s profile', (_
     const xb = uploadBuffer(ctx, 'x', new Float32Array(rows * dim));
     const tb = uploadBuffer(ctx, 'tokens', Uint32Array.from(tokens));
     const bound = kernel.bind(w, tb, xb);
+    await ctx.pipelines.compile(); // after bind: a stacked weight requests its parts' pipelines there
     const enc = ctx.device.createCommandEncoder();
     const pass = enc.beginComputePass();
     kernel.encode(pass, bound, rows);
@@ -170,6 +172,7 @@ describe('stacked GGUF parts of different types, split under a 4 KiB binding', (
     for (const rows of [2, 17]) {
       const [xb, yb, bb] = [uploadBuffer(ctx, 'x', x), uploadBuffer(ctx, 'y', new Float32Array(maxRows * N)), uploadBuffer(ctx, 'bias', bias)];
       const bound = kernel.bind(w, xb, yb, bb);
+      await ctx.pipelines.compile(); // after bind: a stacked weight requests its parts' pipelines there
       const before = ctx.stats.dispatches;
       const enc = ctx.device.createCommandEncoder();
       const pass = enc.beginComputePass();
