@@ -3,6 +3,7 @@
 // every candidate's tokens, per-sequence tokens/s is that over N. A short untimed batch per N first
 // compiles whatever that row count needs.
 import { generateBatch } from '../engine/batch';
+import { breakdownDecodeRows } from './bench-breakdown';
 import { MAX_SAMPLES } from '../engine/heavy';
 import { BoxedError } from '../protocol/errors';
 import { Rng } from '../sampler/rng';
@@ -18,7 +19,7 @@ export function parseSampleList(v: string): number[] {
 }
 
 export async function benchSamplesCommand(argv: string[]): Promise<void> {
-  const f = parseFlags(argv, [...MODEL_FLAGS, 'prompt-tokens', 'gen-tokens', 'samples'], ['json']);
+  const f = parseFlags(argv, [...MODEL_FLAGS, 'prompt-tokens', 'gen-tokens', 'samples'], ['json', 'breakdown']);
   const list = parseSampleList(String(f.samples));
   const promptTokens = numberFlag(f, 'prompt-tokens', 128, { min: 1, max: 1 << 20, integer: true });
   const genTokens = numberFlag(f, 'gen-tokens', 32, { min: 2, max: 1 << 20, integer: true });
@@ -42,11 +43,14 @@ export async function benchSamplesCommand(argv: string[]): Promise<void> {
       rows_per_step: r.stats.decodeRows / Math.max(1, r.stats.decodeSteps),
       dispatches_per_step: r.stats.dispatchesPerStep,
       readbacks_per_step: r.stats.readbacksPerStep,
+      cpu_ms_per_step: r.stats.cpuMsPerStep,
     });
   }
   const one = samples.find((s) => s.n === 1);
   const ratios = one ? Object.fromEntries(samples.filter((s) => s.n !== 1).map((s) => [`n${s.n}_over_n1`, s.aggregate_tokens_per_s / one.aggregate_tokens_per_s])) : {};
-  const out = { model: info.name, weights: info.weights, prompt_tokens: promptTokens, gen_tokens: genTokens, samples, aggregate_ratios: ratios, adapter: info.gpu.adapter };
+  // per kernel kind, on the slots the runs above filled (positions past the prompt)
+  const breakdown = f.breakdown === true ? await breakdownDecodeRows(model, list, promptTokens, 12) : undefined;
+  const out = { model: info.name, weights: info.weights, prompt_tokens: promptTokens, gen_tokens: genTokens, samples, aggregate_ratios: ratios, adapter: info.gpu.adapter, breakdown };
   process.stdout.write((f.json === true ? JSON.stringify(out) : JSON.stringify(out, null, 2)) + '\n');
   await engine.unload();
 }

@@ -1,5 +1,8 @@
-// GPU sampler (shaders/sample.wgsl): one workgroup per row of logits -> one u32 token id per row.
-// Same semantics as the CPU sampler (src/sampler/sample.ts). The per-row parameters live in a buffer
+// GPU sampler (shaders/sample.wgsl), two dispatches: stage 1 (`partial`) over many workgroups a row, one
+// per chunk of the vocabulary (its best candidates, their floor, its mass), then one workgroup a row that
+// finishes from those records when it provably can (else takes full passes over the row) -> one u32 token
+// id per row. Same semantics as the CPU sampler (src/sampler/sample.ts); src/cpu/sample-partial.ts is the
+// CPU twin of stage 1's records. The per-row parameters live in a buffer
 // allocated here and written each step with writeParams(); the engine reads back only `tokens`.
 import source from '../../../shaders/sample.wgsl?raw';
 import type { GpuContext } from '../context';
@@ -24,17 +27,31 @@ export interface RowSampleParams {
 
 export interface SampleBinding {
   group: GPUBindGroup;
+  partialGroup: GPUBindGroup;
 }
 
 const PARAM_BYTES = 16; // { temperature: f32, topP: f32, topK: u32, coin: f32 }
+/** Candidates a chunk keeps (CC in sample.wgsl), its record's u32 words (REC), the list capacity (CAP). */
+export const SAMPLE_CHUNK_CANDIDATES = 4;
+export const SAMPLE_RECORD_WORDS = 4 + 2 * SAMPLE_CHUNK_CANDIDATES;
+const LIST_CAP = 1024;
+/** Stage 1's chunks per row: up to CAP / CC (every candidate fits the list), at least 16 ids a chunk. */
+export function sampleChunks(validVocab: number): number {
+  return Math.max(1, Math.min(LIST_CAP / SAMPLE_CHUNK_CANDIDATES, Math.ceil(validVocab / 16)));
+}
 
 export class SampleKernel {
   readonly pipeline: GPUComputePipeline;
-  /** [maxRows] RowParams, written by writeParams() */
+  /** stage 1: one workgroup per (chunk, row) */
+  readonly partialPipeline: GPUComputePipeline;
+  /** [maxRows, chunks, SAMPLE_RECORD_WORDS] u32: stage 1's chunk records */
+  readonly candBuffer: GPUBuffer;
+  readonly chunks: number;
   readonly paramsBuffer: GPUBuffer;
   private readonly cfg: GPUBuffer;
   private readonly staging: ArrayBuffer;
   private readonly wg: number;
+  private readonly wg1: number;
 
   constructor(
     private readonly ctx: GpuContext,
@@ -45,9 +62,13 @@ export class SampleKernel {
     const limit = Math.min(256, ctx.caps.limits.maxComputeInvocationsPerWorkgroup, ctx.caps.limits.maxComputeWorkgroupSizeX);
     const wg = 2 ** Math.floor(Math.log2(limit));
     this.wg = wg;
-    this.pipeline = ctx.pipelines.get({ shader: 'sample', source, constants: { WG: wg } });
+    this.wg1 = Math.min(64, wg);
+    this.chunks = sampleChunks(validVocab);
+    this.pipeline = ctx.pipelines.get({ shader: 'sample', source, constants: { WG: wg, WG1: this.wg1 } });
+    this.partialPipeline = ctx.pipelines.get({ shader: 'sample', source, entryPoint: 'partial', constants: { WG: wg, WG1: this.wg1 } });
     this.cfg = createBuffer(ctx, 'sample.cfg', 16, UNIFORM);
-    writeBuffer(ctx, this.cfg, 0, new Uint32Array([vocab, validVocab, 0, wg])); // { vocab, validVocab, unused, wg }
+    writeBuffer(ctx, this.cfg, 0, new Uint32Array([vocab, validVocab, this.chunks, wg])); // { vocab, validVocab, chunks, wg }
+    this.candBuffer = createBuffer(ctx, 'sample.cand', maxRows * this.chunks * SAMPLE_RECORD_WORDS * 4, STORAGE);
     this.paramsBuffer = createBuffer(ctx, 'sample.params', maxRows * PARAM_BYTES, STORAGE);
     this.staging = new ArrayBuffer(maxRows * PARAM_BYTES);
   }
@@ -62,9 +83,20 @@ export class SampleKernel {
         { binding: 1, resource: { buffer: logits } },
         { binding: 2, resource: { buffer: params ?? this.paramsBuffer } },
         { binding: 3, resource: { buffer: tokensOut } },
+        { binding: 4, resource: { buffer: this.candBuffer } },
       ],
     });
-    return { group };
+    const partialGroup = this.ctx.device.createBindGroup({
+      label: 'sample.partial',
+      layout: this.partialPipeline.getBindGroupLayout(0),
+      entries: [
+        { binding: 0, resource: { buffer: this.cfg } },
+        { binding: 1, resource: { buffer: logits } },
+        { binding: 2, resource: { buffer: params ?? this.paramsBuffer } },
+        { binding: 4, resource: { buffer: this.candBuffer } },
+      ],
+    });
+    return { group, partialGroup };
   }
 
   /** Writes the step's per-row parameters (queue.writeBuffer into paramsBuffer). */
@@ -85,15 +117,21 @@ export class SampleKernel {
 
   encode(pass: GPUComputePassEncoder, b: SampleBinding, rows: number): void {
     if (rows > this.shape.maxRows) throw new BoxedError('Internal', `sampler: ${rows} rows > maxRows ${this.shape.maxRows}`);
-    // one workgroup a row, about three passes over the row's logits (argmax, a threshold pass, the pick);
-    // a lane's loads within a pass are independent: ~8 in flight
-    const v = this.shape.vocab;
-    this.ctx.trace?.push({ kernel: 'sample', workgroups: rows, threads: this.wg, bytesRead: 3 * rows * v * 4, bytesWritten: rows * 4, flops: 3 * 10 * rows * v, chain: Math.ceil((3 * v) / this.wg / 8) });
+    // stage 1: chunks x rows workgroups, each one pass over its chunk per candidate round (CC + 1) and one
+    // for the mass; stage 2: one workgroup a row over the records (when its thresholds lie above the
+    // candidates' floor; else about three more passes over the row, not counted here)
+    const v = this.shape.validVocab;
+    const G = this.chunks;
+    const recBytes = rows * G * SAMPLE_RECORD_WORDS * 4;
+    this.ctx.trace?.push({ kernel: 'sample-partial', workgroups: G * rows, threads: this.wg1, bytesRead: rows * v * 4, bytesWritten: recBytes, flops: (SAMPLE_CHUNK_CANDIDATES + 2) * 10 * rows * v, chain: Math.ceil(((SAMPLE_CHUNK_CANDIDATES + 2) * v) / G / this.wg1 / 8) });
+    this.ctx.dispatch(pass, this.partialPipeline, [b.partialGroup], G, rows);
+    this.ctx.trace?.push({ kernel: 'sample', workgroups: rows, threads: this.wg, bytesRead: recBytes, bytesWritten: rows * 4, flops: 40 * rows * G * SAMPLE_CHUNK_CANDIDATES, chain: Math.ceil((G * SAMPLE_CHUNK_CANDIDATES) / this.wg) + 60 });
     this.ctx.dispatch(pass, this.pipeline, [b.group], rows);
   }
 
   destroy(): void {
     this.cfg.destroy();
     this.paramsBuffer.destroy();
+    this.candBuffer.destroy();
   }
 }
