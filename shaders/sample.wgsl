@@ -63,7 +63,7 @@ struct State {
 
 override WG: u32 = 256;
 override WG1: u32 = 64;    // stage 1 threads (a power of two <= WG)
-const CC: u32 = 4u;        // candidates a chunk keeps
+const CC: u32 = 4u;        // candidates a chunk keeps (stage 1 keeps CC + 1 = 5 entries as scalars)
 const REC: u32 = 4u + 2u * CC; // u32 words of a chunk's record
 const M: u32 = 15u;        // pivots per pass
 const NB: u32 = 16u;       // bins per pass = M + 1
@@ -442,7 +442,66 @@ fn reduceMax(lid: u32, width: u32, v: u32) -> u32 {
   return workgroupUniformLoad(&wU);
 }
 
-// Stage 1: the record of chunk wid.x of row wid.y (see the header)
+// entry (ka, ia) goes before (kb, ib): key descending, then id ascending; id NONE (empty) goes last
+fn better(ka: u32, ia: u32, kb: u32, ib: u32) -> bool {
+  return ia != NONE && (ib == NONE || ka > kb || (ka == kb && ia < ib));
+}
+
+// stage 1's per-thread state: the CC + 1 = 5 best entries in order (scalars: no private array), and
+// (tm, ts) = (max, sum of exp((l - max) / T)) of the finite logits seen, from (lowest finite f32, 0)
+var<private> k0: u32;
+var<private> k1: u32;
+var<private> k2: u32;
+var<private> k3: u32;
+var<private> k4: u32;
+var<private> i0: u32;
+var<private> i1: u32;
+var<private> i2: u32;
+var<private> i3: u32;
+var<private> i4: u32;
+var<private> tm: f32;
+var<private> ts: f32;
+
+// inserts (k, i) into k0..k4 (the last entry drops out); most calls return at the first test
+fn insertEntry(k: u32, i: u32) {
+  if (!better(k, i, k4, i4)) { return; }
+  k4 = k;
+  i4 = i;
+  if (!better(k4, i4, k3, i3)) { return; }
+  k4 = k3;
+  i4 = i3;
+  k3 = k;
+  i3 = i;
+  if (!better(k3, i3, k2, i2)) { return; }
+  k3 = k2;
+  i3 = i2;
+  k2 = k;
+  i2 = i;
+  if (!better(k2, i2, k1, i1)) { return; }
+  k2 = k1;
+  i2 = i1;
+  k1 = k;
+  i1 = i;
+  if (!better(k1, i1, k0, i0)) { return; }
+  k1 = k0;
+  i1 = i0;
+  k0 = k;
+  i0 = i;
+}
+
+// adds a (max, sum) pair into (tm, ts), rescaling to the larger max; an empty pair (lowest finite, 0) adds
+// 0 (values are finite: differences are finite or -inf, exp never NaN)
+fn addMass(m: f32, sm: f32, t: f32) {
+  if (m > tm) {
+    ts = ts * exp((tm - m) / t) + sm;
+    tm = m;
+  } else {
+    ts += sm * exp((m - tm) / t);
+  }
+}
+
+// Stage 1: the record of chunk wid.x of row wid.y (see the header), in one pass over the chunk: each thread
+// keeps its CC + 1 best entries and its (max, sum) online; the threads' states are merged in a fixed tree.
 @compute @workgroup_size(WG1)
 fn partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let g = wid.x;
@@ -453,53 +512,66 @@ fn partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
   let c1 = min(c0 + cs, n);
   let base = row * cfg.vocab;
   let rec = (row * cfg.chunks + g) * REC;
-  // CC + 1 rounds: each takes the best entry after the previous one in (key descending, id ascending)
-  var pk = 0u;
-  var pi = NONE;
-  var mk = 0u;
-  for (var r = 0u; r <= CC; r++) {
-    var bk = 0u;
-    var bi = NONE;
-    for (var i = c0 + lid; i < c1; i += WG1) {
-      let k = keyAt(base, i);
-      let after = r == 0u || k < pk || (k == pk && i > pi);
-      if (after && (bi == NONE || k > bk)) {
-        bk = k;
-        bi = i;
-      }
-    }
-    let w = reduceArgmax(lid, WG1, bk, bi);
-    pk = w.x;
-    pi = w.y;
-    let key = select(w.x, 0u, w.y == NONE);
-    if (r == 0u) { mk = key; }
-    if (lid == 0u) {
-      if (r == 0u) {
-        cand[rec] = key;
-        cand[rec + 1u] = w.y;
-      }
-      if (r < CC) {
-        cand[rec + 4u + r] = w.y;
-        cand[rec + 4u + CC + r] = key;
-      } else {
-        cand[rec + 2u] = key;
-      }
-    }
-  }
-  // the chunk's sum of exp((l - m_chunk) / T), summed in a fixed tree
   let t = params[row].temperature;
-  var sum = 0.0;
-  if (t > 0.0 && mk > keyOf(0xff800000u)) {
-    let m = valueOfKey(mk);
-    for (var i = c0 + lid; i < c1; i += WG1) { sum += weight(keyAt(base, i), m, t); }
+  let sampled = t > 0.0;
+  let negInfKey = keyOf(0xff800000u);
+  k0 = 0u;
+  k1 = 0u;
+  k2 = 0u;
+  k3 = 0u;
+  k4 = 0u;
+  i0 = NONE;
+  i1 = NONE;
+  i2 = NONE;
+  i3 = NONE;
+  i4 = NONE;
+  tm = bitcast<f32>(0xff7fffffu); // the lowest finite f32
+  ts = 0.0;
+  for (var i = c0 + lid; i < c1; i += WG1) {
+    let k = keyAt(base, i);
+    insertEntry(k, i);
+    if (sampled && k > negInfKey) { addMass(valueOfKey(k), 1.0, t); }
   }
-  red[lid] = bitcast<u32>(sum);
-  workgroupBarrier();
+  // tree merge: at step s, thread lid < s takes in thread lid + s's state (10 words of entries, then max
+  // and sum)
   for (var s = WG1 / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { red[lid] = bitcast<u32>(bitcast<f32>(red[lid]) + bitcast<f32>(red[lid + s])); }
+    if (lid >= s && lid < 2u * s) {
+      let o = (lid - s) * 12u;
+      red[o] = k0;
+      red[o + 1u] = k1;
+      red[o + 2u] = k2;
+      red[o + 3u] = k3;
+      red[o + 4u] = k4;
+      red[o + 5u] = i0;
+      red[o + 6u] = i1;
+      red[o + 7u] = i2;
+      red[o + 8u] = i3;
+      red[o + 9u] = i4;
+      red[o + 10u] = bitcast<u32>(tm);
+      red[o + 11u] = bitcast<u32>(ts);
+    }
+    workgroupBarrier();
+    if (lid < s) {
+      let o = lid * 12u;
+      for (var j = 0u; j < 5u; j++) { insertEntry(red[o + j], red[o + 5u + j]); }
+      if (sampled) { addMass(bitcast<f32>(red[o + 10u]), bitcast<f32>(red[o + 11u]), t); }
+    }
     workgroupBarrier();
   }
-  if (lid == 0u) { cand[rec + 3u] = red[0]; }
+  if (lid == 0u) {
+    cand[rec] = k0;
+    cand[rec + 1u] = i0;
+    cand[rec + 2u] = k4;
+    cand[rec + 3u] = bitcast<u32>(select(0.0, ts, sampled));
+    cand[rec + 4u] = i0;
+    cand[rec + 5u] = i1;
+    cand[rec + 6u] = i2;
+    cand[rec + 7u] = i3;
+    cand[rec + 8u] = k0;
+    cand[rec + 9u] = k1;
+    cand[rec + 10u] = k2;
+    cand[rec + 11u] = k3;
+  }
 }
 
 // Stage 2's first part: from the chunk records only. Returns 1 when the token is written (greedy), 2 when

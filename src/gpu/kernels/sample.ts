@@ -15,6 +15,8 @@ export interface SampleShape {
   /** ids >= validVocab are padding and never sampled */
   validVocab: number;
   maxRows: number;
+  /** stage 1's chunks per row (tests, benchmarks; 0: no stage 1, the full passes only); default sampleChunks() for this adapter */
+  chunks?: number;
 }
 
 /** One row's sampling parameters; coin is uniform in [0, 1). */
@@ -35,9 +37,15 @@ const PARAM_BYTES = 16; // { temperature: f32, topP: f32, topK: u32, coin: f32 }
 export const SAMPLE_CHUNK_CANDIDATES = 4;
 export const SAMPLE_RECORD_WORDS = 4 + 2 * SAMPLE_CHUNK_CANDIDATES;
 const LIST_CAP = 1024;
-/** Stage 1's chunks per row: up to CAP / CC (every candidate fits the list), at least 16 ids a chunk. */
-export function sampleChunks(validVocab: number): number {
-  return Math.max(1, Math.min(LIST_CAP / SAMPLE_CHUNK_CANDIDATES, Math.ceil(validVocab / 16)));
+/**
+ * Stage 1's chunks per row: at least 16 ids a chunk, and at most CAP / CC = 256 (every candidate fits the
+ * list) on a GPU, so a row's first stage spreads over hundreds of workgroups. A CPU adapter (lavapipe,
+ * SwiftShader) runs workgroups a few at a time, each barrier costing a pass over its lanes: there fewer,
+ * larger chunks (64) are faster, at the price of a lower floor (more rows take the full passes).
+ */
+export function sampleChunks(validVocab: number, cpuAdapter: boolean): number {
+  const most = cpuAdapter ? 64 : LIST_CAP / SAMPLE_CHUNK_CANDIDATES;
+  return Math.max(1, Math.min(most, Math.ceil(validVocab / 16)));
 }
 
 export class SampleKernel {
@@ -62,13 +70,17 @@ export class SampleKernel {
     const limit = Math.min(256, ctx.caps.limits.maxComputeInvocationsPerWorkgroup, ctx.caps.limits.maxComputeWorkgroupSizeX);
     const wg = 2 ** Math.floor(Math.log2(limit));
     this.wg = wg;
-    this.wg1 = Math.min(64, wg);
-    this.chunks = sampleChunks(validVocab);
+    this.wg1 = Math.min(64, wg / 2); // red (4 WG words) holds WG1 / 2 merge states of 12 words
+    const info = ctx.device.adapterInfo as GPUAdapterInfo | undefined;
+    this.chunks = shape.chunks ?? sampleChunks(validVocab, info?.isFallbackAdapter ?? false);
+    if (!(Number.isInteger(this.chunks) && this.chunks >= 0 && this.chunks * SAMPLE_CHUNK_CANDIDATES <= LIST_CAP)) {
+      throw new BoxedError('Internal', `sampler: ${this.chunks} chunks must be in 0..${LIST_CAP / SAMPLE_CHUNK_CANDIDATES}`);
+    }
     this.pipeline = ctx.pipelines.get({ shader: 'sample', source, constants: { WG: wg, WG1: this.wg1 } });
     this.partialPipeline = ctx.pipelines.get({ shader: 'sample', source, entryPoint: 'partial', constants: { WG: wg, WG1: this.wg1 } });
     this.cfg = createBuffer(ctx, 'sample.cfg', 16, UNIFORM);
     writeBuffer(ctx, this.cfg, 0, new Uint32Array([vocab, validVocab, this.chunks, wg])); // { vocab, validVocab, chunks, wg }
-    this.candBuffer = createBuffer(ctx, 'sample.cand', maxRows * this.chunks * SAMPLE_RECORD_WORDS * 4, STORAGE);
+    this.candBuffer = createBuffer(ctx, 'sample.cand', Math.max(16, maxRows * this.chunks * SAMPLE_RECORD_WORDS * 4), STORAGE);
     this.paramsBuffer = createBuffer(ctx, 'sample.params', maxRows * PARAM_BYTES, STORAGE);
     this.staging = new ArrayBuffer(maxRows * PARAM_BYTES);
   }
@@ -117,13 +129,18 @@ export class SampleKernel {
 
   encode(pass: GPUComputePassEncoder, b: SampleBinding, rows: number): void {
     if (rows > this.shape.maxRows) throw new BoxedError('Internal', `sampler: ${rows} rows > maxRows ${this.shape.maxRows}`);
-    // stage 1: chunks x rows workgroups, each one pass over its chunk per candidate round (CC + 1) and one
-    // for the mass; stage 2: one workgroup a row over the records (when its thresholds lie above the
+    // stage 1: chunks x rows workgroups, one pass over the row's logits in all; stage 2: one workgroup a row over the records (when its thresholds lie above the
     // candidates' floor; else about three more passes over the row, not counted here)
     const v = this.shape.validVocab;
     const G = this.chunks;
     const recBytes = rows * G * SAMPLE_RECORD_WORDS * 4;
-    this.ctx.trace?.push({ kernel: 'sample-partial', workgroups: G * rows, threads: this.wg1, bytesRead: rows * v * 4, bytesWritten: recBytes, flops: (SAMPLE_CHUNK_CANDIDATES + 2) * 10 * rows * v, chain: Math.ceil(((SAMPLE_CHUNK_CANDIDATES + 2) * v) / G / this.wg1 / 8) });
+    if (G === 0) {
+      // one workgroup a row, about three passes over the row's logits (argmax, a threshold pass, the pick)
+      this.ctx.trace?.push({ kernel: 'sample', workgroups: rows, threads: this.wg, bytesRead: 3 * rows * v * 4, bytesWritten: rows * 4, flops: 3 * 10 * rows * v, chain: Math.ceil((3 * v) / this.wg / 8) });
+      this.ctx.dispatch(pass, this.pipeline, [b.group], rows);
+      return;
+    }
+    this.ctx.trace?.push({ kernel: 'sample-partial', workgroups: G * rows, threads: this.wg1, bytesRead: rows * v * 4, bytesWritten: recBytes, flops: 20 * rows * v, chain: Math.ceil(v / G / this.wg1 / 8) });
     this.ctx.dispatch(pass, this.partialPipeline, [b.partialGroup], G, rows);
     this.ctx.trace?.push({ kernel: 'sample', workgroups: rows, threads: this.wg, bytesRead: recBytes, bytesWritten: rows * 4, flops: 40 * rows * G * SAMPLE_CHUNK_CANDIDATES, chain: Math.ceil((G * SAMPLE_CHUNK_CANDIDATES) / this.wg) + 60 });
     this.ctx.dispatch(pass, this.pipeline, [b.group], rows);
