@@ -38,14 +38,16 @@ export const SAMPLE_CHUNK_CANDIDATES = 4;
 export const SAMPLE_RECORD_WORDS = 4 + 2 * SAMPLE_CHUNK_CANDIDATES;
 const LIST_CAP = 1024;
 /**
- * Stage 1's chunks per row: at least 16 ids a chunk, and at most CAP / CC = 256 (every candidate fits the
- * list) on a GPU, so a row's first stage spreads over hundreds of workgroups. A CPU adapter (lavapipe,
- * SwiftShader) runs workgroups a few at a time, each barrier costing a pass over its lanes: there fewer,
- * larger chunks (64) are faster, at the price of a lower floor (more rows take the full passes).
+ * Stage 1's chunks per row: on a GPU, at most CAP / CC = 256 (every candidate fits the list) and at least 16
+ * ids a chunk, so a row's first stage spreads over hundreds of workgroups (one workgroup a row would leave
+ * all but a few of a large GPU's compute units idle). On a CPU adapter (lavapipe, SwiftShader) 0: the single
+ * full-pass kernel, one workgroup a row. Measured on lavapipe (2 cores, `sample.bench.ts`), the single
+ * kernel was faster for every setting at 1 and 8 rows (greedy at 8 rows 2-4 ms against 35-48 ms with 64
+ * chunks and ~120 ms with 256): there the rows already fill the cores and each extra workgroup's barriers cost.
  */
 export function sampleChunks(validVocab: number, cpuAdapter: boolean): number {
-  const most = cpuAdapter ? 64 : LIST_CAP / SAMPLE_CHUNK_CANDIDATES;
-  return Math.max(1, Math.min(most, Math.ceil(validVocab / 16)));
+  if (cpuAdapter) return 0;
+  return Math.max(1, Math.min(LIST_CAP / SAMPLE_CHUNK_CANDIDATES, Math.ceil(validVocab / 16)));
 }
 
 export class SampleKernel {
