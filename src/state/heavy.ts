@@ -144,7 +144,38 @@ export interface HeavySlice {
   heavyEvents(events: readonly HeavyEvent[], now: number): void;
   heavyFinished(result: HeavyResult, now: number): void;
   heavyFailed(error: ErrorInfo): void;
+  /** Continue the stopped run on screen with `request` (its continueFrom / continueDone made by continueHeavyRequest). */
+  heavyContinued(request: HeavyRequest): void;
   showHeavy(run: HeavyRun | null): void;
+}
+
+/** Whether a heavy run can be continued: it was stopped before its end (a candidate or the selection). */
+export function canContinueHeavy(run: HeavyRun | null): boolean {
+  return run !== null && run.stopped === true;
+}
+
+/** The request that continues a stopped run: every candidate from its text, the ended ones kept as they are. */
+export function continueHeavyRequest(run: HeavyRun, maxTokens: number): HeavyRequest {
+  return {
+    ...run.request,
+    maxTokens,
+    continueFrom: run.candidates.map((c) => c.text),
+    continueDone: run.candidates.map((c) => (c.stop === undefined || c.stop === 'aborted' ? null : c.stop)),
+  };
+}
+
+/** The run as it continues: the stopped candidates running again, the selection and the result cleared. */
+export function continuedHeavyRun(run: HeavyRun, request: HeavyRequest): HeavyRun {
+  return {
+    id: run.id,
+    mode: run.mode,
+    problem: run.problem,
+    request,
+    select: run.select,
+    startedAt: run.startedAt,
+    candidates: run.candidates.map((c) => (c.stop === undefined || c.stop === 'aborted' ? { ...c, stop: undefined } : c)),
+    rounds: [],
+  };
 }
 
 export const createHeavySlice: StateCreator<Boxed, [], [], HeavySlice> = (set, get) => ({
@@ -163,6 +194,11 @@ export const createHeavySlice: StateCreator<Boxed, [], [], HeavySlice> = (set, g
   heavyFailed: (error) => {
     const h = get().heavy;
     set({ heavy: h ? { ...h, error, finishedAt: h.finishedAt } : null, phase: { kind: 'error', error, during: 'generate' }, ...(error.name === 'DeviceLost' ? { model: null } : {}) });
+  },
+  heavyContinued: (request) => {
+    const h = get().heavy;
+    if (!h || get().phase.kind === 'generating') return;
+    set({ heavy: continuedHeavyRun(h, request), run: null, phase: { kind: 'generating', runId: h.id, stopping: false } });
   },
   showHeavy: (heavy) => {
     if (get().phase.kind === 'generating') return;
