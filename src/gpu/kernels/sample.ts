@@ -5,7 +5,7 @@
 // CPU twin of stage 1's records. The per-row parameters live in a buffer
 // allocated here and written each step with writeParams(); the engine reads back only `tokens`.
 import source from '../../../shaders/sample.wgsl?raw';
-import type { GpuContext } from '../context';
+import type { DispatchCost, GpuContext } from '../context';
 import { BoxedError } from '../../protocol/errors';
 import { STORAGE, UNIFORM, createBuffer, writeBuffer } from '../buffers';
 
@@ -131,21 +131,41 @@ export class SampleKernel {
 
   encode(pass: GPUComputePassEncoder, b: SampleBinding, rows: number): void {
     if (rows > this.shape.maxRows) throw new BoxedError('Internal', `sampler: ${rows} rows > maxRows ${this.shape.maxRows}`);
-    // stage 1: chunks x rows workgroups, one pass over the row's logits in all; stage 2: one workgroup a row over the records (when its thresholds lie above the
-    // candidates' floor; else about three more passes over the row, not counted here)
     const v = this.shape.validVocab;
     const G = this.chunks;
-    const recBytes = rows * G * SAMPLE_RECORD_WORDS * 4;
     if (G === 0) {
-      // one workgroup a row, about three passes over the row's logits (argmax, a threshold pass, the pick)
-      this.ctx.trace?.push({ kernel: 'sample', workgroups: rows, threads: this.wg, bytesRead: 3 * rows * v * 4, bytesWritten: rows * 4, flops: 3 * 10 * rows * v, chain: Math.ceil((3 * v) / this.wg / 8) });
+      // one workgroup a row, about three passes over the row's logits (argmax, a threshold pass, the pick);
+      // a discrete GPU runs the two stages instead (sampleChunks): `gpu` states their workgroups and summed
+      // chains (the roofline then counts one dispatch gap fewer than the GPU has)
+      if (this.ctx.trace) {
+        const [p1, p2] = this.stageCosts(rows, sampleChunks(v, false));
+        const gpu = { workgroups: p1.workgroups, threads: p1.threads, chain: p1.chain + p2.chain };
+        this.ctx.trace.push({ kernel: 'sample', workgroups: rows, threads: this.wg, bytesRead: 3 * rows * v * 4, bytesWritten: rows * 4, flops: 3 * 10 * rows * v, chain: Math.ceil((3 * v) / this.wg / 8), gpu });
+      }
       this.ctx.dispatch(pass, this.pipeline, [b.group], rows);
       return;
     }
-    this.ctx.trace?.push({ kernel: 'sample-partial', workgroups: G * rows, threads: this.wg1, bytesRead: rows * v * 4, bytesWritten: recBytes, flops: 20 * rows * v, chain: Math.ceil(v / G / this.wg1 / 8) });
+    const [partial, final] = this.stageCosts(rows, G);
+    this.ctx.trace?.push(partial);
     this.ctx.dispatch(pass, this.partialPipeline, [b.partialGroup], G, rows);
-    this.ctx.trace?.push({ kernel: 'sample', workgroups: rows, threads: this.wg, bytesRead: recBytes, bytesWritten: rows * 4, flops: 40 * rows * G * SAMPLE_CHUNK_CANDIDATES, chain: Math.ceil((G * SAMPLE_CHUNK_CANDIDATES) / this.wg) + 60 });
+    this.ctx.trace?.push(final);
     this.ctx.dispatch(pass, this.pipeline, [b.group], rows);
+  }
+
+  /**
+   * The two stages' costs with G chunks a row: stage 1 reads every logit once (lanes: about v / G / WG1
+   * loads each, 8 in flight); stage 2 reads the records (about G * REC / WG words a lane) and, at the pick,
+   * the kept ids' logits. A row whose thresholds lie below the candidates' floor takes the full passes on
+   * top (not counted: a peaked distribution, the usual case, never does).
+   */
+  private stageCosts(rows: number, G: number): [DispatchCost, DispatchCost] {
+    const v = this.shape.validVocab;
+    const wg1 = Math.min(64, this.wg / 2);
+    const recBytes = rows * G * SAMPLE_RECORD_WORDS * 4;
+    return [
+      { kernel: 'sample-partial', workgroups: G * rows, threads: wg1, bytesRead: rows * v * 4, bytesWritten: recBytes, flops: 20 * rows * v, chain: Math.ceil(v / G / wg1 / 8) },
+      { kernel: 'sample', workgroups: rows, threads: this.wg, bytesRead: recBytes, bytesWritten: rows * 4, flops: 40 * rows * G * SAMPLE_CHUNK_CANDIDATES, chain: Math.ceil((G * SAMPLE_RECORD_WORDS) / this.wg / 8) + 2 },
+    ];
   }
 
   destroy(): void {
