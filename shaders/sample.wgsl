@@ -677,75 +677,75 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     best = w.y;
     kList = topKOn; // top-k is finished on the list; else top-p is, from st.need
   } else {
-  // 1. argmax over keys (ties: lowest id), and the smallest finite key
-  var bk = 0u;
-  var bi = NONE;
-  var mn = NONE;
-  for (var i = lid; i < n; i += WG) {
-    let k = keyAt(base, i);
-    if (bi == NONE || k > bk) { bk = k; bi = i; }
-    if (k > negInfKey) { mn = min(mn, k); }
-  }
-  red[lid] = bk;
-  red[WG + lid] = bi;
-  workgroupBarrier();
-  for (var s = cfg.wg / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) {
-      let ok = red[lid + s];
-      let oi = red[WG + lid + s];
-      if (oi != NONE && (red[WG + lid] == NONE || ok > red[lid] || (ok == red[lid] && oi < red[WG + lid]))) {
-        red[lid] = ok;
-        red[WG + lid] = oi;
+    // 1. argmax over keys (ties: lowest id), and the smallest finite key
+    var bk = 0u;
+    var bi = NONE;
+    var mn = NONE;
+    for (var i = lid; i < n; i += WG) {
+      let k = keyAt(base, i);
+      if (bi == NONE || k > bk) { bk = k; bi = i; }
+      if (k > negInfKey) { mn = min(mn, k); }
+    }
+    red[lid] = bk;
+    red[WG + lid] = bi;
+    workgroupBarrier();
+    for (var s = cfg.wg / 2u; s > 0u; s >>= 1u) {
+      if (lid < s) {
+        let ok = red[lid + s];
+        let oi = red[WG + lid + s];
+        if (oi != NONE && (red[WG + lid] == NONE || ok > red[lid] || (ok == red[lid] && oi < red[WG + lid]))) {
+          red[lid] = ok;
+          red[WG + lid] = oi;
+        }
       }
+      workgroupBarrier();
+    }
+    best = red[WG];
+    if (lid == 0u) {
+      wKey.x = red[0];
+      atomicStore(&found, NONE);
+      atomicStore(&lastKept, 0u);
+      st.listLen = 0u;
     }
     workgroupBarrier();
-  }
-  best = red[WG];
-  if (lid == 0u) {
-    wKey.x = red[0];
-    atomicStore(&found, NONE);
-    atomicStore(&lastKept, 0u);
-    st.listLen = 0u;
-  }
-  workgroupBarrier();
-  mKey = workgroupUniformLoad(&wKey).x;
-  if (!(p.temperature > 0.0) || mKey <= negInfKey) {
-    if (lid == 0u) { tokens[row] = best; }
-    return;
-  }
-  red[lid] = mn;
-  workgroupBarrier();
-  for (var s = cfg.wg / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { red[lid] = min(red[lid], red[lid + s]); }
-    workgroupBarrier();
-  }
-  if (lid == 0u) { wKey.y = red[0]; }
-  let minKey = workgroupUniformLoad(&wKey).y;
-  let m = valueOfKey(mKey);
-  let t = p.temperature;
-
-  // 2. top-k: the largest key with at least topK valid ids at or above it
-  if (topKOn) {
-    // a lower bound when topK <= WG: the topK-th largest of the per-thread maxima (those are topK distinct
-    // ids at or above it); the ids at or above it usually fit the list: then no search pass at all
-    var lo0 = 0u;
-    if (p.topK <= WG) {
-      list[lid] = lid;
-      lkey[lid] = select(bk, 0u, bi == NONE);
-      sortList(lid, WG, true);
-      lo0 = lkey[p.topK - 1u];
-      let c = compact(lid, base, n, lo0);
-      if (lid == 0u && c <= CAP) { st.listLen = c; }
+    mKey = workgroupUniformLoad(&wKey).x;
+    if (!(p.temperature > 0.0) || mKey <= negInfKey) {
+      if (lid == 0u) { tokens[row] = best; }
+      return;
     }
-    tKey = search(lid, base, n, lo0, mKey, minKey, false, p.topK, 0.0, m, t);
-  }
-  kList = workgroupUniformLoad(&st).listLen > 0u; // top-k is finished on the list
+    red[lid] = mn;
+    workgroupBarrier();
+    for (var s = cfg.wg / 2u; s > 0u; s >>= 1u) {
+      if (lid < s) { red[lid] = min(red[lid], red[lid + s]); }
+      workgroupBarrier();
+    }
+    if (lid == 0u) { wKey.y = red[0]; }
+    let minKey = workgroupUniformLoad(&wKey).y;
+    let m = valueOfKey(mKey);
+    let t = p.temperature;
 
-  // 3. top-p: the largest key >= tKey whose mass at or above it reaches topP * mass(top-k set)
-  if (topPOn && !kList) {
-    let floorKey = max(minKey, keyOf(cleanBits(m - 32.0 * t)));
-    tKey = search(lid, base, n, tKey, mKey, floorKey, true, 0u, p.topP, m, t);
-  }
+    // 2. top-k: the largest key with at least topK valid ids at or above it
+    if (topKOn) {
+      // a lower bound when topK <= WG: the topK-th largest of the per-thread maxima (those are topK distinct
+      // ids at or above it); the ids at or above it usually fit the list: then no search pass at all
+      var lo0 = 0u;
+      if (p.topK <= WG) {
+        list[lid] = lid;
+        lkey[lid] = select(bk, 0u, bi == NONE);
+        sortList(lid, WG, true);
+        lo0 = lkey[p.topK - 1u];
+        let c = compact(lid, base, n, lo0);
+        if (lid == 0u && c <= CAP) { st.listLen = c; }
+      }
+      tKey = search(lid, base, n, lo0, mKey, minKey, false, p.topK, 0.0, m, t);
+    }
+    kList = workgroupUniformLoad(&st).listLen > 0u; // top-k is finished on the list
+
+    // 3. top-p: the largest key >= tKey whose mass at or above it reaches topP * mass(top-k set)
+    if (topPOn && !kList) {
+      let floorKey = max(minKey, keyOf(cleanBits(m - 32.0 * t)));
+      tKey = search(lid, base, n, tKey, mKey, floorKey, true, 0u, p.topP, m, t);
+    }
   }
   let m = valueOfKey(mKey);
   let t = p.temperature;
