@@ -51,6 +51,11 @@ describe('heavy runs in the store', () => {
     expect(h.stopped).toBeUndefined();
     expect(h.candidates.map((c) => c.stop)).toEqual(['eos', undefined, 'max-tokens']);
     expect(h.candidates[1].text).toBe('<think>b');
+    // its token count goes on from where it stopped
+    const was = h.candidates[1].tokens;
+    s().heavyEvents([{ type: 'token', seq: 1, text: 'x', count: 1 }], 60);
+    expect(s().heavy!.candidates[1].tokens).toBe(was + 1);
+    expect(s().heavy!.candidates[1].text).toBe('<think>bx');
     // a finished run does not continue
     s().heavyFinished(RESULT, 90);
     expect(canContinueHeavy(s().heavy)).toBe(false);

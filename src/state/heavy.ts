@@ -18,6 +18,8 @@ export interface HeavyCandidateView {
   lastTokenAt?: number;
   /** Thinking time, fixed once `</think>` appeared. */
   thinkMs?: number;
+  /** Tokens written before a Continue (the engine counts the continued run's tokens from 1). */
+  tokensBefore?: number;
 }
 
 export interface HeavyRoundView {
@@ -89,7 +91,7 @@ export function applyHeavyEvent(run: HeavyRun, e: HeavyEvent, now: number): Heav
         const text = c.text + e.text;
         const firstTokenAt = c.firstTokenAt ?? now;
         const ended = c.thinkMs === undefined && text.includes(THINK_END, Math.max(0, c.text.length - THINK_END.length));
-        return { ...c, text, tokens: Math.max(c.tokens, e.count), firstTokenAt, lastTokenAt: now, thinkMs: ended ? now - firstTokenAt : c.thinkMs };
+        return { ...c, text, tokens: Math.max(c.tokens, (c.tokensBefore ?? 0) + e.count), firstTokenAt, lastTokenAt: now, thinkMs: ended ? now - firstTokenAt : c.thinkMs };
       });
     case 'candidate-end':
       return withCandidate(run, e.seq, (c) => ({ ...c, stop: e.stop, answer: e.answer, lastTokenAt: c.lastTokenAt ?? now }));
@@ -112,7 +114,7 @@ export function applyHeavyEvents(run: HeavyRun, events: readonly HeavyEvent[], n
 
 /** The finished run: the result's texts and answers are authoritative; the streamed timings are kept. */
 export function finishHeavyRun(run: HeavyRun, r: HeavyResult, now: number): HeavyRun {
-  const candidates = r.candidates.map((c, i) => ({ ...(run.candidates[i] ?? { tokens: 0 }), text: c.text, answer: c.answer, stop: c.stop, tokens: Math.max(run.candidates[i]?.tokens ?? 0, c.ids.length) }));
+  const candidates = r.candidates.map((c, i) => ({ ...(run.candidates[i] ?? { tokens: 0 }), text: c.text, answer: c.answer, stop: c.stop, tokens: Math.max(run.candidates[i]?.tokens ?? 0, (run.candidates[i]?.tokensBefore ?? 0) + c.ids.length) }));
   const rounds = r.selection.rounds.map((x, i) => ({
     ...(run.rounds[i] ?? { tokens: 0 }),
     candidates: x.candidates,
@@ -173,7 +175,7 @@ export function continuedHeavyRun(run: HeavyRun, request: HeavyRequest): HeavyRu
     request,
     select: run.select,
     startedAt: run.startedAt,
-    candidates: run.candidates.map((c) => (c.stop === undefined || c.stop === 'aborted' ? { ...c, stop: undefined } : c)),
+    candidates: run.candidates.map((c) => (c.stop === undefined || c.stop === 'aborted' ? { ...c, stop: undefined, tokensBefore: c.tokens } : c)),
     rounds: [],
   };
 }
