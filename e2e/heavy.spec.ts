@@ -1,6 +1,6 @@
 // Heavy mode end to end on Chromium's software WebGPU with the tiny synthetic model: four solutions
 // stream side by side, the tally groups their answers, GenSelect runs because the answers disagree and its
-// pick is highlighted, Stop stops them all, the history keeps every candidate across a reload, and on a
+// pick is highlighted, Stop stops them all and Continue writes on, the history keeps every candidate across a reload, and on a
 // phone the cards stack.
 // A random model never writes a \boxed answer, so the e2e build's hook (src/client/e2e-hooks.ts) gives each
 // candidate a different starting text to continue from.
@@ -50,6 +50,15 @@ test('four solutions stream side by side, disagree, and GenSelect picks one', as
   for (let i = 0; i < 4; i++) await expect(cards.nth(i)).toHaveAttribute('data-stop', 'aborted');
   await expect(page.getByTestId('selection')).toHaveCount(0);
   await setNumber(page, 'Max new tokens', 12);
+  // Continue: every stopped solution writes on from its text, up to the token limit, and the run ends
+  const tokensOf = async () => (await cards.getByTestId('candidate-tokens').allTextContents()).map((t) => Number(t.replace(/,/g, '')));
+  const before = await tokensOf();
+  await page.getByRole('button', { name: 'Continue', exact: true }).click();
+  await expect(page.getByTestId('heavy-result')).toBeVisible({ timeout: 300_000 });
+  await expect(page.getByTestId('heavy-result')).not.toContainText('Stopped before the end.');
+  for (let i = 0; i < 4; i++) await expect(cards.nth(i)).not.toHaveAttribute('data-stop', 'aborted');
+  const after = await tokensOf();
+  after.forEach((n, i) => expect(n).toBeGreaterThan(before[i]));
 
   await page.evaluate((p) => ((window as unknown as { __boxedE2E: unknown }).__boxedE2E = { heavyPrefixes: p }), PREFIXES);
   await page.getByLabel('Your problem').fill(PROBLEM);

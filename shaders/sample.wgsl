@@ -1,5 +1,5 @@
-// Token sampling on the GPU, one workgroup per row over the whole vocabulary. Same semantics as the
-// CPU sampler (src/sampler/sample.ts, whose header defines them):
+// Token sampling on the GPU in two dispatches. Same semantics as the CPU sampler (src/sampler/sample.ts,
+// whose header defines them; src/cpu/sample-partial.ts is the CPU twin of the first stage):
 //   argmax (ties: lowest id) -> greedy when temperature <= 0 or every valid logit is -inf;
 //   e[i] = exp((l[i] - m) / T); top-k and top-p thresholds on the LOGIT, as keys (the order-preserving u32
 //   key of the f32 logit); then the token: the first kept id, in index order, whose running sum of e
@@ -24,18 +24,30 @@
 //    Without a list the pick walks the vocabulary (two thread-contiguous passes).
 // Everything is deterministic: atomics only append to the list, which is sorted before it is read, or take
 // a minimum / maximum.
+// Stage 1 (entry `partial`, many workgroups a row): the valid ids are cut into cfg.chunks contiguous chunks;
+// one workgroup of WG1 threads per (chunk, row) writes the chunk's record: its CC best entries by (key
+// descending, id ascending), the best one left out (the floor), and its sum of e relative to its own
+// maximum. Stage 2 (entry `main`, one workgroup a row) first reads the records only: the argmax (greedy is
+// done), the mass over the vocabulary (each chunk's sum times exp((m_chunk - m) / T)), F = the largest
+// floor, and the candidates with key > F, which are EVERY id with key > F. When the thresholds provably lie
+// above F (top-k: at least topK such ids; top-p without top-k: their mass reaches topP * mass with a margin
+// of 1e-4 beyond f32 rounding), those candidates are the list and only step 4 and the pick below run on it:
+// the 151,936 logits are read once, by stage 1. Otherwise (plain temperature, or a flat distribution whose
+// kept set reaches below F) the row takes the full-vocabulary passes below, as before.
 // Bindings (group 0):
-//   0 uniform  cfg { vocab, validVocab, unused, wg = WG }
+//   0 uniform  cfg { vocab, validVocab, chunks, wg = WG } (chunks: G, 1..CAP / CC; 0 = no stage 1)
 //   1 storage  logits: array<f32>        [rows, vocab]  read (ids >= validVocab are padding, never picked)
 //   2 storage  params: array<RowParams>  [maxRows]      read { temperature, topP, topK, coin } per row
-//   3 storage  tokens: array<u32>        [rows]         write
-// Dispatch: (rows, 1, 1). Overrides: WG (threads, a power of two, <= 256; workgroup memory: red 4*WG +
+//   3 storage  tokens: array<u32>        [rows]         write (main)
+//   4 storage  cand:   array<u32>        [rows, G, REC] written by `partial`, read by `main`: per chunk
+//              { maxKey, argmax id, floor key, mass bits, CC ids, CC keys } (empty entries: id NONE, key 0)
+// Dispatch: partial (G, rows, 1) with WG1 threads, then main (rows, 1, 1). Overrides: WG (threads, a power of two, <= 256; workgroup memory: red 4*WG +
 // list and lkey 2*CAP u32 words + small, about 12.3 KiB at WG 256, under the 16 KiB every adapter has).
 // Full-vocabulary passes (strided): argmax; top-k: one compaction pass (search passes only when the list
 // overflows); top-p: one pass with exp, plus a compaction pass when its window ends below e^-8.
 // Logits are cleaned first: NaN -> -inf, +inf -> the largest finite f32.
 
-struct Cfg { vocab: u32, validVocab: u32, unused: u32, wg: u32 }
+struct Cfg { vocab: u32, validVocab: u32, chunks: u32, wg: u32 }
 struct RowParams { temperature: f32, topP: f32, topK: u32, coin: f32 }
 // the search state, written by thread 0 and read by all with workgroupUniformLoad
 struct State {
@@ -50,6 +62,9 @@ struct State {
 }
 
 override WG: u32 = 256;
+override WG1: u32 = 64;    // stage 1 threads (a power of two <= WG)
+const CC: u32 = 4u;        // candidates a chunk keeps (stage 1 keeps CC + 1 = 5 entries as scalars)
+const REC: u32 = 4u + 2u * CC; // u32 words of a chunk's record
 const M: u32 = 15u;        // pivots per pass
 const NB: u32 = 16u;       // bins per pass = M + 1
 const HB: u32 = 8u;        // bins reduced at a time
@@ -62,6 +77,7 @@ const NONE: u32 = 0xffffffffu;
 @group(0) @binding(1) var<storage, read> logits: array<f32>;
 @group(0) @binding(2) var<storage, read> params: array<RowParams>;
 @group(0) @binding(3) var<storage, read_write> tokens: array<u32>;
+@group(0) @binding(4) var<storage, read_write> cand: array<u32>;
 
 var<workgroup> red: array<u32, WG * 4u>;  // reduction scratch: [WG/2, HB] bins, or [2, WG] scalars
 var<workgroup> list: array<u32, CAP>;     // [listLen] ids with key >= the compaction lo
@@ -393,27 +409,13 @@ fn search(lid: u32, base: u32, n: u32, lo0: u32, hi0: u32, floorKey: u32, useMas
   return r.lo;
 }
 
-@compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let row = wid.x;
-  let p = params[row];
-  let base = row * cfg.vocab;
-  let n = min(cfg.validVocab, cfg.vocab);
-  let negInfKey = keyOf(0xff800000u);
 
-  // 1. argmax over keys (ties: lowest id), and the smallest finite key
-  var bk = 0u;
-  var bi = NONE;
-  var mn = NONE;
-  for (var i = lid; i < n; i += WG) {
-    let k = keyAt(base, i);
-    if (bi == NONE || k > bk) { bk = k; bi = i; }
-    if (k > negInfKey) { mn = min(mn, k); }
-  }
-  red[lid] = bk;
-  red[WG + lid] = bi;
+// (key, id) maximum over threads 0..width of (k, i) (ties: the lowest id; id NONE: nothing), to all threads
+fn reduceArgmax(lid: u32, width: u32, k: u32, i: u32) -> vec2<u32> {
+  red[lid] = k;
+  red[WG + lid] = i;
   workgroupBarrier();
-  for (var s = cfg.wg / 2u; s > 0u; s >>= 1u) {
+  for (var s = width / 2u; s > 0u; s >>= 1u) {
     if (lid < s) {
       let ok = red[lid + s];
       let oi = red[WG + lid + s];
@@ -424,55 +426,329 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
     workgroupBarrier();
   }
-  let best = red[WG];
+  if (lid == 0u) { wKey = vec2<u32>(red[0], red[WG]); }
+  return workgroupUniformLoad(&wKey);
+}
+
+// maximum of v over threads 0..width, to all threads
+fn reduceMax(lid: u32, width: u32, v: u32) -> u32 {
+  red[lid] = v;
+  workgroupBarrier();
+  for (var s = width / 2u; s > 0u; s >>= 1u) {
+    if (lid < s) { red[lid] = max(red[lid], red[lid + s]); }
+    workgroupBarrier();
+  }
+  if (lid == 0u) { wU = red[0]; }
+  return workgroupUniformLoad(&wU);
+}
+
+// entry (ka, ia) goes before (kb, ib): key descending, then id ascending; id NONE (empty) goes last
+fn better(ka: u32, ia: u32, kb: u32, ib: u32) -> bool {
+  return ia != NONE && (ib == NONE || ka > kb || (ka == kb && ia < ib));
+}
+
+// stage 1's per-thread state: the CC + 1 = 5 best entries in order (scalars: no private array), and
+// (tm, ts) = (max, sum of exp((l - max) / T)) of the finite logits seen, from (lowest finite f32, 0)
+var<private> k0: u32;
+var<private> k1: u32;
+var<private> k2: u32;
+var<private> k3: u32;
+var<private> k4: u32;
+var<private> i0: u32;
+var<private> i1: u32;
+var<private> i2: u32;
+var<private> i3: u32;
+var<private> i4: u32;
+var<private> tm: f32;
+var<private> ts: f32;
+
+// inserts (k, i) into k0..k4 (the last entry drops out); most calls return at the first test
+fn insertEntry(k: u32, i: u32) {
+  if (!better(k, i, k4, i4)) { return; }
+  k4 = k;
+  i4 = i;
+  if (!better(k4, i4, k3, i3)) { return; }
+  k4 = k3;
+  i4 = i3;
+  k3 = k;
+  i3 = i;
+  if (!better(k3, i3, k2, i2)) { return; }
+  k3 = k2;
+  i3 = i2;
+  k2 = k;
+  i2 = i;
+  if (!better(k2, i2, k1, i1)) { return; }
+  k2 = k1;
+  i2 = i1;
+  k1 = k;
+  i1 = i;
+  if (!better(k1, i1, k0, i0)) { return; }
+  k1 = k0;
+  i1 = i0;
+  k0 = k;
+  i0 = i;
+}
+
+// adds a (max, sum) pair into (tm, ts), rescaling to the larger max; an empty pair (lowest finite, 0) adds
+// 0 (values are finite: differences are finite or -inf, exp never NaN)
+fn addMass(m: f32, sm: f32, t: f32) {
+  if (m > tm) {
+    ts = ts * exp((tm - m) / t) + sm;
+    tm = m;
+  } else {
+    ts += sm * exp((m - tm) / t);
+  }
+}
+
+// Stage 1: the record of chunk wid.x of row wid.y (see the header), in one pass over the chunk: each thread
+// keeps its CC + 1 best entries and its (max, sum) online; the threads' states are merged in a fixed tree.
+@compute @workgroup_size(WG1)
+fn partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let g = wid.x;
+  let row = wid.y;
+  let n = min(cfg.validVocab, cfg.vocab);
+  let cs = (n + cfg.chunks - 1u) / cfg.chunks;
+  let c0 = min(g * cs, n);
+  let c1 = min(c0 + cs, n);
+  let base = row * cfg.vocab;
+  let rec = (row * cfg.chunks + g) * REC;
+  let t = params[row].temperature;
+  let sampled = t > 0.0;
+  let negInfKey = keyOf(0xff800000u);
+  k0 = 0u;
+  k1 = 0u;
+  k2 = 0u;
+  k3 = 0u;
+  k4 = 0u;
+  i0 = NONE;
+  i1 = NONE;
+  i2 = NONE;
+  i3 = NONE;
+  i4 = NONE;
+  tm = bitcast<f32>(0xff7fffffu); // the lowest finite f32
+  ts = 0.0;
+  for (var i = c0 + lid; i < c1; i += WG1) {
+    let k = keyAt(base, i);
+    insertEntry(k, i);
+    if (sampled && k > negInfKey) { addMass(valueOfKey(k), 1.0, t); }
+  }
+  // tree merge: at step s, thread lid < s takes in thread lid + s's state (10 words of entries, then max
+  // and sum)
+  for (var s = WG1 / 2u; s > 0u; s >>= 1u) {
+    if (lid >= s && lid < 2u * s) {
+      let o = (lid - s) * 12u;
+      red[o] = k0;
+      red[o + 1u] = k1;
+      red[o + 2u] = k2;
+      red[o + 3u] = k3;
+      red[o + 4u] = k4;
+      red[o + 5u] = i0;
+      red[o + 6u] = i1;
+      red[o + 7u] = i2;
+      red[o + 8u] = i3;
+      red[o + 9u] = i4;
+      red[o + 10u] = bitcast<u32>(tm);
+      red[o + 11u] = bitcast<u32>(ts);
+    }
+    workgroupBarrier();
+    if (lid < s) {
+      let o = lid * 12u;
+      for (var j = 0u; j < 5u; j++) { insertEntry(red[o + j], red[o + 5u + j]); }
+      if (sampled) { addMass(bitcast<f32>(red[o + 10u]), bitcast<f32>(red[o + 11u]), t); }
+    }
+    workgroupBarrier();
+  }
   if (lid == 0u) {
-    wKey.x = red[0];
+    cand[rec] = k0;
+    cand[rec + 1u] = i0;
+    cand[rec + 2u] = k4;
+    cand[rec + 3u] = bitcast<u32>(select(0.0, ts, sampled));
+    cand[rec + 4u] = i0;
+    cand[rec + 5u] = i1;
+    cand[rec + 6u] = i2;
+    cand[rec + 7u] = i3;
+    cand[rec + 8u] = k0;
+    cand[rec + 9u] = k1;
+    cand[rec + 10u] = k2;
+    cand[rec + 11u] = k3;
+  }
+}
+
+// Stage 2's first part: from the chunk records only. Returns 1 when the token is written (greedy), 2 when
+// the list holds every id at or above the thresholds (st: listLen, need, lo = 0; wKey = (max key, argmax)),
+// 0 when the row needs the full passes. Sets found, lastKept and st.listLen as step 1 does.
+fn fromRecords(lid: u32, row: u32, p: RowParams, n: u32) -> u32 {
+  let G = cfg.chunks;
+  let rb = row * G * REC;
+  let negInfKey = keyOf(0xff800000u);
+  var bk = 0u;
+  var bi = NONE;
+  var fl = 0u;
+  for (var g = lid; g < G; g += WG) {
+    let r = rb + g * REC;
+    let id = cand[r + 1u];
+    if (id != NONE && (bi == NONE || cand[r] > bk)) {
+      bk = cand[r];
+      bi = id;
+    }
+    fl = max(fl, cand[r + 2u]);
+  }
+  let F = reduceMax(lid, cfg.wg, fl);
+  let w = reduceArgmax(lid, cfg.wg, bk, bi);
+  if (lid == 0u) {
     atomicStore(&found, NONE);
     atomicStore(&lastKept, 0u);
     st.listLen = 0u;
   }
-  workgroupBarrier();
-  let mKey = workgroupUniformLoad(&wKey).x;
-  if (!(p.temperature > 0.0) || mKey <= negInfKey) {
-    if (lid == 0u) { tokens[row] = best; }
-    return;
+  if (!(p.temperature > 0.0) || w.x <= negInfKey) {
+    if (lid == 0u) { tokens[row] = w.y; }
+    return 1u;
   }
-  red[lid] = mn;
-  workgroupBarrier();
-  for (var s = cfg.wg / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { red[lid] = min(red[lid], red[lid + s]); }
-    workgroupBarrier();
-  }
-  if (lid == 0u) { wKey.y = red[0]; }
-  let minKey = workgroupUniformLoad(&wKey).y;
-  let m = valueOfKey(mKey);
-  let t = p.temperature;
-
-  // 2. top-k: the largest key with at least topK valid ids at or above it
   let topKOn = p.topK > 0u && p.topK < n;
   let topPOn = p.topP < 1.0;
-  var tKey = 0u;
-  if (topKOn) {
-    // a lower bound when topK <= WG: the topK-th largest of the per-thread maxima (those are topK distinct
-    // ids at or above it); the ids at or above it usually fit the list: then no search pass at all
-    var lo0 = 0u;
-    if (p.topK <= WG) {
-      list[lid] = lid;
-      lkey[lid] = select(bk, 0u, bi == NONE);
-      sortList(lid, WG, true);
-      lo0 = lkey[p.topK - 1u];
-      let c = compact(lid, base, n, lo0);
-      if (lid == 0u && c <= CAP) { st.listLen = c; }
+  if (!topKOn && !topPOn) { return 0u; }
+  let m = valueOfKey(w.x);
+  let t = p.temperature;
+  // every id with key > F is a candidate of its chunk
+  if (lid == 0u) { atomicStore(&listFill, 0u); }
+  workgroupBarrier();
+  for (var j = lid; j < G * CC; j += WG) {
+    let r = rb + (j / CC) * REC + (j % CC);
+    let id = cand[r + 4u];
+    let k = cand[r + 4u + CC];
+    if (id != NONE && k > F) {
+      let at = atomicAdd(&listFill, 1u);
+      list[at] = id;
+      lkey[at] = k;
     }
-    tKey = search(lid, base, n, lo0, mKey, minKey, false, p.topK, 0.0, m, t);
   }
-  let kList = workgroupUniformLoad(&st).listLen > 0u; // top-k is finished on the list
+  workgroupBarrier();
+  if (lid == 0u) { wU = atomicLoad(&listFill); }
+  let len = workgroupUniformLoad(&wU);
+  var need = 0.0;
+  var ok = false;
+  if (topKOn) {
+    ok = len >= p.topK;
+  } else {
+    // the mass over the vocabulary from the chunks' sums, and the candidates' own mass
+    var acc = 0.0;
+    for (var g = lid; g < G; g += WG) {
+      let r = rb + g * REC;
+      if (cand[r + 1u] != NONE && cand[r] > negInfKey) { acc += bitcast<f32>(cand[r + 3u]) * exp((valueOfKey(cand[r]) - m) / t); }
+    }
+    scanSums(lid, acc);
+    need = p.topP * bitcast<f32>(red[WG - 1u]);
+    var lm = 0.0;
+    for (var j = lid; j < len; j += WG) { lm += weight(lkey[j], m, t); }
+    scanSums(lid, lm);
+    ok = bitcast<f32>(red[WG - 1u]) * (1.0 - 1e-4) >= need;
+  }
+  if (lid == 0u) {
+    wU = select(0u, 1u, ok);
+    if (ok) {
+      st.listLen = len;
+      st.need = need;
+      st.lo = 0u;
+    }
+  }
+  return select(0u, 2u, workgroupUniformLoad(&wU) == 1u);
+}
 
-  // 3. top-p: the largest key >= tKey whose mass at or above it reaches topP * mass(top-k set)
-  if (topPOn && !kList) {
-    let floorKey = max(minKey, keyOf(cleanBits(m - 32.0 * t)));
-    tKey = search(lid, base, n, tKey, mKey, floorKey, true, 0u, p.topP, m, t);
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let row = wid.x;
+  let p = params[row];
+  let base = row * cfg.vocab;
+  let n = min(cfg.validVocab, cfg.vocab);
+  let negInfKey = keyOf(0xff800000u);
+
+  let topKOn = p.topK > 0u && p.topK < n;
+  let topPOn = p.topP < 1.0;
+  var mode = 0u;
+  if (cfg.chunks > 0u) { mode = fromRecords(lid, row, p, n); }
+  if (mode == 1u) { return; }
+  var best = 0u;
+  var mKey = 0u;
+  var tKey = 0u;
+  var kList = false;
+  if (mode == 2u) {
+    let w = workgroupUniformLoad(&wKey);
+    mKey = w.x;
+    best = w.y;
+    kList = topKOn; // top-k is finished on the list; else top-p is, from st.need
+  } else {
+    // 1. argmax over keys (ties: lowest id), and the smallest finite key
+    var bk = 0u;
+    var bi = NONE;
+    var mn = NONE;
+    for (var i = lid; i < n; i += WG) {
+      let k = keyAt(base, i);
+      if (bi == NONE || k > bk) { bk = k; bi = i; }
+      if (k > negInfKey) { mn = min(mn, k); }
+    }
+    red[lid] = bk;
+    red[WG + lid] = bi;
+    workgroupBarrier();
+    for (var s = cfg.wg / 2u; s > 0u; s >>= 1u) {
+      if (lid < s) {
+        let ok = red[lid + s];
+        let oi = red[WG + lid + s];
+        if (oi != NONE && (red[WG + lid] == NONE || ok > red[lid] || (ok == red[lid] && oi < red[WG + lid]))) {
+          red[lid] = ok;
+          red[WG + lid] = oi;
+        }
+      }
+      workgroupBarrier();
+    }
+    best = red[WG];
+    if (lid == 0u) {
+      wKey.x = red[0];
+      atomicStore(&found, NONE);
+      atomicStore(&lastKept, 0u);
+      st.listLen = 0u;
+    }
+    workgroupBarrier();
+    mKey = workgroupUniformLoad(&wKey).x;
+    if (!(p.temperature > 0.0) || mKey <= negInfKey) {
+      if (lid == 0u) { tokens[row] = best; }
+      return;
+    }
+    red[lid] = mn;
+    workgroupBarrier();
+    for (var s = cfg.wg / 2u; s > 0u; s >>= 1u) {
+      if (lid < s) { red[lid] = min(red[lid], red[lid + s]); }
+      workgroupBarrier();
+    }
+    if (lid == 0u) { wKey.y = red[0]; }
+    let minKey = workgroupUniformLoad(&wKey).y;
+    let m = valueOfKey(mKey);
+    let t = p.temperature;
+
+    // 2. top-k: the largest key with at least topK valid ids at or above it
+    if (topKOn) {
+      // a lower bound when topK <= WG: the topK-th largest of the per-thread maxima (those are topK distinct
+      // ids at or above it); the ids at or above it usually fit the list: then no search pass at all
+      var lo0 = 0u;
+      if (p.topK <= WG) {
+        list[lid] = lid;
+        lkey[lid] = select(bk, 0u, bi == NONE);
+        sortList(lid, WG, true);
+        lo0 = lkey[p.topK - 1u];
+        let c = compact(lid, base, n, lo0);
+        if (lid == 0u && c <= CAP) { st.listLen = c; }
+      }
+      tKey = search(lid, base, n, lo0, mKey, minKey, false, p.topK, 0.0, m, t);
+    }
+    kList = workgroupUniformLoad(&st).listLen > 0u; // top-k is finished on the list
+
+    // 3. top-p: the largest key >= tKey whose mass at or above it reaches topP * mass(top-k set)
+    if (topPOn && !kList) {
+      let floorKey = max(minKey, keyOf(cleanBits(m - 32.0 * t)));
+      tKey = search(lid, base, n, tKey, mKey, floorKey, true, 0u, p.topP, m, t);
+    }
   }
+  let m = valueOfKey(mKey);
+  let t = p.temperature;
 
   // 4. on the list (every id with key >= its lo, which is <= the thresholds): sort it by logit, read
   // top-k at rank topK, top-p from the prefix sums of e in that order (ties kept), then sort the kept

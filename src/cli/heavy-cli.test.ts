@@ -41,7 +41,7 @@ describe('heavy mode in the CLI', () => {
   });
 
   it('bench --samples 1,2 --json reports aggregate and per-sequence tokens/s for each N', async () => {
-    const r = await cli('bench', '--model', model, '--samples', '1,2', '--prompt-tokens', '8', '--gen-tokens', '6', '--json');
+    const r = await cli('bench', '--model', model, '--samples', '1,2', '--prompt-tokens', '8', '--gen-tokens', '6', '--breakdown', '--json');
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
     expect(out.samples.map((s: { n: number }) => s.n)).toEqual([1, 2]);
@@ -49,8 +49,23 @@ describe('heavy mode in the CLI', () => {
       expect(s.aggregate_tokens_per_s).toBeGreaterThan(0);
       expect(s.per_sequence_tokens_per_s).toBeCloseTo(s.aggregate_tokens_per_s / s.n, 6);
       expect(s.rows_per_step).toBeCloseTo(s.n, 6);
+      expect(s.cpu_ms_per_step).toBeGreaterThan(0);
+      expect(s.h200_predicted_step_ms).toBeGreaterThan(0);
     }
     expect(out.aggregate_ratios.n2_over_n1).toBeGreaterThan(0);
+    // the roofline: two rows cost less than twice one row (every weight is read once a step)
+    expect(out.samples[0].h200_predicted_ratio_to_n1).toBeCloseTo(1, 9);
+    expect(out.samples[1].h200_predicted_ratio_to_n1).toBeGreaterThan(1);
+    // the breakdown: each row count timed whole and one kernel kind at a time, with its dispatches
+    expect(out.breakdown.map((b: { rows: number }) => b.rows)).toEqual([1, 2]);
+    for (const b of out.breakdown) {
+      expect(b.step_ms).toBeGreaterThan(0);
+      expect(Object.keys(b.only_ms).sort()).toEqual(['attention', 'lm_head', 'matmul', 'other', 'sample']);
+      expect(b.dispatches.lm_head).toBe(1);
+      expect(b.dispatches.sample).toBe(1);
+      expect(b.dispatches.matmul).toBeGreaterThan(0);
+      expect(Object.values(b.dispatches as Record<string, number>).reduce((a, x) => a + x, 0)).toBe(out.samples[0].dispatches_per_step);
+    }
   });
 
   it.each([

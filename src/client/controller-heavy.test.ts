@@ -72,4 +72,49 @@ describe('controller in heavy mode', () => {
     controller.openEntry(h.id);
     expect(s().heavy?.candidates.map((c) => c.text)).toEqual(h.candidates.map((c) => c.text));
   });
+
+  it('Continue after a Stop: the stopped candidates continue from their text, then the vote runs again', async () => {
+    const rows = new Map<string, HistoryEntry>();
+    const history: HistoryDb = {
+      list: async () => [...rows.values()],
+      put: async (e) => void rows.set(e.id, structuredClone(e)),
+      delete: async (id) => void rows.delete(id),
+    };
+    const store = createBoxedStore();
+    const controller = createController({ connect: () => ({ api: createEngine(nodeGpu()), close: () => {} }), store, openHistory: async () => history, newId: () => 'c1' });
+    const s = () => store.getState();
+    s().updateSettings({ endpoint: hub.url, repo: 'e2e/tiny', revision: 'main', weights: 'q8', context: 256, maxTokens: 40, samples: 4, select: 'vote', mode: 'math' });
+    await controller.load();
+    s().setDraft('What is 2+3?');
+    let stopped = false;
+    const unsub = store.subscribe((st) => {
+      if (!stopped && st.heavy && st.heavy.candidates.every((c) => c.tokens >= 2)) {
+        stopped = true;
+        void controller.stop();
+      }
+    });
+    await controller.solve();
+    unsub();
+    const before = s().heavy!;
+    expect(before.stopped).toBe(true);
+    const cut = before.candidates.map((c) => c.text);
+    expect(cut.every((t) => t.length > 0)).toBe(true);
+    await controller.continueAnswer();
+    const after = s().heavy!;
+    expect(s().phase).toEqual({ kind: 'ready' });
+    expect(after.id).toBe(before.id);
+    expect(after.stopped).toBe(false);
+    after.candidates.forEach((c, i) => {
+      expect(c.text.startsWith(cut[i])).toBe(true);
+      expect(c.stop).not.toBe('aborted');
+      // a candidate that was cut writes more; one that had ended stays as it was
+      if (before.candidates[i].stop === 'aborted') expect(c.text.length).toBeGreaterThan(cut[i].length);
+      else expect(c.text).toBe(cut[i]);
+    });
+    expect(after.result?.vote).toBeDefined();
+    expect(rows.get('c1')?.heavy?.candidates.map((c) => c.text)).toEqual(after.candidates.map((c) => c.text));
+    // a finished run offers nothing to continue: the call changes nothing
+    await controller.continueAnswer();
+    expect(s().heavy).toBe(after);
+  });
 });

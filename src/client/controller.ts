@@ -3,7 +3,7 @@
 import type { EngineApi, GenerateRequest, HeavyRequest, ModelSource } from '../protocol/engine';
 import { BoxedError, toErrorInfo } from '../protocol/errors';
 import { entryFromHeavy, entryFromRun, heavyFromEntry, runFromEntry, type HistoryEntry } from '../state/history';
-import type { HeavyRun } from '../state/heavy';
+import { canContinueHeavy, continueHeavyRequest, type HeavyRun } from '../state/heavy';
 import { heavyPrefixesForTests } from './e2e-hooks';
 import type { HistoryDb } from '../state/history-db';
 import type { Run } from '../state/run';
@@ -40,7 +40,7 @@ export interface Controller {
   solve(): Promise<void>;
   stop(): Promise<void>;
   regenerate(): Promise<void>;
-  /** Continues the answer on screen from its text so far (after a stop, or an interrupted entry). */
+  /** Continues the answer on screen from its text so far (after a stop, or an interrupted entry); a stopped heavy run continues its stopped candidates. */
   continueAnswer(): Promise<void>;
   /** After a lost device: a fresh worker and device, the same model, then continue the answer. */
   recover(): Promise<void>;
@@ -96,6 +96,11 @@ export function createController(deps: ControllerDeps): Controller {
     const id = newId();
     created.set(id, now());
     s().heavyStarted(id, mode, problem, req, now());
+    await generateHeavy(req);
+  };
+
+  /** Runs the heavy run already in the store (started or continued) and records its end; saved as it streams. */
+  const generateHeavy = async (req: HeavyRequest) => {
     let lastSave = now();
     await saveHeavy(s().heavy);
     try {
@@ -111,6 +116,18 @@ export function createController(deps: ControllerDeps): Controller {
       s().heavyFailed(toErrorInfo(e));
     }
     await saveHeavy(s().heavy);
+  };
+
+  /** Continues the stopped heavy run on screen: the stopped candidates from their text, then the selection again. */
+  const continueHeavy = async () => {
+    const run = s().heavy;
+    const model = s().model;
+    if (!run || !model || !canContinueHeavy(run) || s().phase.kind === 'generating') return;
+    if ((model.batch ?? 1) < run.candidates.length) throw new BoxedError('InvalidRequest', `The model is loaded for ${model.batch ?? 1} parallel solution(s): load it again for ${run.candidates.length}.`);
+    const req = continueHeavyRequest(run, s().settings.maxTokens);
+    if (!created.has(run.id)) created.set(run.id, run.startedAt);
+    s().heavyContinued(req);
+    await generateHeavy(req);
   };
 
   const sourceFromSettings = (): ModelSource => {
@@ -168,6 +185,7 @@ export function createController(deps: ControllerDeps): Controller {
   };
 
   const continueAnswer = async () => {
+    if (s().run === null && s().heavy !== null) return continueHeavy();
     const run = s().run;
     if (!run || !s().model || s().phase.kind === 'generating') return;
     const req: GenerateRequest = { ...run.request, maxTokens: s().settings.maxTokens, continueFrom: run.text };

@@ -50,6 +50,8 @@ export interface BatchStats {
   aggregateTokensPerSecond: number;
   dispatchesPerStep: number;
   readbacksPerStep: number;
+  /** Decode wall time per step not spent waiting for the sampled ids (recording, submitting, the loop's own work). */
+  cpuMsPerStep: number;
 }
 
 export interface BatchResult {
@@ -145,6 +147,7 @@ export async function generateBatch(model: GpuModel, req: BatchRequest): Promise
   let rowsTotal = 0;
   let dispatches = 0;
   let readbacks = 0;
+  let waitMs = 0;
   let pending: Pending | null = null;
   const submit = (rows: SeqState[], specs: RowSpec[], tokens?: number[]): Pending => {
     const d = stats.dispatches;
@@ -176,7 +179,9 @@ export async function generateBatch(model: GpuModel, req: BatchRequest): Promise
     const same = rows.every((s) => s.stop === null && s.ids.length + 1 < req.maxTokens && s.promptLen + s.ids.length < context);
     const next = same ? submit(rows, rows.map((s) => ({ slot: s.slot, pos: s.promptLen + s.ids.length }))) : null;
     const r = stats.readbacks;
+    const w0 = now();
     const ids = await model.readTokens(pending.handle);
+    waitMs += now() - w0;
     readbacks += stats.readbacks - r;
     const tokens: BatchTokenEvent[] = [];
     const ended: { seq: number; stop: StopReason }[] = [];
@@ -188,7 +193,7 @@ export async function generateBatch(model: GpuModel, req: BatchRequest): Promise
   }
   // let a speculative step finish before the caller reuses the buffers
   await model.ctx.device.queue.onSubmittedWorkDone();
-  return result(seqs, t0, tFirst, now(), steps, rowsTotal, dispatches, readbacks, prefilled);
+  return result(seqs, t0, tFirst, now(), steps, rowsTotal, dispatches, readbacks, prefilled, waitMs);
 }
 
 /** Takes one sampled id into a sequence: the stop token ends it; else the id is kept and the limits checked. */
@@ -205,7 +210,7 @@ function accept(s: SeqState, id: number, req: BatchRequest, context: number, tok
   if (s.stop !== null) ended.push({ seq: s.index, stop: s.stop });
 }
 
-function result(seqs: SeqState[], t0: number, tFirst: number, tEnd: number, steps: number, rows: number, dispatches: number, readbacks: number, prefilled: number): BatchResult {
+function result(seqs: SeqState[], t0: number, tFirst: number, tEnd: number, steps: number, rows: number, dispatches: number, readbacks: number, prefilled: number, waitMs = 0): BatchResult {
   const decodeTokens = seqs.reduce((a, s) => a + Math.max(0, s.ids.length - 1), 0);
   const decodeMs = tEnd - tFirst;
   return {
@@ -220,6 +225,7 @@ function result(seqs: SeqState[], t0: number, tFirst: number, tEnd: number, step
       aggregateTokensPerSecond: decodeMs > 0 ? (decodeTokens * 1000) / decodeMs : 0,
       dispatchesPerStep: steps > 0 ? dispatches / steps : 0,
       readbacksPerStep: steps > 0 ? readbacks / steps : 0,
+      cpuMsPerStep: steps > 0 ? (decodeMs - waitMs) / steps : 0,
     },
   };
 }

@@ -107,6 +107,36 @@ describe('heavy mode', () => {
     expect(r.selection.rounds).toEqual([]);
   });
 
+  it('continues a stopped run: ended candidates are kept, the stopped ones continue from their text', async () => {
+    // a stopped run: candidates 0 and 2 had ended (kept as they are), 1 and 3 were cut by the Stop
+    const continueFrom = ['<think>a</think>So \\boxed{4}', '<think>b', '<think>c</think>\\boxed{4}', '<think>d e'];
+    const continueDone = ['eos', 'aborted', 'max-tokens', null] as const;
+    const batches: HeavyEvent[][] = [];
+    const r = await engine.generateHeavy(heavyReq({ continueFrom, continueDone: [...continueDone], maxTokens: 6 }), (e) => batches.push(e));
+    const events = batches.flat();
+    // the kept candidates: no event, their text and stop as they were, their answer read
+    for (const i of [0, 2]) {
+      expect(events.some((e) => 'seq' in e && e.seq === i)).toBe(false);
+      expect(r.candidates[i]).toEqual({ text: continueFrom[i], ids: [], answer: '4', stop: continueDone[i] });
+    }
+    // the continued ones: their events carry the candidate's index, their text extends the old one
+    for (const i of [1, 3]) {
+      const text = events.filter((e): e is Extract<HeavyEvent, { type: 'token' }> => e.type === 'token' && e.seq === i).map((e) => e.text).join('');
+      expect(r.candidates[i].text).toBe(continueFrom[i] + text);
+      expect(r.candidates[i].ids.length).toBeGreaterThan(0);
+      expect(r.candidates[i].stop).not.toBe('aborted');
+    }
+    // a continued candidate samples as the same candidate started from that text alone (seed + its index)
+    const alone = await engine.generateHeavy(heavyReq({ continueFrom, continueDone: ['eos', null, 'eos', 'eos'], maxTokens: 6 }));
+    expect(alone.candidates[1]).toEqual(r.candidates[1]);
+    // every candidate had ended: nothing is decoded, the vote runs on the texts
+    const none = await engine.generateHeavy(heavyReq({ continueFrom, continueDone: ['eos', 'eos', 'eos', 'eos'] }));
+    expect(none.stats.decodeSteps).toBe(0);
+    expect(none.candidates.map((c) => c.text)).toEqual(continueFrom);
+    expect(none.answer).toBe('4');
+    await expect(engine.generateHeavy(heavyReq({ continueDone: ['eos', 'eos', 'eos', 'eos', 'eos'] }))).rejects.toMatchObject({ name: 'InvalidRequest' });
+  });
+
   const deps = (events: HeavyEvent[]): SelectDeps => ({
     model: engine.model!,
     tokenizer: engine.tokenizer!,

@@ -2,7 +2,7 @@
 // events tagged with the candidate's index, their answers read per mode, majority-voted (exact strings)
 // and tallied by equivalence for display, then, with `select: 'genselect'`, judged by the model itself
 // (select.ts). Stop ends the candidates and the selection alike.
-import type { GenerateRequest, HeavyCandidate, HeavyEvent, HeavyRequest, HeavyResult, HeavySelection } from '../protocol/engine';
+import type { GenerateRequest, HeavyCandidate, StopReason, HeavyEvent, HeavyRequest, HeavyResult, HeavySelection } from '../protocol/engine';
 import { BoxedError, toErrorInfo } from '../protocol/errors';
 import type { GpuModel } from '../gpu/model';
 import type { Tokenizer } from '../tokenizer/tokenizer';
@@ -12,7 +12,7 @@ import { extractAnswer } from '../reasoning/answer';
 import { majorityVote } from '../reasoning/vote';
 import { tallyAnswers } from '../reasoning/tally';
 import { loadSymbolicEquivalence } from '../reasoning/equivalence';
-import { generateBatch } from './batch';
+import { generateBatch, type BatchResult } from './batch';
 import { runGenSelect } from './select';
 
 /** The most candidates one heavy run decodes at once. */
@@ -34,18 +34,23 @@ export async function runHeavy(deps: HeavyDeps, req: HeavyRequest, emit: (events
   if (req.select !== 'vote' && req.select !== 'genselect') throw new BoxedError('InvalidRequest', `select must be vote or genselect, got ${String(req.select)}`);
   const prefixes = req.continueFrom ?? [];
   if (prefixes.length > n) throw new BoxedError('InvalidRequest', `continueFrom has ${prefixes.length} texts for ${n} candidates`);
+  const doneIn = req.continueDone ?? [];
+  if (doneIn.length > n) throw new BoxedError('InvalidRequest', `continueDone has ${doneIn.length} entries for ${n} candidates`);
+  // candidates that had ended before a Stop are kept as they are; the others (batch sequence j is candidate live[j]) are decoded
+  const done = Array.from({ length: n }, (_, i) => (doneIn[i] && doneIn[i] !== 'aborted' ? doneIn[i] : null));
+  const live = done.flatMap((d, i) => (d === null ? [i] : []));
   const rendered = deps.render(req.prompt);
   const promptIds = tokenizer.encode(rendered);
-  const seqIds = Array.from({ length: n }, (_, i) => (prefixes[i] ? tokenizer.encode(rendered + prefixes[i]) : promptIds));
-  const budget = Math.max(1, Math.min(req.maxTokens, model.opts.context - Math.max(...seqIds.map((p) => p.length))));
+  const seqIds = live.map((i) => (prefixes[i] ? tokenizer.encode(rendered + prefixes[i]) : promptIds));
+  const budget = Math.max(1, Math.min(req.maxTokens, model.opts.context - Math.max(0, ...seqIds.map((p) => p.length))));
   const detoks = Array.from({ length: n }, () => new StreamingDetokenizer(tokenizer));
   const texts = Array.from({ length: n }, (_, i) => prefixes[i] ?? '');
-  const answers = new Array<string | null>(n).fill(null);
+  const answers = texts.map((t, i) => (done[i] === null ? null : extractAnswer(req.mode, t)));
   const counts = new Array<number>(n).fill(0);
   const t0 = performance.now();
   let tFirst = 0;
-  const batch = await generateBatch(model, {
-    sequences: seqIds.map((ids, i) => ({ promptIds: ids, seed: (req.sampling.seed + i) >>> 0 })),
+  const batch = live.length === 0 ? emptyBatch() : await generateBatch(model, {
+    sequences: live.map((i, j) => ({ promptIds: seqIds[j], seed: (req.sampling.seed + i) >>> 0 })),
     maxTokens: budget,
     sampling: req.sampling,
     eosIds: deps.eosIds,
@@ -55,24 +60,30 @@ export async function runHeavy(deps: HeavyDeps, req: HeavyRequest, emit: (events
       if (tFirst === 0) tFirst = performance.now();
       const events: HeavyEvent[] = [];
       for (const t of tokens) {
-        const piece = detoks[t.seq].push(t.id);
-        texts[t.seq] += piece;
-        counts[t.seq] = t.count;
-        events.push({ type: 'token', seq: t.seq, text: piece, count: t.count });
+        const seq = live[t.seq];
+        const piece = detoks[seq].push(t.id);
+        texts[seq] += piece;
+        counts[seq] = t.count;
+        events.push({ type: 'token', seq, text: piece, count: t.count });
       }
       for (const e of ended) {
-        const tail = detoks[e.seq].flush();
+        const seq = live[e.seq];
+        const tail = detoks[seq].flush();
         if (tail) {
-          texts[e.seq] += tail;
-          events.push({ type: 'token', seq: e.seq, text: tail, count: counts[e.seq] });
+          texts[seq] += tail;
+          events.push({ type: 'token', seq, text: tail, count: counts[seq] });
         }
-        answers[e.seq] = extractAnswer(req.mode, texts[e.seq]);
-        events.push({ type: 'candidate-end', seq: e.seq, stop: e.stop, answer: answers[e.seq] });
+        answers[seq] = extractAnswer(req.mode, texts[seq]);
+        events.push({ type: 'candidate-end', seq, stop: e.stop, answer: answers[seq] });
       }
       if (events.length > 0) emit(events);
     },
   });
-  const candidates: HeavyCandidate[] = batch.sequences.map((s, i) => ({ text: texts[i], ids: s.ids, answer: answers[i], stop: s.stop }));
+  const candidates: HeavyCandidate[] = texts.map((text, i) => {
+    const j = live.indexOf(i);
+    const s: { ids: number[]; stop: StopReason } = j >= 0 ? batch.sequences[j] : { ids: [], stop: done[i] ?? 'aborted' };
+    return { text, ids: s.ids, answer: answers[i], stop: s.stop };
+  });
   const vote = majorityVote(answers);
   // the tally groups with the full (symbolic) comparison; it is display-only, so a failed load leaves the literal rules
   await loadSymbolicEquivalence().catch(() => undefined);
@@ -116,4 +127,12 @@ export async function runHeavy(deps: HeavyDeps, req: HeavyRequest, emit: (events
   };
   emit([{ type: 'stats', stats }]);
   return { candidates, vote, tally, selection, chosen, answer: chosen === null ? null : answers[chosen], stats };
+}
+
+/** The batch of a continued run whose candidates had all ended (only the selection runs again). */
+function emptyBatch(): BatchResult {
+  return {
+    sequences: [],
+    stats: { prefilledTokens: 0, prefillMs: 0, decodeMs: 0, decodeSteps: 0, decodeRows: 0, decodeTokens: 0, aggregateTokensPerSecond: 0, dispatchesPerStep: 0, readbacksPerStep: 0, cpuMsPerStep: 0 },
+  };
 }

@@ -163,6 +163,11 @@ export interface HeavyRequest {
   selectionMaxTokens?: number;
   /** Text candidate i has already written (continue a stopped run); its candidate text starts with it. */
   continueFrom?: readonly string[];
+  /**
+   * With continueFrom: how candidate i had ended before the run was stopped ('eos', 'max-tokens', ...): it is
+   * kept as it is (its text is continueFrom[i]) and not decoded again. null, 'aborted' or absent: it continues.
+   */
+  continueDone?: readonly (StopReason | null)[];
 }
 
 export interface HeavyCandidate {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { HeavyRequest, HeavyResult } from '../protocol/engine';
-import { applyHeavyEvents, finishHeavyRun, newHeavyRun } from './heavy';
+import { applyHeavyEvents, canContinueHeavy, continueHeavyRequest, finishHeavyRun, newHeavyRun } from './heavy';
 import { entryFromHeavy, heavyFromEntry } from './history';
 import { sanitizeSettings } from './settings';
 import { createBoxedStore } from './store';
@@ -30,6 +30,37 @@ const RESULT: HeavyResult = {
 };
 
 describe('heavy runs in the store', () => {
+  it('a stopped run continues: ended candidates kept, stopped ones running again, the selection cleared', () => {
+    const stopped: HeavyResult = {
+      ...RESULT,
+      candidates: [RESULT.candidates[0], { text: '<think>b', ids: [4], answer: null, stop: 'aborted' }, RESULT.candidates[2]],
+      selection: { method: 'genselect', skipped: false, rounds: [] },
+    };
+    const store = createBoxedStore();
+    const s = () => store.getState();
+    s().heavyStarted('h1', 'math', '1+1?', REQ, 0);
+    s().heavyFinished(stopped, 50);
+    expect(canContinueHeavy(s().heavy)).toBe(true);
+    const req = continueHeavyRequest(s().heavy!, 20);
+    expect(req).toMatchObject({ maxTokens: 20, continueFrom: ['<think>a</think>\\boxed{2}', '<think>b', 'c'], continueDone: ['eos', null, 'max-tokens'] });
+    s().heavyContinued(req);
+    const h = s().heavy!;
+    expect(s().phase).toEqual({ kind: 'generating', runId: 'h1', stopping: false });
+    expect(h.id).toBe('h1');
+    expect(h.result).toBeUndefined();
+    expect(h.stopped).toBeUndefined();
+    expect(h.candidates.map((c) => c.stop)).toEqual(['eos', undefined, 'max-tokens']);
+    expect(h.candidates[1].text).toBe('<think>b');
+    // its token count goes on from where it stopped
+    const was = h.candidates[1].tokens;
+    s().heavyEvents([{ type: 'token', seq: 1, text: 'x', count: 1 }], 60);
+    expect(s().heavy!.candidates[1].tokens).toBe(was + 1);
+    expect(s().heavy!.candidates[1].text).toBe('<think>bx');
+    // a finished run does not continue
+    s().heavyFinished(RESULT, 90);
+    expect(canContinueHeavy(s().heavy)).toBe(false);
+  });
+
   it('folds event batches per candidate and per selection round', () => {
     let h = newHeavyRun('h1', 'math', '1+1?', REQ, 0);
     h = applyHeavyEvents(h, [{ type: 'prefill', done: 5, total: 5 }, { type: 'token', seq: 0, text: '<think>a', count: 2 }, { type: 'token', seq: 2, text: 'c', count: 1 }], 10);

@@ -18,6 +18,8 @@ export interface HeavyCandidateView {
   lastTokenAt?: number;
   /** Thinking time, fixed once `</think>` appeared. */
   thinkMs?: number;
+  /** Tokens written before a Continue (the engine counts the continued run's tokens from 1). */
+  tokensBefore?: number;
 }
 
 export interface HeavyRoundView {
@@ -89,7 +91,7 @@ export function applyHeavyEvent(run: HeavyRun, e: HeavyEvent, now: number): Heav
         const text = c.text + e.text;
         const firstTokenAt = c.firstTokenAt ?? now;
         const ended = c.thinkMs === undefined && text.includes(THINK_END, Math.max(0, c.text.length - THINK_END.length));
-        return { ...c, text, tokens: Math.max(c.tokens, e.count), firstTokenAt, lastTokenAt: now, thinkMs: ended ? now - firstTokenAt : c.thinkMs };
+        return { ...c, text, tokens: Math.max(c.tokens, (c.tokensBefore ?? 0) + e.count), firstTokenAt, lastTokenAt: now, thinkMs: ended ? now - firstTokenAt : c.thinkMs };
       });
     case 'candidate-end':
       return withCandidate(run, e.seq, (c) => ({ ...c, stop: e.stop, answer: e.answer, lastTokenAt: c.lastTokenAt ?? now }));
@@ -112,7 +114,7 @@ export function applyHeavyEvents(run: HeavyRun, events: readonly HeavyEvent[], n
 
 /** The finished run: the result's texts and answers are authoritative; the streamed timings are kept. */
 export function finishHeavyRun(run: HeavyRun, r: HeavyResult, now: number): HeavyRun {
-  const candidates = r.candidates.map((c, i) => ({ ...(run.candidates[i] ?? { tokens: 0 }), text: c.text, answer: c.answer, stop: c.stop, tokens: Math.max(run.candidates[i]?.tokens ?? 0, c.ids.length) }));
+  const candidates = r.candidates.map((c, i) => ({ ...(run.candidates[i] ?? { tokens: 0 }), text: c.text, answer: c.answer, stop: c.stop, tokens: Math.max(run.candidates[i]?.tokens ?? 0, (run.candidates[i]?.tokensBefore ?? 0) + c.ids.length) }));
   const rounds = r.selection.rounds.map((x, i) => ({
     ...(run.rounds[i] ?? { tokens: 0 }),
     candidates: x.candidates,
@@ -144,7 +146,38 @@ export interface HeavySlice {
   heavyEvents(events: readonly HeavyEvent[], now: number): void;
   heavyFinished(result: HeavyResult, now: number): void;
   heavyFailed(error: ErrorInfo): void;
+  /** Continue the stopped run on screen with `request` (its continueFrom / continueDone made by continueHeavyRequest). */
+  heavyContinued(request: HeavyRequest): void;
   showHeavy(run: HeavyRun | null): void;
+}
+
+/** Whether a heavy run can be continued: it was stopped before its end (a candidate or the selection). */
+export function canContinueHeavy(run: HeavyRun | null): boolean {
+  return run !== null && run.stopped === true;
+}
+
+/** The request that continues a stopped run: every candidate from its text, the ended ones kept as they are. */
+export function continueHeavyRequest(run: HeavyRun, maxTokens: number): HeavyRequest {
+  return {
+    ...run.request,
+    maxTokens,
+    continueFrom: run.candidates.map((c) => c.text),
+    continueDone: run.candidates.map((c) => (c.stop === undefined || c.stop === 'aborted' ? null : c.stop)),
+  };
+}
+
+/** The run as it continues: the stopped candidates running again, the selection and the result cleared. */
+export function continuedHeavyRun(run: HeavyRun, request: HeavyRequest): HeavyRun {
+  return {
+    id: run.id,
+    mode: run.mode,
+    problem: run.problem,
+    request,
+    select: run.select,
+    startedAt: run.startedAt,
+    candidates: run.candidates.map((c) => (c.stop === undefined || c.stop === 'aborted' ? { ...c, stop: undefined, tokensBefore: c.tokens } : c)),
+    rounds: [],
+  };
 }
 
 export const createHeavySlice: StateCreator<Boxed, [], [], HeavySlice> = (set, get) => ({
@@ -163,6 +196,11 @@ export const createHeavySlice: StateCreator<Boxed, [], [], HeavySlice> = (set, g
   heavyFailed: (error) => {
     const h = get().heavy;
     set({ heavy: h ? { ...h, error, finishedAt: h.finishedAt } : null, phase: { kind: 'error', error, during: 'generate' }, ...(error.name === 'DeviceLost' ? { model: null } : {}) });
+  },
+  heavyContinued: (request) => {
+    const h = get().heavy;
+    if (!h || get().phase.kind === 'generating') return;
+    set({ heavy: continuedHeavyRun(h, request), run: null, phase: { kind: 'generating', runId: h.id, stopping: false } });
   },
   showHeavy: (heavy) => {
     if (get().phase.kind === 'generating') return;

@@ -2,7 +2,9 @@
 // Not part of the test suite (vitest includes only *.test.ts). Run it with
 //   npx vitest bench --run src/gpu/kernels/sample.bench.ts
 // Environment: BENCH_ONLY=<substring> keeps the cases whose name contains it; BENCH_RUNS=<n> timed runs (default 7);
-// BENCH_PROFILE=weak uses the SwiftShader-like profile (no f16, no subgroups, 256 invocations).
+// BENCH_PROFILE=weak uses the SwiftShader-like profile (no f16, no subgroups, 256 invocations);
+// BENCH_STD=<s> the logits' standard deviation (default 3; 8 is as peaked as the synthetic models' logits);
+// BENCH_CHUNKS=<g> forces stage 1's chunks per row (0: the single full-pass kernel).
 // Each case is built once (pipeline, buffers, bind group), run once to warm up, then timed BENCH_RUNS times:
 // one run = one dispatch (all rows) in its own command buffer, submit, wait for onSubmittedWorkDone. The table
 // gives the median and the minimum per dispatch in milliseconds, and the median per row.
@@ -34,9 +36,10 @@ const SETTINGS: [string, Omit<RowSampleParams, 'coin'>][] = [
 const CASES: Case[] = [1, 8].flatMap((rows) => SETTINGS.map(([name, params]) => ({ name: `${name} r${rows}`, rows, params })));
 
 async function timeCase(ctx: GpuContext, c: Case, runs: number): Promise<number[]> {
-  const kernel = new SampleKernel(ctx, { vocab: VOCAB, validVocab: VALID, maxRows: c.rows });
+  const chunks = process.env.BENCH_CHUNKS === undefined ? undefined : Number(process.env.BENCH_CHUNKS);
+  const kernel = new SampleKernel(ctx, { vocab: VOCAB, validVocab: VALID, maxRows: c.rows, chunks });
   await ctx.pipelines.compile(); // the kernel's pipelines, asynchronously
-  const logits = uploadBuffer(ctx, 'logits', randomNormal(c.rows * VOCAB, 11, 3));
+  const logits = uploadBuffer(ctx, 'logits', randomNormal(c.rows * VOCAB, 11, Number(process.env.BENCH_STD ?? 3)));
   const tokens = createBuffer(ctx, 'tokens', c.rows * 4);
   const b = kernel.bind(logits, undefined, tokens);
   kernel.writeParams(Array.from({ length: c.rows }, (_, i) => ({ ...c.params, coin: (i + 0.5) / (c.rows + 1) })));
@@ -66,7 +69,7 @@ bench(
     const ctx = await nodeContext(profile);
     const only = process.env.BENCH_ONLY;
     const runs = Number(process.env.BENCH_RUNS ?? 7);
-    const lines = [`profile: ${process.env.BENCH_PROFILE ?? 'full'} vocab ${VOCAB} runs ${runs}`];
+    const lines = [`profile: ${process.env.BENCH_PROFILE ?? 'full'} vocab ${VOCAB} runs ${runs} std ${process.env.BENCH_STD ?? 3} chunks ${process.env.BENCH_CHUNKS ?? 'default'}`];
     lines.push(`${'case'.padEnd(32)} ${'median ms'.padStart(10)} ${'min ms'.padStart(10)} ${'ms/row'.padStart(8)}`);
     for (const c of CASES) {
       if (only && !c.name.includes(only)) continue;

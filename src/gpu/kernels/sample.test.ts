@@ -2,8 +2,9 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import { nodeContext, PROFILES } from '../test-device';
 import type { GpuContext } from '../context';
 import { uploadBuffer, createBuffer, readU32 } from '../buffers';
-import { SampleKernel, type RowSampleParams } from './sample';
+import { SampleKernel, SAMPLE_RECORD_WORDS, sampleChunks, type RowSampleParams } from './sample';
 import { sample } from '../../sampler/sample';
+import { samplePartials } from '../../cpu/sample-partial';
 import { Rng } from '../../sampler/rng';
 
 const F32_MAX = 3.4028234663852886e38;
@@ -25,9 +26,16 @@ function asF32(p: RowSampleParams): RowSampleParams {
   return { temperature: Math.fround(p.temperature), topP: Math.fround(p.topP), topK: p.topK, coin: Math.fround(p.coin) };
 }
 
-async function runGpu(ctx: GpuContext, vocab: number, validVocab: number, logits: Float32Array, params: RowSampleParams[]): Promise<Uint32Array> {
+// the sampler's two shapes: the single full-pass kernel (chunks 0, what CPU adapters get) and the two stages
+// with a GPU's chunk count (what every discrete GPU gets)
+const STAGES: [string, (validVocab: number) => number][] = [
+  ['one stage', () => 0],
+  ['two stages', (v) => sampleChunks(v, false)],
+];
+
+async function runGpu(ctx: GpuContext, vocab: number, validVocab: number, logits: Float32Array, params: RowSampleParams[], chunks?: number): Promise<Uint32Array> {
   const rows = params.length;
-  const kernel = new SampleKernel(ctx, { vocab, validVocab, maxRows: rows + 3 });
+  const kernel = new SampleKernel(ctx, { vocab, validVocab, maxRows: rows + 3, chunks });
   await ctx.pipelines.compile(); // the kernel's pipelines, asynchronously
   const lb = uploadBuffer(ctx, 'logits', logits);
   const tb = createBuffer(ctx, 'tokens', (rows + 3) * 4);
@@ -79,7 +87,9 @@ function randomLogits(rows: number, vocab: number, validVocab: number, seed: num
   return l;
 }
 
-describe.each(Object.entries(PROFILES))('GPU sampler on the %s profile', (_name, profile) => {
+const CASES = Object.entries(PROFILES).flatMap(([name, profile]) => STAGES.map(([stage, chunksFor]) => [name, stage, profile, chunksFor] as const));
+
+describe.each(CASES)('GPU sampler on the %s profile, %s', (_name, _stage, profile, chunksFor) => {
   let ctx: GpuContext;
   beforeAll(async () => {
     ctx = await nodeContext(profile);
@@ -100,7 +110,7 @@ describe.each(Object.entries(PROFILES))('GPU sampler on the %s profile', (_name,
       if (vocab < 10000) params.push({ ...s, coin: 1 - 2 ** -24 }, { ...s, coin: 0 });
     }
     const logits = randomLogits(params.length, vocab, validVocab, vocab + 1, std);
-    const gpu = await runGpu(ctx, vocab, validVocab, logits, params);
+    const gpu = await runGpu(ctx, vocab, validVocab, logits, params, chunksFor(validVocab));
     const exact = compare(gpu, logits, vocab, validVocab, params);
     expect(exact).toBeGreaterThanOrEqual(params.length - 1);
     // settings that must equal greedy: the argmax
@@ -125,11 +135,11 @@ describe.each(Object.entries(PROFILES))('GPU sampler on the %s profile', (_name,
     // 8 draws from one row: the same logits replicated into 8 rows, each with the next coin
     const many = new Float32Array(draws * vocab);
     for (let r = 0; r < draws; r++) many.set(logits, r * vocab);
-    const a = await runGpu(ctx, vocab, validVocab, many, coinsFor(7));
-    const b = await runGpu(ctx, vocab, validVocab, many, coinsFor(7));
+    const a = await runGpu(ctx, vocab, validVocab, many, coinsFor(7), chunksFor(validVocab));
+    const b = await runGpu(ctx, vocab, validVocab, many, coinsFor(7), chunksFor(validVocab));
     expect(Array.from(a)).toEqual(Array.from(b));
     expect(compare(a, many, vocab, validVocab, coinsFor(7))).toBeGreaterThanOrEqual(draws - 1);
-    const c = await runGpu(ctx, vocab, validVocab, many, coinsFor(8));
+    const c = await runGpu(ctx, vocab, validVocab, many, coinsFor(8), chunksFor(validVocab));
     expect(Array.from(c)).not.toEqual(Array.from(a));
   });
 
@@ -151,7 +161,7 @@ describe.each(Object.entries(PROFILES))('GPU sampler on the %s profile', (_name,
         params.push({ ...s, coin: rng.next() });
       }
     });
-    const gpu = await runGpu(ctx, vocab, validVocab, logits, params);
+    const gpu = await runGpu(ctx, vocab, validVocab, logits, params, chunksFor(validVocab));
     expect(compare(gpu, logits, vocab, validVocab, params)).toBe(params.length);
     // the +inf / max-finite row picks only among {200, 250, 300}; the all -inf row gives id 0
     for (const j of [0, 1, 2]) expect([200, 250, 300]).toContain(gpu[2 * 3 + j]);
@@ -162,7 +172,7 @@ describe.each(Object.entries(PROFILES))('GPU sampler on the %s profile', (_name,
 // the sampler's paths past its fast ones: lists that do not fit (top-k above the list capacity, a flat
 // distribution at a high temperature whose top-p set is thousands of ids), heavy ties at the thresholds,
 // logits quantized to a few values, and top-k larger than the workgroup
-describe.each(Object.entries(PROFILES))('GPU sampler fallbacks on the %s profile', (_name, profile) => {
+describe.each(CASES)('GPU sampler fallbacks on the %s profile, %s', (_name, _stage, profile, chunksFor) => {
   let ctx: GpuContext;
   beforeAll(async () => {
     ctx = await nodeContext(profile);
@@ -192,7 +202,88 @@ describe.each(Object.entries(PROFILES))('GPU sampler fallbacks on the %s profile
     add(normal(3), { temperature: 1, topP: 0.95, topK: 30 });
     const logits = new Float32Array(rowsData.length * vocab);
     rowsData.forEach((r, i) => logits.set(r, i * vocab));
-    const gpu = await runGpu(ctx, vocab, validVocab, logits, params);
+    const gpu = await runGpu(ctx, vocab, validVocab, logits, params, chunksFor(validVocab));
     expect(compare(gpu, logits, vocab, validVocab, params)).toBeGreaterThanOrEqual(params.length - 1);
+  });
+
+  it('rows 1..16 in one dispatch, each its own setting and seed, vocab not a multiple of the workgroup', async () => {
+    const vocab = 4099;
+    const validVocab = 4097;
+    for (const rows of [1, 2, 5, 8, 13, 16]) {
+      const params: RowSampleParams[] = [];
+      for (let r = 0; r < rows; r++) {
+        const coin = new Rng(1000 * rows + r).next(); // a seed per row: the row's own coin
+        params.push({ ...SETTINGS[(r + rows) % SETTINGS.length], coin });
+      }
+      // peaked rows (std 8, like a model's logits: the two stages finish from the records) and flat ones
+      const logits = new Float32Array(rows * vocab);
+      for (let r = 0; r < rows; r++) logits.set(randomLogits(1, vocab, validVocab, 31 * rows + r, r % 3 === 0 ? 0.5 : 8), r * vocab);
+      const gpu = await runGpu(ctx, vocab, validVocab, logits, params, chunksFor(validVocab));
+      expect(compare(gpu, logits, vocab, validVocab, params)).toBeGreaterThanOrEqual(rows - 1);
+    }
+  });
+});
+
+// stage 1's chunk records against their CPU twin (src/cpu/sample-partial.ts)
+describe.each(Object.entries(PROFILES))('GPU sampler stage 1 on the %s profile', (_name, profile) => {
+  let ctx: GpuContext;
+  beforeAll(async () => {
+    ctx = await nodeContext(profile);
+  });
+
+  it.each([
+    [4099, 4097, 37, 0.7],
+    [1000, 999, 63, 0],
+    [151936, 151665, 256, 0.6],
+    [45, 45, 3, 1.3],
+  ])('vocab %i (valid %i), %i chunks, temperature %f: candidates, floor, maximum and mass equal the CPU twin', async (vocab, validVocab, chunks, temperature) => {
+    const rows = 3;
+    const logits = randomLogits(rows, vocab, validVocab, vocab + chunks, 3);
+    // ties and special values in row 1: a repeated maximum, -inf, NaN, +inf
+    for (let i = 0; i < validVocab; i += 5) logits[vocab + i] = Math.round(logits[vocab + i]);
+    logits[vocab + 3] = -Infinity;
+    logits[vocab + 7] = NaN;
+    logits[vocab + 11] = Infinity;
+    const params = Array.from({ length: rows }, (_, r) => ({ temperature, topP: 0.9, topK: 0, coin: (r + 0.5) / rows }));
+    const kernel = new SampleKernel(ctx, { vocab, validVocab, maxRows: rows, chunks });
+    await ctx.pipelines.compile();
+    const lb = uploadBuffer(ctx, 'logits', logits);
+    const tb = createBuffer(ctx, 'tokens', rows * 4);
+    const bound = kernel.bind(lb, undefined, tb);
+    kernel.writeParams(params);
+    const enc = ctx.device.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    kernel.encode(pass, bound, rows);
+    pass.end();
+    ctx.submit([enc.finish()]);
+    const words = await readU32(ctx, kernel.candBuffer, rows * chunks * SAMPLE_RECORD_WORDS);
+    const gpuIds = await readU32(ctx, tb, rows);
+    const f = new Float32Array(words.buffer, words.byteOffset, words.length);
+    const keyOf = (x: number) => {
+      const b = new Uint32Array(Float32Array.of(x).buffer)[0];
+      return (b & 0x80000000 ? ~b : b | 0x80000000) >>> 0;
+    };
+    const NONE = 0xffffffff;
+    for (let r = 0; r < rows; r++) {
+      const cpu = samplePartials(logits.subarray(r * vocab, (r + 1) * vocab), validVocab, chunks, Math.fround(temperature));
+      cpu.forEach((rec, g) => {
+        const o = (r * chunks + g) * SAMPLE_RECORD_WORDS;
+        const at = `row ${r} chunk ${g}`;
+        expect(words[o + 1], at).toBe(rec.best[0]?.id ?? NONE);
+        if (rec.best.length > 0) expect(words[o], at).toBe(keyOf(rec.best[0].logit));
+        expect(words[o + 2], at).toBe(rec.floor ? keyOf(rec.floor.logit) : 0);
+        for (let q = 0; q < 4; q++) {
+          expect(words[o + 4 + q], `${at} candidate ${q}`).toBe(rec.best[q]?.id ?? NONE);
+          expect(words[o + 8 + q], `${at} candidate ${q}`).toBe(rec.best[q] ? keyOf(rec.best[q].logit) : 0);
+        }
+        expect(f[o + 3], at).toBeCloseTo(rec.mass, 4);
+        if (rec.mass > 0) expect(Math.abs(f[o + 3] - rec.mass) / rec.mass, at).toBeLessThan(1e-5);
+      });
+    }
+    // and the tokens equal the CPU sampler's
+    expect(compare(gpuIds, logits, vocab, validVocab, params)).toBeGreaterThanOrEqual(rows - 1);
+    kernel.destroy();
+    lb.destroy();
+    tb.destroy();
   });
 });
