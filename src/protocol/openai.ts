@@ -30,6 +30,10 @@ export interface OpenAiSamplingFields {
 
 export interface OpenAiChatRequest extends OpenAiSamplingFields {
   messages: OpenAiChatMessage[];
+  /** extension (vLLM): false renders the template without opening a new assistant turn */
+  add_generation_prompt?: boolean;
+  /** extension (vLLM): the last (assistant) message is left open and the model continues it */
+  continue_final_message?: boolean;
 }
 
 export interface OpenAiCompletionRequest extends OpenAiSamplingFields {
@@ -64,6 +68,8 @@ export interface OpenAiChatChunkChoice {
   index: number;
   delta: { role?: 'assistant'; content?: string | null; reasoning_content?: string | null };
   finish_reason: OpenAiFinishReason;
+  /** extension (vLLM's return_token_ids, Boxed's serve): the ids of this chunk's tokens */
+  token_ids?: number[] | null;
 }
 
 export interface OpenAiChatChunk {
@@ -80,6 +86,8 @@ export interface OpenAiCompletionChoice {
   index: number;
   text: string;
   finish_reason: OpenAiFinishReason;
+  /** extension (vLLM's return_token_ids, Boxed's serve): the ids of this chunk's tokens */
+  token_ids?: number[] | null;
 }
 
 export interface OpenAiCompletionResponse {
