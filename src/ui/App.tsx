@@ -47,7 +47,7 @@ function Header() {
       <div className="header-right">
         {model && (
           <span className="model-chip" title={`${model.name}, ${model.weights}, ${model.context} tokens of context`}>
-            {model.name.split('/').pop()} · {model.weights}
+            {model.server ? `${model.server.model.split('/').pop()} · server ${model.server.host}` : `${model.name.split('/').pop()} · ${model.weights}`}
           </span>
         )}
         <ThemeToggle />
