@@ -40,7 +40,7 @@ export function corsAdvice(origin: string): string {
   return (
     `If the server is running, it most likely refused this page's origin (${origin}) by CORS: ` +
     `start vLLM with --allowed-origins '["${origin}"]', llama.cpp's llama-server with --cors-origins ${origin} ` +
-    `(older builds allow every origin), or Boxed's serve with --allow-origin ${origin}.`
+    `(older builds allow every origin), or Boxed's serve with --cors-origin ${origin}.`
   );
 }
 

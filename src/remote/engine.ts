@@ -42,6 +42,11 @@ export const SERVER_MAX_SAMPLES = 64;
 export interface ServerEngineOptions extends ClientOptions {
   /** Completions asked for in one request (`n`); more candidates are split into several requests (default 16). */
   maxNPerRequest?: number;
+  /**
+   * Ask for the generated token ids too (`return_token_ids: true`, an extension of vLLM and Boxed's serve; a
+   * strict server such as OpenAI's own refuses unknown fields, so it is off by default and ids are then empty).
+   */
+  tokenIds?: boolean;
   /** Characters per token, for estimating a GenSelect prompt's length against the server's context (default 3). */
   charsPerToken?: number;
 }
@@ -305,7 +310,7 @@ export class ServerEngine implements EngineApi {
     const s: Stream = { texts: new Array<string>(n).fill(''), ids: Array.from({ length: n }, () => []), counts: new Array<number>(n).fill(0), finish: new Array(n).fill(undefined), usage: null, error: null, firstAt: 0 };
     const abort = this.newAbort();
     if (this.stopRequested) abort.abort();
-    const fields = samplingFields(client.target.model, maxTokens, sampling, n);
+    const fields = { ...samplingFields(client.target.model, maxTokens, sampling, n), ...(this.opts.tokenIds ? { return_token_ids: true } : {}) };
     const piece = (index: number, text: string, ids: number[] | null | undefined, reason: OpenAiFinishReason | undefined) => {
       if (!(index >= 0 && index < n)) return;
       if (text) {

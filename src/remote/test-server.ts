@@ -17,7 +17,16 @@ export type Reply = (
   | { kind: 'sse'; text: string; /** close the connection after this many characters */ cutAfter?: number }
   | { kind: 'json'; status: number; body: unknown }
   /** a vLLM-format chat stream of these texts (one per choice, split into pieces of `piece` characters) */
-  | { kind: 'chat'; texts: string[]; finish?: ('stop' | 'length')[]; piece?: number; cutAfterChunks?: number }
+  | {
+      kind: 'chat';
+      texts: string[];
+      finish?: ('stop' | 'length')[];
+      piece?: number;
+      /** close the connection after this many chunks */
+      cutAfterChunks?: number;
+      /** send this many chunks, then hold the stream open until cut() closes it (as when the server dies) */
+      holdAfterChunks?: number;
+    }
 ) & { /** only for the request with this seed (requests sent together may arrive in any order) */ seed?: number };
 
 export function fixture(name: string): string {
@@ -57,11 +66,14 @@ export interface ReplayServer {
   apiKey?: string;
   /** When set, CORS headers allow this origin (vLLM's --allowed-origins); otherwise none are sent. */
   allowOrigin?: string;
+  /** Closes the connections of held streams (holdAfterChunks) without ending their responses. */
+  cut(): void;
   close(): Promise<void>;
 }
 
 export async function startReplayServer(): Promise<ReplayServer> {
-  const state: Omit<ReplayServer, 'url' | 'close'> = { requests: [], replies: [], fallback: { kind: 'chat', texts: ['<think>ok</think>\n\\boxed{1}'] }, models: [{ id: 'boxed-test', max_model_len: 4096 }] };
+  const held = new Set<ServerResponse>();
+  const state: Omit<ReplayServer, 'url' | 'close' | 'cut'> = { requests: [], replies: [], fallback: { kind: 'chat', texts: ['<think>ok</think>\n\\boxed{1}'] }, models: [{ id: 'boxed-test', max_model_len: 4096 }] };
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
@@ -114,9 +126,14 @@ export async function startReplayServer(): Promise<ReplayServer> {
       return;
     }
     const cut = reply.kind === 'chat' ? reply.cutAfterChunks : undefined;
+    const hold = reply.kind === 'chat' ? reply.holdAfterChunks : undefined;
     for (let i = 0; i < parts.length; i++) {
       if (cut !== undefined && i === cut) {
         res.socket?.end();
+        return;
+      }
+      if (hold !== undefined && i === hold) {
+        held.add(res);
         return;
       }
       await new Promise<void>((resolve) => res.write(parts[i], () => resolve()));
@@ -132,6 +149,10 @@ export async function startReplayServer(): Promise<ReplayServer> {
   const port = (server.address() as AddressInfo).port;
   const out = state as ReplayServer;
   out.url = `http://127.0.0.1:${port}`;
+  out.cut = () => {
+    for (const res of held) res.socket?.end();
+    held.clear();
+  };
   out.close = () =>
     new Promise<void>((resolve) => {
       server.closeAllConnections();
