@@ -46,7 +46,7 @@ function Header() {
       </div>
       <div className="header-right">
         {model && (
-          <span className="model-chip" title={`${model.name}, ${model.weights}, ${model.context} tokens of context`}>
+          <span className="model-chip" title={`${model.server ? model.name : `${model.name}, ${model.weights}`}, ${model.context} tokens of context`}>
             {model.server ? `${model.server.model.split('/').pop()} · server ${model.server.host}` : `${model.name.split('/').pop()} · ${model.weights}`}
           </span>
         )}
