@@ -222,6 +222,16 @@ describe('generateHeavy', () => {
     expect(vllmChatStream(['abcdefghijkl', 'mnopqrstuvwx']).length).toBeGreaterThan(6);
   });
 
+  it('one request refused (n above the server limit) stops the others and fails the run', async () => {
+    const e = await loaded({ maxNPerRequest: 2 });
+    server.replies.push({ kind: 'chat', seed: 5, texts: ['<think>long</think>'.repeat(50)], holdAfterChunks: 4 });
+    server.replies.push({ kind: 'json', seed: 7, status: 400, body: { object: 'error', message: 'n is 2 but this server decodes at most 1 at once', type: 'BadRequestError', param: 'n', code: 400 } });
+    const err = await rejection(e.generateHeavy(heavyReq(4)));
+    expect(err.name).toBe('InvalidRequest');
+    expect(err.message).toContain('at most 1');
+    server.cut();
+  });
+
   it('a refused heavy request (401) fails the run', async () => {
     const e = await loaded();
     server.apiKey = 'sk-new';

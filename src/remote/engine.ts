@@ -210,6 +210,7 @@ export class ServerEngine implements EngineApi {
       emit([{ type: 'candidate-end', seq, stop, answer: answers[seq] }]);
     };
     // request g samples with seed + (its first candidate): one candidate per request gives candidate i seed + i
+    let refused: BoxedError | null = null;
     const streams = await Promise.all(
       groups.map((members) =>
         this.stream(
@@ -226,15 +227,19 @@ export class ServerEngine implements EngineApi {
             emit([{ type: 'token', seq, text, count }]);
           },
           (j, reason) => end(members[j], stopOf(reason)),
-        ),
+        ).catch((e: unknown) => {
+          // a request the server refused (401, an overflow, n above its limit): the run cannot be whole, so the
+          // other requests are stopped and the refusal is the run's error
+          refused ??= e instanceof BoxedError ? e : new BoxedError('ServerError', toErrorInfo(e).message, { cause: e });
+          for (const a of this.aborts) a.abort();
+          return null;
+        }),
       ),
     );
-    // a request refused outright (401, overflow, ...) with nothing streamed fails the run
-    const refused = streams.find((s) => s.error && s.error.name !== 'Aborted' && s.error.name !== 'StreamCut');
-    if (refused?.error && streams.every((s) => s.texts.every((t) => t === ''))) throw refused.error;
+    if (refused) throw refused;
     const candidates: HeavyCandidate[] = new Array(n);
     groups.forEach((members, g) => {
-      const s = streams[g];
+      const s = streams[g]!;
       members.forEach((seq, j) => {
         const stop = s.finish[j] !== undefined && s.finish[j] !== null ? stopOf(s.finish[j]) : s.error?.name === 'Aborted' ? 'aborted' : 'error';
         end(seq, stop);
@@ -258,12 +263,13 @@ export class ServerEngine implements EngineApi {
       chosen = out.chosen;
       selectionTokens = out.tokens;
     }
-    const firstAt = Math.min(...streams.map((s) => s.firstAt || Infinity));
-    const generated = streams.reduce((a, s) => a + (s.usage?.completion_tokens ?? s.counts.reduce((x, y) => x + y, 0)), 0);
+    const done = streams.filter((s) => s !== null);
+    const firstAt = Math.min(...done.map((s) => s.firstAt || Infinity));
+    const generated = done.reduce((a, s) => a + (s.usage?.completion_tokens ?? s.counts.reduce((x, y) => x + y, 0)), 0);
     const spanMs = performance.now() - (Number.isFinite(firstAt) ? firstAt : t0);
     const stats = {
-      promptTokens: streams[0]?.usage?.prompt_tokens ?? 0,
-      prefilledTokens: streams.reduce((a, s) => a + (s.usage?.prompt_tokens ?? 0), 0),
+      promptTokens: done[0]?.usage?.prompt_tokens ?? 0,
+      prefilledTokens: done.reduce((a, s) => a + (s.usage?.prompt_tokens ?? 0), 0),
       timeToFirstTokenMs: Number.isFinite(firstAt) ? firstAt - t0 : 0,
       decodeSteps: Math.max(0, ...counts),
       decodeRows: generated,
