@@ -141,6 +141,9 @@ export class OpenAiClient {
   private async *stream<T>(path: string, body: object, signal: AbortSignal | undefined, what: string): AsyncGenerator<T> {
     const res = await this.request(path, { method: 'POST', headers: this.headers(true), body: JSON.stringify({ ...body, stream: true }), signal }, what);
     if (!res.body) throw new BoxedError('ServerError', `${what}: the server sent no body`);
+    if (!/text\/event-stream/i.test(res.headers.get('content-type') ?? '')) {
+      throw new BoxedError('ServerError', `${what}: the server answered ${res.headers.get('content-type') || 'without a content type'} instead of a stream (text/event-stream): it does not stream, or ${this.root} is not an OpenAI-compatible server`);
+    }
     let done = false;
     try {
       for await (const ev of readSse(res.body)) {

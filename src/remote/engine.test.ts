@@ -142,6 +142,14 @@ describe('generate', () => {
     expect(gone.name).toBe('NotFound');
   });
 
+  it('an answer that is not a stream is a ServerError naming what came', async () => {
+    const e = await loaded();
+    server.replies.push({ kind: 'json', status: 200, body: { id: 'x', object: 'chat.completion', choices: [] } });
+    const err = await rejection(e.generate({ prompt: chat('x'), maxTokens: 8, sampling: greedy }));
+    expect(err.name).toBe('ServerError');
+    expect(err.message).toContain('application/json instead of a stream');
+  });
+
   it('stop aborts the fetch and keeps the text so far', async () => {
     const e = await loaded();
     server.replies.push({ kind: 'chat', texts: ['a'.repeat(3000)], piece: 1 });
