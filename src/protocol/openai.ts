@@ -68,7 +68,10 @@ export interface OpenAiChatChunkChoice {
   index: number;
   delta: { role?: 'assistant'; content?: string | null; reasoning_content?: string | null };
   finish_reason: OpenAiFinishReason;
-  /** extension (vLLM's return_token_ids, Boxed's serve): the ids of this chunk's tokens */
+  /**
+   * extension (return_token_ids): Boxed's serve gives all the generated ids on the choice's last chunk; vLLM's
+   * own return_token_ids (newer releases) gives each chunk's ids. The server engine reads both.
+   */
   token_ids?: number[] | null;
 }
 
@@ -86,7 +89,7 @@ export interface OpenAiCompletionChoice {
   index: number;
   text: string;
   finish_reason: OpenAiFinishReason;
-  /** extension (vLLM's return_token_ids, Boxed's serve): the ids of this chunk's tokens */
+  /** extension (return_token_ids): as on the chat chunk's choices */
   token_ids?: number[] | null;
 }
 

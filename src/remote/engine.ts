@@ -319,11 +319,12 @@ export class ServerEngine implements EngineApi {
     const fields = { ...samplingFields(client.target.model, maxTokens, sampling, n), ...(this.opts.tokenIds ? { return_token_ids: true } : {}) };
     const piece = (index: number, text: string, ids: number[] | null | undefined, reason: OpenAiFinishReason | undefined) => {
       if (!(index >= 0 && index < n)) return;
+      // ids come per chunk (vLLM) or all at once on the choice's last chunk (Boxed's serve), text or not
+      if (ids && ids.length > 0) s.ids[index].push(...ids);
       if (text) {
         s.firstAt ||= performance.now();
         s.texts[index] += text;
-        if (ids && ids.length > 0) s.ids[index].push(...ids);
-        s.counts[index] += ids && ids.length > 0 ? ids.length : 1;
+        s.counts[index] = Math.max(s.counts[index] + 1, s.ids[index].length);
         onText(index, text, s.counts[index], ids && ids.length === 1 ? ids[0] : -1);
       }
       if (reason) {
