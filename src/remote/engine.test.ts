@@ -142,6 +142,23 @@ describe('generate', () => {
     expect(gone.name).toBe('NotFound');
   });
 
+  it('token ids are read per chunk (vLLM) or all on the last chunk (serve); return_token_ids only when asked', async () => {
+    const head = '"object":"chat.completion.chunk","created":1,"model":"boxed-test"';
+    const sse = (choices: object[]) => choices.map((c) => `data: {${head},"choices":[${JSON.stringify(c)}]}\n\n`).join('') + 'data: [DONE]\n\n';
+    const perChunk = sse([{ index: 0, delta: { content: 'a' }, finish_reason: null, token_ids: [11] }, { index: 0, delta: { content: 'b' }, finish_reason: null, token_ids: [12, 13] }, { index: 0, delta: {}, finish_reason: 'stop' }]);
+    const atEnd = sse([{ index: 0, delta: { content: 'a' }, finish_reason: null }, { index: 0, delta: { content: 'b' }, finish_reason: null }, { index: 0, delta: {}, finish_reason: 'stop', token_ids: [11, 12, 13] }]);
+    const e = await loaded({ tokenIds: true });
+    for (const text of [perChunk, atEnd]) {
+      server.replies.push({ kind: 'sse', text });
+      const r = await e.generate({ prompt: chat('x'), maxTokens: 8, sampling: greedy });
+      expect(r).toMatchObject({ text: 'ab', ids: [11, 12, 13], stop: 'eos' });
+      expect(server.requests.at(-1)!.body).toMatchObject({ return_token_ids: true });
+    }
+    const plain = await loaded();
+    await plain.generate({ prompt: chat('x'), maxTokens: 8, sampling: greedy });
+    expect(server.requests.at(-1)!.body).not.toHaveProperty('return_token_ids');
+  });
+
   it('an answer that is not a stream is a ServerError naming what came', async () => {
     const e = await loaded();
     server.replies.push({ kind: 'json', status: 200, body: { id: 'x', object: 'chat.completion', choices: [] } });
