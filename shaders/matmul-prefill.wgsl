@@ -18,7 +18,7 @@
 // accumulates a 4 x 4 micro-tile: rows ty + i*WY (strided), columns 4*tx .. 4*tx + 3 (contiguous, so
 // gate/up pairs meet in one thread). Edges are bounds-checked (zero fill), so any rows, N, K work.
 // The norm's sums of squares are taken from the staged x tile by threads lid < TM (needs WG >= TM).
-// Overrides: WX, WY (WX * WY >= 4 * WY, i.e. WX >= 4).
+// Overrides: WX, WY (WX * WY >= 4 * WY, i.e. WX >= 4; 4*WX and 4*WY multiples of 32 for the swizzles).
 struct Params {
   K: u32,
   wordsPerRow: u32,
@@ -50,8 +50,17 @@ const TK: u32 = 32u;
 @group(0) @binding(5) var<storage, read_write> y: array<f32>;
 @group(1) @binding(0) var<uniform> rowsU: RowsParams;
 
-var<workgroup> xs: array<f32, TK * TM>;  // [TK, TM] x tile, k-major
-var<workgroup> ws: array<f32, TK * TN>;  // [TK, TN] dequantized W tile, k-major
+var<workgroup> xs: array<f32, TK * TM>;  // [TK, TM] x tile, k-major, swizzled (xs_at)
+var<workgroup> ws: array<f32, TK * TN>;  // [TK, TN] dequantized W tile, k-major, swizzled (ws_at)
+
+// Swizzles that keep the tile stores free of bank conflicts (32 banks of 4 bytes) without padding, which
+// would not fit 16 KiB of workgroup memory. The x store has 32 consecutive threads write one row's 32 k
+// values: unswizzled they would be TM apart, all in one bank; XOR-ing the row with k spreads them over the 32
+// banks. The W store has 8 rows x 4 blocks per 32 threads, blocks 8*TN apart: XOR-ing the column with 8 *
+// (k / 8) puts the 4 blocks in different banks. Both need TM and TN multiples of 32; the XORs leave bits 0..2
+// alone, so the 4 contiguous columns a thread reads stay contiguous.
+fn xs_at(kk: u32, m: u32) -> u32 { return kk * TM + (m ^ (kk & 31u)); }
+fn ws_at(kk: u32, n: u32) -> u32 { return kk * TN + (n ^ ((kk >> 3u) << 3u)); }
 
 @compute @workgroup_size(WX, WY)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -77,7 +86,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let k = g * TK + kk;
       var v = 0.0;
       if (row < rows && k < p.K) { v = x[row * p.K + k]; }
-      xs[kk * TM + m] = v;
+      xs[xs_at(kk, m)] = v;
     }
     // stage W[n0 .. n0 + TN, same k range], 4 blocks of 8 per row
     for (var i = lid; i < TN * 4u; i += WG) {
@@ -91,21 +100,21 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         blk = Block(blk.lo * s, blk.hi * s);
       }
       for (var c = 0u; c < 4u; c++) {
-        ws[(bi * 8u + c) * TN + nl] = blk.lo[c];
-        ws[(bi * 8u + 4u + c) * TN + nl] = blk.hi[c];
+        ws[ws_at(bi * 8u + c, nl)] = blk.lo[c];
+        ws[ws_at(bi * 8u + 4u + c, nl)] = blk.hi[c];
       }
     }
     workgroupBarrier();
 //#if norm
     if (lid < TM) {
-      for (var kk = 0u; kk < TK; kk++) { let v = xs[kk * TM + lid]; ss += v * v; }
+      for (var kk = 0u; kk < TK; kk++) { let v = xs[xs_at(kk, lid)]; ss += v * v; }
     }
 //#endif
     for (var kk = 0u; kk < TK; kk++) {
-      let o = kk * TN + 4u * tx;
+      let o = ws_at(kk, 4u * tx);
       let b = vec4<f32>(ws[o], ws[o + 1u], ws[o + 2u], ws[o + 3u]);
       for (var i = 0u; i < 4u; i++) {
-        acc[i] += xs[kk * TM + ty + i * WY] * b;
+        acc[i] += xs[xs_at(kk, ty + i * WY)] * b;
       }
     }
     workgroupBarrier();

@@ -15,6 +15,7 @@ import { registerServiceWorker } from './client/pwa';
 import { askPersistentStorage } from './client/storage';
 import { boxed } from './state/store';
 import { App } from './ui/App';
+import { preloadMarkdown } from './ui/Markdown';
 import { ControllerContext } from './ui/controller-context';
 
 persistSettings(boxed, localStorage);
@@ -33,6 +34,9 @@ void controller.initHistory();
 
 const root = document.getElementById('root');
 if (!root) throw new Error('index.html has no #root');
+// The Markdown renderer (most of the app's JavaScript) is a chunk of its own: fetched once the first page is up.
+const idle = window.requestIdleCallback ?? ((f: () => void) => setTimeout(f, 200));
+idle(() => preloadMarkdown());
 createRoot(root).render(
   <StrictMode>
     <ControllerContext value={controller}>

@@ -11,6 +11,8 @@ import { benchCommand } from './bench';
 import { shareLinkCommand, shareOpenCommand } from './share';
 import { answersCommand } from './answers';
 import { benchLoadCommand } from './bench-load';
+import { serveCommand } from './serve';
+import { benchServeCommand } from './serve-bench';
 
 const USAGE = `usage: npm run -s cli -- COMMAND [options]
   make-model --out DIR --preset tiny|odd|full|k256 [--untied] [--seed N] [--gguf F16|Q8_0|Q4_0|Q4_K|Q6_K]
@@ -21,6 +23,9 @@ const USAGE = `usage: npm run -s cli -- COMMAND [options]
   bench      --model DIR [--prompt-tokens P] [--gen-tokens G] [--rows 1,2,4,8,16] [--roofline-only] [--weights ...] [--context N] [--json]
              [--samples 1,4,8,16]   (heavy mode: aggregate and per-sequence decode tokens/s per N)
   bench-load --model DIR|hub:owner/name[@rev] [--endpoint URL] [--cache DIR] [--parallel N] [--weights ...] [--context N] [--json]
+  serve      --model DIR|FILE.gguf|hub:owner/name [--port 8000] [--host 127.0.0.1] [--batch 4] [--api-key KEY] [--cors-origin *]
+             [--weights ...] [--context N]   (OpenAI-compatible HTTP: /v1/models, /v1/chat/completions, /v1/completions)
+  bench-serve --model DIR [--prompt-tokens P] [--gen-tokens G] [--n N] [--runs R] [--json]   (tokens/s through serve vs in-process)
   share-link --in RECORD.json [--base URL]
   share-open --url URL [--json]
   answers    --in FILE.jsonl (or -): reads answers and compares them, one JSON line out per line in
@@ -53,6 +58,12 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       case 'bench-load':
         await benchLoadCommand(rest);
+        return 0;
+      case 'serve':
+        await serveCommand(rest);
+        return 0;
+      case 'bench-serve':
+        await benchServeCommand(rest);
         return 0;
       case undefined:
       case '--help':

@@ -18,6 +18,7 @@ import { renderChat } from '../chat/template';
 import { generateSequence } from './generate';
 import { MAX_SAMPLES, runHeavy } from './heavy';
 import { checkBatchLimits, probeLargestBatch } from './memory';
+import { runMany, type ManyRequest, type ManyResult, type ManyStep } from './many';
 
 export interface EngineOptions {
   device?: DeviceOptions;
@@ -280,6 +281,25 @@ export class Engine implements EngineApi {
     try {
       const deps = { model: l.model, tokenizer: l.tokenizer, eosIds: l.eosIds, render: (p: GenerateRequest['prompt']) => this.promptText(l, p), shouldStop: () => this.stopRequested || this.lostInfo !== null };
       const r = await runHeavy(deps, req, onEvents);
+      if (this.lostInfo) throw new BoxedError('DeviceLost', `the GPU device was lost: ${this.lostInfo}`);
+      return r;
+    } catch (e) {
+      if (this.lostInfo) throw new BoxedError('DeviceLost', `the GPU device was lost: ${this.lostInfo}`, { cause: e });
+      throw e instanceof BoxedError ? e : new BoxedError(toErrorInfo(e).name, toErrorInfo(e).message, { cause: e });
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** n sequences of one prompt decoded together, no vote or selection (serve's `n`; many.ts). */
+  async generateMany(req: ManyRequest, onStep: (step: ManyStep) => void = () => {}): Promise<ManyResult> {
+    const l = this.requireLoaded();
+    this.guardIdle();
+    this.busy = true;
+    this.stopRequested = false;
+    try {
+      const deps = { model: l.model, tokenizer: l.tokenizer, eosIds: l.eosIds, render: (p: GenerateRequest['prompt']) => this.promptText(l, p), shouldStop: () => this.stopRequested || this.lostInfo !== null };
+      const r = await runMany(deps, req, onStep);
       if (this.lostInfo) throw new BoxedError('DeviceLost', `the GPU device was lost: ${this.lostInfo}`);
       return r;
     } catch (e) {

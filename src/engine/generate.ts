@@ -1,11 +1,13 @@
 // The generation loop for one sequence: prefill the prompt in chunks, then decode token by token.
-// Each decode step is submitted before the previous step's token is read back (the GPU already has
-// that token in its tokens buffer), so the CPU's wait overlaps the next step's work. The only
-// readback per token is the sampled id (4 bytes).
+// Up to model.stepsInFlight decode steps are queued before the oldest one's token is read back (each step
+// takes its input token from the tokens buffer the step before it sampled into, on the GPU), so the CPU's
+// wait for a readback overlaps the GPU's work on the next steps. The only readback per token is the sampled
+// id (4 bytes).
 import type { GenerateStats, SamplingParams, StopReason } from '../protocol/engine';
 import { BoxedError } from '../protocol/errors';
 import type { GpuModel, RowSampling, StepHandle } from '../gpu/model';
 import { Rng } from '../sampler/rng';
+import { prefill } from './prefill';
 
 export interface SequenceRequest {
   promptIds: readonly number[];
@@ -42,24 +44,20 @@ export async function generateSequence(model: GpuModel, req: SequenceRequest): P
   const rowSampling = (): RowSampling[] => [{ temperature: req.sampling.temperature, topP: req.sampling.topP, topK: req.sampling.topK, coin: rng.next() }];
   const stats = model.ctx.stats;
 
-  // prefill, a chunk at a time; the last chunk samples the first token
+  // prefill, a chunk at a time (the next chunk queued while the GPU runs one); the last chunk samples the first token
   const t0 = now();
-  const chunk = model.rowsPerStep;
-  let handle: StepHandle | null = null;
-  for (let start = 0; start < P; start += chunk) {
-    const n = Math.min(chunk, P - start);
-    const rows = Array.from({ length: n }, (_, i) => ({ slot, pos: start + i }));
-    const last = start + n >= P;
-    handle = model.submitStep(rows, { tokens: req.promptIds.slice(start, start + n), lastRowOnly: true, sampling: last ? rowSampling() : undefined });
-    if (!last) await model.ctx.device.queue.onSubmittedWorkDone();
-    req.onPrefill?.(start + n, P);
-    if (req.shouldStop?.()) return finish([], 'aborted', t0, now(), now(), 0, 0, P);
+  const pre = await prefill(model, { slot, ids: req.promptIds, sampleLast: rowSampling, onChunk: req.onPrefill, shouldStop: req.shouldStop });
+  if (pre.stopped || !pre.handle) {
+    await model.ctx.device.queue.onSubmittedWorkDone();
+    return finish([], 'aborted', t0, now(), now(), 0, 0, P);
   }
 
   const ids: number[] = [];
   let stop: StopReason;
-  let pos = P;
-  let pending = handle!;
+  // steps submitted and not yet read, oldest first; the first is the prefill's last chunk
+  const inflight: StepHandle[] = [pre.handle];
+  let nextPos = P; // the position the next submitted step writes (it embeds the token sampled before it)
+  const depth = model.stepsInFlight;
   let tFirst = 0;
   // counters of the decode steps alone: dispatches recorded by them, readbacks of their ids
   let decodeDispatches = 0;
@@ -67,16 +65,18 @@ export async function generateSequence(model: GpuModel, req: SequenceRequest): P
   let decodeReadbacks = 0;
   let decodeReads = 0;
   for (;;) {
-    // queue the next step before waiting: it embeds the token the pending step is sampling
-    const canContinue = ids.length + 1 < req.maxTokens && pos < context;
-    const d = stats.dispatches;
-    const next = canContinue ? model.submitStep([{ slot, pos }], { lastRowOnly: false, sampling: rowSampling() }) : null;
-    if (next) {
+    // keep up to `depth` steps queued before waiting: each embeds the token the step before it samples on
+    // the GPU, so the CPU's wait for one id overlaps the GPU's work on the next steps. Steps queued past an
+    // end-of-sequence are wasted work, never wrong output: their ids are not read.
+    while (inflight.length < depth && ids.length + inflight.length < req.maxTokens && nextPos < context) {
+      const d = stats.dispatches;
+      inflight.push(model.submitStep([{ slot, pos: nextPos }], { lastRowOnly: false, sampling: rowSampling() }));
+      nextPos++;
       decodeDispatches += stats.dispatches - d;
       decodeSubmits++;
     }
     const r = stats.readbacks;
-    const id = (await model.readTokens(pending))[0];
+    const id = (await model.readTokens(inflight.shift()!))[0];
     if (ids.length > 0) {
       decodeReadbacks += stats.readbacks - r;
       decodeReads++;
@@ -94,14 +94,12 @@ export async function generateSequence(model: GpuModel, req: SequenceRequest): P
       stop = 'aborted';
       break;
     }
-    if (!next) {
+    if (inflight.length === 0 && !(ids.length < req.maxTokens && nextPos < context)) {
       stop = ids.length >= req.maxTokens ? 'max-tokens' : 'context-full';
       break;
     }
-    pending = next;
-    pos++;
   }
-  // let a speculative step finish before the caller reuses the buffers
+  // let the speculative steps finish before the caller reuses the buffers
   await model.ctx.device.queue.onSubmittedWorkDone();
   const decodeSteps = Math.max(0, ids.length - 1);
   const perStep = (n: number, steps: number) => (steps > 0 ? n / steps : 0);

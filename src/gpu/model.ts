@@ -127,7 +127,7 @@ export class GpuModel implements StepOps {
   private logitsBuf!: GPUBuffer; // [slots, vocab]
   private tokens!: GPUBuffer; // [R] u32: step input ids; the sampler writes the next ids here
   private meta!: GPUBuffer; //   [R] (pos, slot) u32 pairs
-  private staging: GPUBuffer[] = []; // MAP_READ, two for pipelined decode
+  private staging: GPUBuffer[] = []; // MAP_READ, one per step in flight (stepsInFlight)
   private metaScratch: Uint32Array;
   // kernels and their bindings, made once
   private k!: {
@@ -167,6 +167,13 @@ export class GpuModel implements StepOps {
     this.memory = planMemory(cfg, opts);
     this.metaScratch = new Uint32Array(2 * Math.max(opts.chunk, opts.slots));
   }
+
+  /**
+   * Sampling steps that may be queued before the oldest one's ids are read (each has its own readback
+   * buffer). Three hides a readback's latency (a map callback can take longer than a step on a fast GPU)
+   * behind two steps of GPU work.
+   */
+  readonly stepsInFlight = 3;
 
   get rowsPerStep(): number {
     return Math.max(this.opts.chunk, this.opts.slots);
@@ -217,7 +224,7 @@ export class GpuModel implements StepOps {
     this.logitsBuf = createBuffer(ctx, 'logits', logitsBytes);
     this.tokens = createBuffer(ctx, 'tokens', R * 4);
     this.meta = createBuffer(ctx, 'meta', R * 8);
-    for (let i = 0; i < 2; i++) {
+    for (let i = 0; i < this.stepsInFlight; i++) {
       this.staging.push(ctx.device.createBuffer({ label: `tokens:readback${i}`, size: Math.max(16, R * 4), usage: USAGE.MAP_READ | USAGE.COPY_DST }));
     }
   }

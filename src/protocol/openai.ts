@@ -26,6 +26,8 @@ export interface OpenAiSamplingFields {
   stop?: string | string[];
   stream?: boolean;
   stream_options?: { include_usage?: boolean };
+  /** Boxed's serve only (not vLLM/SGLang): each choice also carries the generated `token_ids` */
+  return_token_ids?: boolean;
 }
 
 export interface OpenAiChatRequest extends OpenAiSamplingFields {
@@ -53,6 +55,8 @@ export interface OpenAiChatChoice {
   index: number;
   message: { role: 'assistant'; content: string; reasoning_content?: string | null };
   finish_reason: OpenAiFinishReason;
+  /** Boxed's serve only (not vLLM/SGLang): the generated ids (with return_token_ids) */
+  token_ids?: number[];
 }
 
 export interface OpenAiChatResponse {
@@ -89,6 +93,7 @@ export interface OpenAiCompletionChoice {
   index: number;
   text: string;
   finish_reason: OpenAiFinishReason;
+  logprobs?: null;
   /** extension (return_token_ids): as on the chat chunk's choices */
   token_ids?: number[] | null;
 }

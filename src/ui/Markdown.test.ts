@@ -4,8 +4,9 @@ import { createElement } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
 import { Markdown, normalizeMath, safeUrl } from './Markdown';
+import MarkdownRender from './markdown-render';
 
-const render = (text: string) => renderToStaticMarkup(createElement(Markdown, { text }));
+const render = (text: string) => renderToStaticMarkup(createElement(MarkdownRender, { text }));
 
 /** Every tag name and attribute name in the markup (a small scanner; the output is React's, well formed). */
 function tagsAndAttrs(html: string): { tags: string[]; attrs: string[] } {
@@ -38,6 +39,13 @@ const HOSTILE = [
 ].join('\n\n');
 
 describe('Markdown renderer', () => {
+  it('shows hostile text as escaped plain text while the renderer chunk loads', () => {
+    const html = renderToStaticMarkup(createElement(Markdown, { text: HOSTILE }));
+    expect(html).toMatch(/^<div class="markdown markdown-loading">/);
+    expect(tagsAndAttrs(html).tags).toEqual(['div']);
+    expect(html).toContain('&lt;script&gt;window.pwned=1&lt;/script&gt;');
+  });
+
   it('lets no script, event handler, javascript: URL, iframe or image through', () => {
     const html = render(HOSTILE);
     const { tags, attrs } = tagsAndAttrs(html);

@@ -1,74 +1,23 @@
-// Renders model output (untrusted) as Markdown with KaTeX math and highlighted code. No raw HTML ever
-// becomes markup: react-markdown without rehype-raw turns HTML in the text into plain text. Links keep
-// only absolute http(s) URLs and open with rel="noopener noreferrer"; images are never fetched (the
-// alt text is shown instead); KaTeX runs with trust off, so \href and friends cannot make links.
-import { memo, type ComponentProps } from 'react';
-import ReactMarkdown, { type Components } from 'react-markdown';
-import rehypeHighlight from 'rehype-highlight';
-import rehypeKatex from 'rehype-katex';
-import remarkGfm from 'remark-gfm';
-import remarkMath from 'remark-math';
+// Model output (untrusted) as Markdown. The renderer and its libraries (react-markdown, KaTeX,
+// highlight.js: most of the app's JavaScript) are a separate chunk, loaded the first time an answer is shown
+// (or earlier, when the page is idle: preloadMarkdown); until it arrives the text shows as plain text, which
+// React escapes. The rules for untrusted text are in markdown-render.tsx.
+import { lazy, memo, Suspense } from 'react';
 
-/** Keeps absolute http and https URLs; everything else (javascript:, data:, relative, ...) becomes ''. */
-export function safeUrl(url: string): string {
-  try {
-    const u = new URL(url.trim());
-    return u.protocol === 'http:' || u.protocol === 'https:' ? u.href : '';
-  } catch {
-    return '';
-  }
-}
+export { normalizeMath, safeUrl } from './markdown-text';
 
-function Link({ href, children }: ComponentProps<'a'>) {
-  const url = safeUrl(href ?? '');
-  if (!url) return <span className="md-link-dead">{children}</span>;
-  return (
-    <a href={url} target="_blank" rel="noopener noreferrer nofollow">
-      {children}
-    </a>
-  );
-}
+const load = () => import('./markdown-render');
+const MarkdownRender = lazy(load);
 
-function Image({ alt }: ComponentProps<'img'>) {
-  return <span className="md-image">[image{alt ? `: ${alt}` : ''}]</span>;
-}
-
-const components: Components = {
-  a: ({ node: _node, ...props }) => <Link {...props} />,
-  img: ({ node: _node, ...props }) => <Image {...props} />,
-};
-
-const katexOptions = { throwOnError: false, strict: 'ignore' as const, trust: false, maxExpand: 200, maxSize: 50 };
-
-/**
- * Model text to Markdown; `\[...\]` and `\(...\)` (common in model output) become `$$` blocks and `$`.
- * Code (fenced blocks, also unfinished ones while streaming, and inline code) is left untouched.
- */
-export function normalizeMath(text: string): string {
-  return text
-    .split(/(```[\s\S]*?(?:```|$)|`[^`\n]*`)/)
-    .map((part, i) =>
-      i % 2 === 1
-        ? part
-        : part
-            .replace(/\\\[([\s\S]*?)\\\]/g, (_m, inner: string) => `\n$$\n${inner.trim()}\n$$\n`)
-            .replace(/\\\(([\s\S]*?)\\\)/g, (_m, inner: string) => `$${inner}$`),
-    )
-    .join('');
+/** Starts loading the renderer now (it is cached: calling it again costs nothing). */
+export function preloadMarkdown(): void {
+  void load();
 }
 
 export const Markdown = memo(function Markdown({ text }: { text: string }) {
   return (
-    <div className="markdown">
-      <ReactMarkdown
-        remarkPlugins={[remarkGfm, remarkMath]}
-        rehypePlugins={[[rehypeKatex, katexOptions], [rehypeHighlight, { detect: false, ignoreMissing: true }]]}
-        urlTransform={safeUrl}
-        components={components}
-        skipHtml={false}
-      >
-        {normalizeMath(text)}
-      </ReactMarkdown>
-    </div>
+    <Suspense fallback={<div className="markdown markdown-loading">{text}</div>}>
+      <MarkdownRender text={text} />
+    </Suspense>
   );
 });

@@ -4,7 +4,7 @@
 // all there is to read, and the model has not finished thinking. The reasoning stays plain text, with its
 // math rendered by KaTeX (each formula once: see inline-math.ts).
 import { memo, useEffect, useMemo, useRef, useState } from 'react';
-import { renderMath, splitMath } from './inline-math';
+import { katexReady, loadKatex, renderMath, splitMath } from './inline-math';
 import { formatDuration } from './units';
 
 export interface ThinkingPanelProps {
@@ -24,14 +24,27 @@ function summaryOf({ live, finished, ms, tokens }: ThinkingPanelProps): string {
 }
 
 /** One rendered formula; memoized, so streaming text re-renders only the formulas that are new. */
-const MathPiece = memo(function MathPiece({ tex, display }: { tex: string; display: boolean }) {
+const MathPiece = memo(function MathPiece({ tex, display, ready }: { tex: string; display: boolean; ready: boolean }) {
+  const html = ready ? renderMath(tex, display) : null;
+  // before KaTeX has loaded: the TeX source as text
+  if (html === null) return display ? `$$${tex}$$` : `$${tex}$`;
   // KaTeX's own markup, from the model's text with trust off: no links, no raw HTML of the model's.
-  return <span className={display ? 'reasoning-math display' : 'reasoning-math'} dangerouslySetInnerHTML={{ __html: renderMath(tex, display) }} />;
+  return <span className={display ? 'reasoning-math display' : 'reasoning-math'} dangerouslySetInnerHTML={{ __html: html }} />;
 });
 
 function ReasoningText({ text }: { text: string }) {
   const pieces = useMemo(() => splitMath(text), [text]);
-  return pieces.map((p, i) => (p.kind === 'text' ? p.text : <MathPiece key={i} tex={p.tex} display={p.display} />));
+  const hasMath = pieces.some((p) => p.kind === 'math');
+  const [ready, setReady] = useState(katexReady);
+  useEffect(() => {
+    if (!hasMath || ready) return;
+    let live = true;
+    void loadKatex().then(() => live && setReady(true));
+    return () => {
+      live = false;
+    };
+  }, [hasMath, ready]);
+  return pieces.map((p, i) => (p.kind === 'text' ? p.text : <MathPiece key={i} tex={p.tex} display={p.display} ready={ready} />));
 }
 
 export function ThinkingPanel(props: ThinkingPanelProps) {

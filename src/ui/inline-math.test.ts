@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { renderMath, splitMath } from './inline-math';
+import { katexReady, loadKatex, renderMath, splitMath } from './inline-math';
 
 describe('splitMath', () => {
   it.each([
@@ -27,6 +27,14 @@ describe('splitMath', () => {
 });
 
 describe('renderMath', () => {
+  it('is null until KaTeX has loaded, then renders', async () => {
+    expect(katexReady()).toBe(false);
+    expect(renderMath('x^2', false)).toBeNull();
+    await loadKatex();
+    expect(katexReady()).toBe(true);
+    expect(renderMath('x^2', false)).toContain('class="katex"');
+  });
+
   it('renders KaTeX HTML, a boxed expression with its box', () => {
     const html = renderMath('\\boxed{42}', false);
     expect(html).toContain('class="katex"');

@@ -1,8 +1,23 @@
 // Math in streaming plain text (the reasoning panel): the text is split into plain pieces and math pieces
 // (`$...$`, `$$...$$`, `\(...\)`, `\[...\]`), code spans and fences left as text. A delimiter still open at the
 // end (math being written) stays plain until it closes. Math pieces are rendered by KaTeX once each and cached,
-// so a re-render while tokens stream only renders the math that is new.
-import katex from 'katex';
+// so a re-render while tokens stream only renders the math that is new. KaTeX itself loads on first use
+// (loadKatex): until then a formula shows as its TeX source.
+import type KatexModule from 'katex';
+type Katex = typeof KatexModule;
+let katex: Katex | null = null;
+let loading: Promise<Katex> | null = null;
+
+/** Loads KaTeX once (a separate chunk, shared with the Markdown renderer); resolves when renderMath works. */
+export function loadKatex(): Promise<void> {
+  loading ??= import('katex').then((m) => (katex = m.default));
+  return loading.then(() => undefined);
+}
+
+/** True once KaTeX has loaded. */
+export function katexReady(): boolean {
+  return katex !== null;
+}
 
 export type Piece = { kind: 'text'; text: string } | { kind: 'math'; tex: string; display: boolean };
 
@@ -39,8 +54,9 @@ const OPTIONS = { throwOnError: false, strict: 'ignore' as const, trust: false, 
 const cache = new Map<string, string>();
 const CACHE_SIZE = 1000;
 
-/** KaTeX's HTML for a math piece (its errors shown in place, as KaTeX does with throwOnError off). */
-export function renderMath(tex: string, display: boolean): string {
+/** KaTeX's HTML for a math piece (its errors shown in place, as KaTeX does with throwOnError off); null before loadKatex. */
+export function renderMath(tex: string, display: boolean): string | null {
+  if (!katex) return null;
   const key = (display ? 'D' : 'I') + tex;
   let html = cache.get(key);
   if (html === undefined) {

@@ -53,6 +53,8 @@ export interface MatmulBinding {
 // Prefill tiling: 16 x 16 threads, 64 x 64 output tile, K steps of 32.
 const PREFILL_WX = 16;
 const PREFILL_WY = 16;
+// the prefill tile's workgroup-memory swizzles need 64-wide tiles' property: 4 * WX and 4 * WY multiples of 32
+if ((4 * PREFILL_WX) % 32 !== 0 || (4 * PREFILL_WY) % 32 !== 0) throw new Error('prefill tile sides must be multiples of 32');
 const PARAMS_BYTES = 32;
 
 interface Layouts {
