@@ -3,9 +3,12 @@
 // allow this origin is a CORS refusal with the flags to fix it; a 401 asks for the API key, which stays in this
 // browser; then math mode with heavy mode N = 4 streams four solutions from one request (n = 4), the tally groups
 // their answers and GenSelect's judgment (a second request) picks one; every answer says where it was computed.
+// Last, the same app against Boxed's real `serve` (a child process on the e2e tiny model): heavy mode N = 4, the tally.
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { startReplayServer, type ReplayServer } from '../src/remote/test-server';
-import { openApp, screenshot } from './app';
+import { openApp, screenshot, setNumber } from './app';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -116,4 +119,45 @@ test('a stream cut mid-answer keeps the text and offers to continue', async () =
   const last = server.requests.at(-1)!.body!;
   expect(last).toMatchObject({ continue_final_message: true, add_generation_prompt: false });
   expect((last.messages as { role: string; content: string }[]).at(-1)).toEqual({ role: 'assistant', content: '<think>Half of the' });
+});
+
+test("pick 'Server', point at the local `serve`, solve in math mode with heavy mode N = 4, see the tally", async () => {
+  test.setTimeout(420_000); // serve loads and decodes on Dawn's CPU driver while Chromium renders on SwiftShader
+  const modelDir = resolve('test-results/e2e-hub', ...(process.env.BOXED_E2E_REPO ?? 'boxed-e2e/tiny-untied').split('/'));
+  const child = spawn(process.execPath, ['scripts/run-cli.mjs', 'serve', '--model', modelDir, '--port', '0', '--context', '2048', '--batch', '4', '--weights', 'q8', '--cors-origin', ORIGIN], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<void>((done) => child.on('exit', () => done()));
+  try {
+    const base = await new Promise<string>((ok, fail) => {
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /serving \S+ at (http:\/\/\S+)\n/.exec(out);
+        if (m) ok(m[1]);
+      });
+      void exited.then(() => fail(new Error('serve exited before listening')));
+    });
+    await setNumber(page, 'Max new tokens', 6);
+    await page.getByRole('button', { name: /unload the model/ }).click();
+    await page.getByTestId('server-picker').getByLabel('API key (optional)').fill('');
+    await connect(page, base, 'tiny-untied');
+    await expect(page.getByRole('button', { name: 'Solve' })).toBeVisible({ timeout: 60_000 });
+    await expect(page.locator('.model-chip')).toContainText(`server ${new URL(base).host}`);
+    await page.getByRole('radio', { name: 'Math', exact: true }).check();
+    const sw = page.getByTestId('heavy-switch');
+    await sw.getByRole('radio', { name: '4 solutions', exact: true }).check();
+    await sw.getByLabel('Combine by').selectOption('vote');
+    // a random model never writes \boxed: the e2e build's hook gives each candidate a text to continue from
+    await page.evaluate((p) => ((window as unknown as { __boxedE2E: unknown }).__boxedE2E = { heavyPrefixes: p }), ['<think>a</think>So \\boxed{2}', '<think>b</think>So \\boxed{3}', '<think>c</think>So \\boxed{2}', '<think>d</think>So \\boxed{2}']);
+    await page.getByLabel('Your problem').fill('Served: what is 1 + 1?');
+    await page.getByRole('button', { name: 'Solve' }).click();
+    await expect(page.getByTestId('heavy-result')).toBeVisible({ timeout: 300_000 });
+    await expect(page.getByTestId('candidate')).toHaveCount(4);
+    await expect(page.getByTestId('tally')).toBeVisible();
+    expect(await page.getByTestId('tally-group').count()).toBeGreaterThan(0);
+    await expect(page.getByTestId('heavy').getByTestId('where-badge')).toHaveText(`on server ${new URL(base).host}`);
+    await screenshot(page, 'server-02-serve-heavy');
+  } finally {
+    child.kill('SIGKILL');
+    await exited;
+  }
 });
