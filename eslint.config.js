@@ -28,5 +28,6 @@ export default tseslint.config(
   { files: ['src/loader/**', 'src/tokenizer/**', 'src/chat/**', 'src/sampler/**', 'src/reasoning/**', 'src/share/**'], ignores: ['**/*.test.ts'], rules: restrict(NO_GPU, NO_ENGINE, NO_UI, NO_NODE, NO_CPU) },
   { files: ['src/gpu/**'], ignores: ['**/*.test.ts', '**/*.bench.ts', 'src/gpu/test-device.ts'], rules: restrict(wall(['webgpu'], 'Dawn is for Node only (src/gpu/test-device.ts); the browser uses navigator.gpu.'), NO_ENGINE, NO_UI, NO_NODE, NO_CPU) },
   { files: ['src/engine/**'], ignores: ['**/*.test.ts'], rules: restrict(NO_UI, NO_NODE, NO_CPU, wall(['webgpu'], 'The engine receives a GPU object; Dawn is created by the CLI and tests.')) },
+  { files: ['src/remote/**'], ignores: ['**/*.test.ts', 'src/remote/test-server.ts'], rules: restrict(NO_GPU, NO_UI, NO_NODE, NO_CPU) },
   { files: ['src/ui/**', 'src/state/**', 'src/client/**'], ignores: ['**/*.test.ts', '**/*.test.tsx'], rules: restrict(NO_GPU, wall(['**/engine/**'], 'The UI reaches the engine only through src/client and the worker.'), NO_CPU, NO_NODE) },
 );

@@ -9,6 +9,7 @@ import { connectEngine } from './client/engine-client';
 import { openHistoryDb } from './state/history-db';
 import { persistSettings } from './state/settings-storage';
 import { readHubToken } from './state/hub-token';
+import { readServerKey } from './state/server-key';
 import { prefillFromUrl } from './state/url-prefill';
 import { registerServiceWorker } from './client/pwa';
 import { askPersistentStorage } from './client/storage';
@@ -24,6 +25,7 @@ const controller = createController({
   store: boxed,
   openHistory: openHistoryDb,
   hubToken: (endpoint) => readHubToken(localStorage, endpoint),
+  serverKey: (endpoint) => readServerKey(localStorage, endpoint),
   askPersist: () => askPersistentStorage(boxed),
 });
 registerServiceWorker(boxed);

@@ -7,7 +7,7 @@ import { canContinueHeavy, continueHeavyRequest, type HeavyRun } from '../state/
 import { heavyPrefixesForTests } from './e2e-hooks';
 import type { HistoryDb } from '../state/history-db';
 import type { Run } from '../state/run';
-import type { UiMode } from '../state/settings';
+import { LOCAL_MAX_SAMPLES, type UiMode } from '../state/settings';
 import type { BoxedStore } from '../state/store';
 import type { EngineConnection } from './engine-client';
 import { promptFor } from './prompt';
@@ -23,6 +23,8 @@ export interface ControllerDeps {
   newId?: () => string;
   /** The access token saved for a hub endpoint (gated or private repositories). */
   hubToken?: (endpoint: string) => string | undefined;
+  /** The API key saved for an OpenAI-compatible server endpoint (sent only to that server). */
+  serverKey?: (endpoint: string) => string | undefined;
   /** Asks the browser to keep the model cache (navigator.storage.persist()); called when a hub load starts. */
   askPersist?: () => Promise<void>;
 }
@@ -131,7 +133,11 @@ export function createController(deps: ControllerDeps): Controller {
   };
 
   const sourceFromSettings = (): ModelSource => {
-    const { endpoint, repo, revision, file } = s().settings;
+    const { endpoint, repo, revision, file, engine: where, serverEndpoint, serverModel } = s().settings;
+    if (where === 'server') {
+      const apiKey = deps.serverKey?.(serverEndpoint);
+      return { kind: 'server', endpoint: serverEndpoint, model: serverModel, ...(apiKey ? { apiKey } : {}) };
+    }
     const token = deps.hubToken?.(endpoint);
     return { kind: 'hub', endpoint, repo, revision, ...(token ? { token } : {}), ...(file ? { file } : {}) };
   };
@@ -141,7 +147,8 @@ export function createController(deps: ControllerDeps): Controller {
     lastSource = source;
     s().loadStarted(now());
     try {
-      const info = await engine().load({ source, weights, context, batch: samples }, (e) => s().loadEvent(e));
+      const batch = source.kind === 'server' ? samples : Math.min(samples, LOCAL_MAX_SAMPLES);
+      const info = await engine().load({ source, weights, context, batch }, (e) => s().loadEvent(e));
       s().setModel(info);
       s().loadFinished();
     } catch (e) {

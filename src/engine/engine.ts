@@ -231,6 +231,8 @@ export class Engine implements EngineApi {
       }
       case 'dir':
         throw new BoxedError('InvalidRequest', 'a directory source is only available in the CLI');
+      case 'server':
+        throw new BoxedError('InvalidRequest', 'a server model is loaded by the server engine (src/remote), not the GPU engine');
     }
   }
 

@@ -7,7 +7,7 @@
 // The selection prompt must fit one slot's context with room to reason: summaries keep their last 5000
 // characters unless the context cannot hold that, in which case they are cut further (the round reports
 // the cut); a context too small for even short summaries is refused with a typed error.
-import type { HeavyEvent, HeavyRequest, HeavySelection, SelectionRound, StopReason } from '../protocol/engine';
+import type { HeavyEvent, HeavyRequest, HeavySelection, SamplingParams, SelectionRound, StopReason } from '../protocol/engine';
 import { BoxedError } from '../protocol/errors';
 import type { GpuModel } from '../gpu/model';
 import type { Tokenizer } from '../tokenizer/tokenizer';
@@ -41,6 +41,63 @@ export interface SelectDeps {
   emit(events: HeavyEvent[]): void;
 }
 
+/**
+ * What a selection round needs from a model, whichever runs it: the GPU model here (gpuSelectionModel), or
+ * an OpenAI-compatible server (src/remote), whose chat template and tokenizer are its own.
+ */
+export interface SelectionModel {
+  /** Tokens one sequence may hold (prompt + answer); Infinity when unknown. */
+  readonly context: number;
+  /** The prompt's length in tokens for these messages (an estimate where the tokenizer is the server's). */
+  promptTokens(messages: ChatMessage[]): number | Promise<number>;
+  /** Streams one sequence for these messages. */
+  generate(
+    messages: ChatMessage[],
+    opts: { maxTokens: number; sampling: SamplingParams; shouldStop(): boolean; onPrefill(done: number, total: number): void; onText(text: string, count: number): void },
+  ): Promise<{ text: string; tokens: number; stop: StopReason }>;
+}
+
+/** The GPU model as a SelectionModel: the chat template and tokenizer are the engine's own. */
+export function gpuSelectionModel(deps: SelectDeps): SelectionModel {
+  const { model, tokenizer } = deps;
+  let last: { text: string; ids: number[] } | null = null;
+  const encode = (messages: ChatMessage[]) => {
+    const text = deps.renderChat(messages);
+    if (last?.text !== text) last = { text, ids: tokenizer.encode(text) };
+    return last.ids;
+  };
+  return {
+    context: model.opts.context,
+    promptTokens: (messages) => encode(messages).length,
+    async generate(messages, opts) {
+      const detok = new StreamingDetokenizer(tokenizer);
+      let text = '';
+      const r = await generateSequence(model, {
+        promptIds: encode(messages),
+        maxTokens: opts.maxTokens,
+        sampling: opts.sampling,
+        eosIds: deps.eosIds,
+        shouldStop: opts.shouldStop,
+        onPrefill: opts.onPrefill,
+        onToken: (id, count) => {
+          const piece = detok.push(id);
+          text += piece;
+          opts.onText(piece, count);
+        },
+      });
+      const tail = detok.flush();
+      if (tail) {
+        text += tail;
+        opts.onText(tail, r.ids.length);
+      }
+      return { text, tokens: r.ids.length, stop: r.stop };
+    },
+  };
+}
+
+/** How a selection reports and stops. */
+export type SelectFlow = Pick<SelectDeps, 'shouldStop' | 'emit'>;
+
 export interface SelectInput {
   req: HeavyRequest;
   texts: readonly string[];
@@ -59,7 +116,12 @@ function firstAnswered(ids: readonly number[], answers: ReadonlyArray<string | n
   return ids.find((i) => answers[i] !== null) ?? ids[0];
 }
 
-export async function runGenSelect(deps: SelectDeps, input: SelectInput): Promise<SelectOutput> {
+export function runGenSelect(deps: SelectDeps, input: SelectInput): Promise<SelectOutput> {
+  return runGenSelectWith(gpuSelectionModel(deps), deps, input);
+}
+
+/** GenSelect on any SelectionModel (the same rounds, seeds and fallbacks as runGenSelect). */
+export async function runGenSelectWith(model: SelectionModel, deps: SelectFlow, input: SelectInput): Promise<SelectOutput> {
   const { req, texts, answers } = input;
   const n = texts.length;
   if (!needsSelection(answers)) {
@@ -79,7 +141,7 @@ export async function runGenSelect(deps: SelectDeps, input: SelectInput): Promis
       deps.emit([{ type: 'selection-end', round: r, skipped: true, judgment: null, pick }]);
       continue;
     }
-    const round = await judgeRound(deps, req, ids, ids.map((i) => texts[i]), r, plan.length, (req.sampling.seed + req.samples + 1 + r) >>> 0);
+    const round = await judgeRound(model, deps, req, ids, ids.map((i) => texts[i]), r, plan.length, (req.sampling.seed + req.samples + 1 + r) >>> 0);
     const local = pickCandidate(round.judgment, ids.length, rng.next());
     const pick = ids[local];
     tokens += round.tokens;
@@ -101,50 +163,38 @@ interface RoundOutput {
   tokens: number;
 }
 
-async function judgeRound(deps: SelectDeps, req: HeavyRequest, candidates: number[], texts: readonly string[], round: number, rounds: number, seed: number): Promise<RoundOutput> {
-  const { model, tokenizer } = deps;
-  const context = model.opts.context;
+async function judgeRound(model: SelectionModel, deps: SelectFlow, req: HeavyRequest, candidates: number[], texts: readonly string[], round: number, rounds: number, seed: number): Promise<RoundOutput> {
+  const context = model.context;
   const maxNew = req.selectionMaxTokens ?? req.maxTokens;
   // room to reason: the requested tokens, but at most a quarter of the context
   const reserve = Math.max(1, Math.min(maxNew, Math.floor(context / 4)));
   const kind = req.mode === 'math' ? 'math' : 'generic';
   const summarize = req.mode === 'code' ? codeCandidateSummary : candidateSummary;
   let chars = SUMMARY_MAX_CHARS;
-  let promptIds: number[];
+  let promptTokens: number;
+  let messages: ChatMessage[];
   for (;;) {
     const prompt = genselectPrompt(kind, req.problem, texts.map((t) => summarize(t, chars)));
-    promptIds = tokenizer.encode(deps.renderChat(userTurn(prompt)));
-    if (promptIds.length + reserve <= context) break;
+    messages = userTurn(prompt);
+    promptTokens = await model.promptTokens(messages);
+    if (promptTokens + reserve <= context) break;
     const longest = Math.max(...texts.map((t) => Array.from(summarize(t, chars)).length));
     if (longest <= MIN_SUMMARY_CHARS) {
-      throw new BoxedError('InvalidRequest', `the selection prompt needs ${promptIds.length + reserve} tokens but the context holds ${context}: load the model with a longer context`, {
-        detail: { promptTokens: promptIds.length, reserve, context },
+      throw new BoxedError('InvalidRequest', `the selection prompt needs ${promptTokens + reserve} tokens but the context holds ${context}: load the model with a longer context`, {
+        detail: { promptTokens, reserve, context },
       });
     }
     // shrink in proportion to the excess, and always by at least a tenth
-    const next = Math.floor(Math.min(longest * 0.9, (longest * (context - reserve)) / (promptIds.length + 1)));
+    const next = Math.floor(Math.min(longest * 0.9, (longest * (context - reserve)) / (promptTokens + 1)));
     chars = Math.max(MIN_SUMMARY_CHARS, next);
   }
-  deps.emit([{ type: 'selection-start', round, rounds, candidates, promptTokens: promptIds.length, summaryChars: chars }]);
-  const detok = new StreamingDetokenizer(tokenizer);
-  let text = '';
-  const r = await generateSequence(model, {
-    promptIds,
-    maxTokens: Math.max(1, Math.min(maxNew, context - promptIds.length)),
+  deps.emit([{ type: 'selection-start', round, rounds, candidates, promptTokens, summaryChars: chars }]);
+  const r = await model.generate(messages, {
+    maxTokens: Math.max(1, Math.min(maxNew, context - promptTokens)),
     sampling: { ...req.sampling, seed },
-    eosIds: deps.eosIds,
     shouldStop: deps.shouldStop,
     onPrefill: (done, total) => deps.emit([{ type: 'selection-prefill', round, done, total }]),
-    onToken: (id, count) => {
-      const piece = detok.push(id);
-      text += piece;
-      deps.emit([{ type: 'selection-token', round, text: piece, count }]);
-    },
+    onText: (text, count) => deps.emit([{ type: 'selection-token', round, text, count }]),
   });
-  const tail = detok.flush();
-  if (tail) {
-    text += tail;
-    deps.emit([{ type: 'selection-token', round, text: tail, count: r.ids.length }]);
-  }
-  return { text, promptTokens: promptIds.length, summaryChars: chars, judgment: parseJudgment(text, texts.length), stop: r.stop, tokens: r.ids.length };
+  return { text: r.text, promptTokens, summaryChars: chars, judgment: parseJudgment(r.text, texts.length), stop: r.stop, tokens: r.tokens };
 }

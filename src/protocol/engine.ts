@@ -20,7 +20,12 @@ export type ModelSource =
       file?: string;
     }
   | { kind: 'files'; files: ReadonlyArray<File> } // a local folder the user opened, or one .gguf file (browser)
-  | { kind: 'dir'; path: string }; // a local folder (Node CLI)
+  | { kind: 'dir'; path: string } // a local folder (Node CLI)
+  /**
+   * An OpenAI-compatible server (vLLM, SGLang, llama.cpp's server, Boxed's `serve`) that runs the model: the
+   * server engine (src/remote) sends the requests there; `apiKey` goes only to `endpoint`, never into history or links.
+   */
+  | { kind: 'server'; endpoint: string; model: string; apiKey?: string };
 
 export interface LoadRequest {
   source: ModelSource;
@@ -90,6 +95,11 @@ export interface ModelInfo {
   context: number;
   /** Sequences the model was loaded for (heavy mode decodes up to this many at once). */
   batch?: number;
+  /**
+   * For a model on an OpenAI-compatible server: where it runs. `config`, `memory` and `gpu` are then zeros and
+   * `weights` is the request's value (the server's own are not known here); `batch` is the most candidates.
+   */
+  server?: { endpoint: string; host: string; model: string; maxModelLen?: number };
   /** for a hub model: the commit loaded, whether it came from the cache with the hub unreachable, a newer commit of the branch */
   hub?: { endpoint: string; repo: string; revision: string; commit: string; offline: boolean; newerCommit?: string };
 }

@@ -14,6 +14,10 @@ export const ERROR_NAMES = [
   'Aborted', // the user stopped the operation
   'InvalidRequest', // a request's parameters are out of range
   'Internal', // a bug: an invariant did not hold
+  'ServerUnreachable', // a server engine's fetch failed: the server is down, the address is wrong, or it refused this origin (CORS)
+  'ContextOverflow', // the server refused a prompt (+ max_tokens) longer than its model's context
+  'StreamCut', // a server's answer stream ended mid-answer (the text so far is kept; continue is offered)
+  'ServerError', // the server answered with an error Boxed has no better name for (its message is kept)
 ] as const;
 
 export type BoxedErrorName = (typeof ERROR_NAMES)[number];

@@ -32,6 +32,10 @@ export interface OpenAiSamplingFields {
 
 export interface OpenAiChatRequest extends OpenAiSamplingFields {
   messages: OpenAiChatMessage[];
+  /** extension (vLLM): false renders the template without opening a new assistant turn */
+  add_generation_prompt?: boolean;
+  /** extension (vLLM): the last (assistant) message is left open and the model continues it */
+  continue_final_message?: boolean;
 }
 
 export interface OpenAiCompletionRequest extends OpenAiSamplingFields {
@@ -68,8 +72,11 @@ export interface OpenAiChatChunkChoice {
   index: number;
   delta: { role?: 'assistant'; content?: string | null; reasoning_content?: string | null };
   finish_reason: OpenAiFinishReason;
-  /** Boxed's serve only (not vLLM/SGLang): the generated ids (with return_token_ids), all of them on the choice's last chunk */
-  token_ids?: number[];
+  /**
+   * extension (return_token_ids): Boxed's serve gives all the generated ids on the choice's last chunk; vLLM's
+   * own return_token_ids (newer releases) gives each chunk's ids. The server engine reads both.
+   */
+  token_ids?: number[] | null;
 }
 
 export interface OpenAiChatChunk {
@@ -87,8 +94,8 @@ export interface OpenAiCompletionChoice {
   text: string;
   finish_reason: OpenAiFinishReason;
   logprobs?: null;
-  /** Boxed's serve only (not vLLM/SGLang): the generated ids (with return_token_ids; in a stream, all of them on the choice's last chunk) */
-  token_ids?: number[];
+  /** extension (return_token_ids): as on the chat chunk's choices */
+  token_ids?: number[] | null;
 }
 
 export interface OpenAiCompletionResponse {

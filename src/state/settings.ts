@@ -12,8 +12,13 @@ export const UI_MODES: ReadonlyArray<UiMode> = MODE_LIST.filter((m): m is UiMode
 export type ThemeChoice = 'system' | 'light' | 'dark';
 export { WEIGHT_FORMATS };
 
-/** Heavy mode's choices of parallel solutions (1 is heavy mode off). */
-export const SAMPLE_CHOICES = [1, 4, 8, 16] as const;
+/** Heavy mode's choices of parallel solutions (1 is heavy mode off); above LOCAL_MAX_SAMPLES only on a server. */
+export const SAMPLE_CHOICES = [1, 4, 8, 16, 32, 64] as const;
+/** The most parallel solutions on this GPU (the engine's batch limit); a server engine takes up to 64. */
+export const LOCAL_MAX_SAMPLES = 16;
+
+/** Where answers are computed: this GPU (the WGSL engine) or an OpenAI-compatible server. */
+export type EngineChoice = 'gpu' | 'server';
 export type Samples = (typeof SAMPLE_CHOICES)[number];
 export const SELECT_CHOICES: ReadonlyArray<HeavySelect> = ['vote', 'genselect'];
 
@@ -40,6 +45,10 @@ export interface Settings {
   samples: Samples;
   /** Heavy mode: how the solutions are combined. */
   select: HeavySelect;
+  /** Where answers are computed; 'server' uses serverEndpoint and serverModel (the API key is kept apart, see server-key.ts). */
+  engine: EngineChoice;
+  serverEndpoint: string;
+  serverModel: string;
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -58,6 +67,9 @@ export const DEFAULT_SETTINGS: Settings = {
   theme: 'system',
   samples: 1,
   select: 'genselect',
+  engine: 'gpu',
+  serverEndpoint: 'http://127.0.0.1:8000',
+  serverModel: 'nvidia/OpenReasoning-Nemotron-1.5B',
 };
 
 const clamp = (x: number, lo: number, hi: number, fallback: number) => (Number.isFinite(x) ? Math.min(hi, Math.max(lo, x)) : fallback);
@@ -73,6 +85,8 @@ export function sanitizeSettings(input: Partial<Record<keyof Settings, unknown>>
   const int = (v: unknown, lo: number, hi: number, fb: number) => Math.round(clamp(num(v), lo, hi, fb));
   const R = SETTING_RANGES;
   const context = int(input.context, ...R.context, d.context);
+  const engine: EngineChoice = input.engine === 'server' ? 'server' : 'gpu';
+  const samples = SAMPLE_CHOICES.includes(num(input.samples) as Samples) ? (num(input.samples) as Samples) : d.samples;
   return {
     endpoint: str(input.endpoint, d.endpoint).replace(/\/+$/, ''),
     repo: str(input.repo, d.repo),
@@ -87,8 +101,11 @@ export function sanitizeSettings(input: Partial<Record<keyof Settings, unknown>>
     seed: int(input.seed, ...R.seed, d.seed),
     mode: UI_MODES.includes(input.mode as UiMode) ? (input.mode as UiMode) : d.mode,
     theme: (['system', 'light', 'dark'] as const).includes(input.theme as ThemeChoice) ? (input.theme as ThemeChoice) : d.theme,
-    samples: SAMPLE_CHOICES.includes(num(input.samples) as Samples) ? (num(input.samples) as Samples) : d.samples,
+    samples: engine === 'gpu' && samples > LOCAL_MAX_SAMPLES ? LOCAL_MAX_SAMPLES : samples,
     select: SELECT_CHOICES.includes(input.select as HeavySelect) ? (input.select as HeavySelect) : d.select,
+    engine,
+    serverEndpoint: str(input.serverEndpoint, d.serverEndpoint).replace(/\/+$/, ''),
+    serverModel: str(input.serverModel, d.serverModel),
   };
 }
 

@@ -46,8 +46,8 @@ function Header() {
       </div>
       <div className="header-right">
         {model && (
-          <span className="model-chip" title={`${model.name}, ${model.weights}, ${model.context} tokens of context`}>
-            {model.name.split('/').pop()} · {model.weights}
+          <span className="model-chip" title={`${model.server ? model.name : `${model.name}, ${model.weights}`}, ${model.context} tokens of context`}>
+            {model.server ? `${model.server.model.split('/').pop()} · server ${model.server.host}` : `${model.name.split('/').pop()} · ${model.weights}`}
           </span>
         )}
         <ThemeToggle />

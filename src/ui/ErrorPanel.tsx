@@ -26,8 +26,10 @@ function advice(e: ErrorInfo, weights: string, context: number): string {
       return `The browser’s storage for this site is full.${need}${free} Delete a cached model in Storage, or free disk space, then try again. Nothing half-written was kept.`;
     }
     case 'NotFound':
+      if (e.detail?.server) return 'The server does not serve that model. Check the model name (the server lists its models at /v1/models) and the address.';
       return 'The hub has no such repository, revision or file. Check the repository name (owner/name), the revision and the hub endpoint.';
     case 'AccessDenied':
+      if (e.detail?.server) return 'The server refused the API key (or needs one). Enter the key the server was started with (vLLM: --api-key); it stays in this browser and is sent only to that server.';
       return 'This repository is gated or private. Paste a Hugging Face access token of an account that can read it below; it stays in this browser and is sent only to the hub endpoint.';
     case 'Integrity':
       return 'A downloaded file did not match the size or SHA-256 the hub publishes, so it was deleted. Try again; the files that did match are kept.';
@@ -41,11 +43,22 @@ function advice(e: ErrorInfo, weights: string, context: number): string {
       return 'Stopped.';
     case 'Internal':
       return 'Something went wrong inside Boxed. Reloading the page usually helps.';
+    case 'ServerUnreachable':
+      return 'Boxed could not reach the server. Check that it is running and the address is right; if it is, it most likely refused this page by CORS (the message below says how to allow this origin).';
+    case 'ContextOverflow':
+      return 'The problem and the answer do not fit the server’s context. Lower the answer’s token limit in Settings, or start the server with a longer context (vLLM: --max-model-len).';
+    case 'StreamCut':
+      return 'The connection to the server was cut mid-answer. The text so far is kept: Continue asks the server to carry on from it.';
+    case 'ServerError':
+      return 'The server answered with an error (below).';
   }
 }
 
 const TITLE: Partial<Record<ErrorInfo['name'], string>> = {
   DeviceLost: 'The GPU was lost',
+  ServerUnreachable: 'The server did not answer',
+  ContextOverflow: 'Too long for the server’s context',
+  StreamCut: 'The server’s answer was cut off',
   OutOfMemory: 'Not enough GPU memory',
   NotFound: 'Not on the hub',
   AccessDenied: 'This repository needs an access token',
@@ -88,6 +101,7 @@ export function ErrorPanel() {
   if (phase.kind !== 'error') return null;
   const e = phase.error;
   const canRecover = e.name === 'DeviceLost' && phase.during === 'generate';
+  const canContinue = e.name === 'StreamCut' && phase.during === 'generate' && !!run?.text;
   return (
     <section className="card error" role="alert" aria-labelledby="error-title" data-error={e.name}>
       <h2 id="error-title">{TITLE[e.name] ?? 'Something failed'}</h2>
@@ -95,11 +109,16 @@ export function ErrorPanel() {
       <p className="muted small mono">
         {e.name}: {e.message}
       </p>
-      {e.name === 'AccessDenied' && phase.during === 'load' && <TokenForm endpoint={settings.endpoint} />}
+      {e.name === 'AccessDenied' && phase.during === 'load' && !e.detail?.server && <TokenForm endpoint={settings.endpoint} />}
       <div className="actions">
         {canRecover && (
           <button type="button" className="primary" onClick={() => void controller.recover()}>
             {run && run.text ? 'Reload the engine and continue' : 'Reload the engine'}
+          </button>
+        )}
+        {canContinue && (
+          <button type="button" className="primary" onClick={() => void controller.continueAnswer()}>
+            Continue
           </button>
         )}
         {phase.during === 'load' && (

@@ -10,6 +10,7 @@ import type { HeavyRoundView, HeavyRun } from '../state/heavy';
 import { useBoxed } from '../state/store';
 import { CandidateCard } from './CandidateCard';
 import { modeLabel } from './modes';
+import { WhereBadge } from './ServerPicker';
 import { useNow } from './StatsBar';
 import { formatPerSecond } from './units';
 
@@ -100,6 +101,7 @@ export function HeavyPanel() {
         <h2>
           {modeLabel(h.mode)}: {h.candidates.length} solutions, {h.select === 'vote' ? 'majority vote' : 'GenSelect'}
         </h2>
+        <WhereBadge />
         <p className="problem-echo">{h.problem}</p>
         {waiting && (
           <p className="prefill-note" role="status">

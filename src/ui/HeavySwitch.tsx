@@ -2,7 +2,7 @@
 // it costs in memory (one KV cache of the context length per solution). The model holds as many KV slots
 // as it was loaded with; asking for more offers to load it again.
 import { useId } from 'react';
-import { SAMPLE_CHOICES, type Samples } from '../state/settings';
+import { LOCAL_MAX_SAMPLES, SAMPLE_CHOICES, type Samples } from '../state/settings';
 import { useBoxed } from '../state/store';
 import { useController } from './controller-context';
 import { useMemoryEstimate } from './use-memory-estimate';
@@ -27,7 +27,7 @@ export function HeavySwitch() {
     <fieldset className="heavy-switch" data-testid="heavy-switch">
       <legend>Parallel solutions (heavy mode)</legend>
       <div className="mode-options" role="radiogroup" aria-label="Parallel solutions">
-        {SAMPLE_CHOICES.map((n) => (
+        {SAMPLE_CHOICES.filter((n) => settings.engine === 'server' || n <= LOCAL_MAX_SAMPLES).map((n) => (
           <label key={n} className={`mode-option${n === samples ? ' selected' : ''}`}>
             <input type="radio" name={`${id}-n`} value={n} checked={n === samples} onChange={() => update({ samples: n as Samples })} disabled={busy} />
             <span>{n === 1 ? 'Off' : `${n} solutions`}</span>
@@ -43,9 +43,9 @@ export function HeavySwitch() {
               <option value="vote">Majority vote</option>
             </select>
           </label>
-          <p className="muted small" data-testid="heavy-memory">
+          {!model?.server && <p className="muted small" data-testid="heavy-memory">
             {samples} × {ctx.toLocaleString()} tokens of KV cache: about {formatBytes(need.kvCache)} ({formatBytes(need.total)} in all with the weights).
-          </p>
+          </p>}
           {model && loadedFor < samples && (
             <p className="warn small" role="status">
               The model is loaded for {loadedFor} solution{loadedFor === 1 ? '' : 's'} at once.{' '}

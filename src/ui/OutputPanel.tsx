@@ -11,6 +11,7 @@ import { modeLabel } from './modes';
 import { ShareMenu } from './ShareMenu';
 import { StatsBar, useNow } from './StatsBar';
 import { ThinkingPanel } from './ThinkingPanel';
+import { WhereBadge } from './ServerPicker';
 
 /** What a stop means when no model is loaded (a history entry opened from the start screen). */
 const STOP_NOTE_NO_MODEL: Partial<Record<StopReason, string>> = {
@@ -47,6 +48,7 @@ export function OutputPanel() {
     <section className="card output" aria-label="Answer" aria-busy={generating} data-testid="output">
       <div className="output-head">
         <h2>{modeLabel(run.mode)}</h2>
+        <WhereBadge />
         {run.stop && !generating && view.answer !== null && <ShareMenu key={run.id} run={run} />}
       </div>
       <p className="problem-echo">{run.problem}</p>

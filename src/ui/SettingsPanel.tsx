@@ -55,7 +55,7 @@ export function SettingsPanel() {
       </fieldset>
       {model && (
         <p className="muted small">
-          Loaded: {model.name}, {model.weights.toUpperCase()} weights, {model.context.toLocaleString()} tokens of context. To change these,{' '}
+          Loaded: {model.server ? `${model.server.model} on the server at ${model.server.host}` : `${model.name}, ${model.weights.toUpperCase()} weights`}, {model.context.toLocaleString()} tokens of context. To change these,{' '}
           <button type="button" className="link" onClick={() => void controller.unload()} disabled={busy}>
             unload the model
           </button>

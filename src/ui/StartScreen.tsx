@@ -11,6 +11,7 @@ import { useMemoryEstimate } from './use-memory-estimate';
 import { StoragePanel } from './StoragePanel';
 import { formatBytes } from './units';
 import { WebGpuHelp } from './WebGpuHelp';
+import { ServerPicker } from './ServerPicker';
 
 export const WEIGHT_LABEL: Record<WeightFormat, string> = {
   q4: '4-bit (smallest, fastest)',
@@ -121,7 +122,8 @@ export function StartScreen() {
       </section>
       {gpu.kind === 'unavailable' && <WebGpuHelp error={gpu.error} />}
       <div className="start-grid">
-        <ModelSourceForm />
+        <ServerPicker />
+        {settings.engine === 'gpu' && <ModelSourceForm />}
         {gpu.kind === 'ok' && <GpuReportCard report={gpu.report} needBytes={mem.total} />}
         {(gpu.kind === 'probing' || gpu.kind === 'unknown') && (
           <section className="card gpu" aria-busy="true">
