@@ -6,6 +6,7 @@ import { WEIGHT_FORMATS } from '../state/settings';
 import { useBoxed } from '../state/store';
 import { useController } from './controller-context';
 import { GpuReportCard } from './GpuReportCard';
+import { ModelSizePicker } from './ModelSizePicker';
 import { useMemoryEstimate } from './use-memory-estimate';
 import { StoragePanel } from './StoragePanel';
 import { formatBytes } from './units';
@@ -119,6 +120,7 @@ export function StartScreen() {
       </section>
       {gpu.kind === 'unavailable' && <WebGpuHelp error={gpu.error} />}
       <div className="start-grid">
+        <ModelSizePicker />
         <ModelSourceForm />
         {gpu.kind === 'ok' && <GpuReportCard report={gpu.report} needBytes={mem.total} />}
         {(gpu.kind === 'probing' || gpu.kind === 'unknown') && (

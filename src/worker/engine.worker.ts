@@ -15,6 +15,7 @@ const engine = createEngine(navigator.gpu, { cache: openOpfsStore });
 const api: EngineApi = {
   probe: () => engine.probe(),
   load: (req, onEvent) => engine.load(req, onEvent),
+  trialAllocation: (req) => engine.trialAllocation(req),
   renderPrompt: (prompt) => engine.renderPrompt(prompt),
   generate: (req, onEvent) => engine.generate(req, onEvent),
   async generateHeavy(req, onEvents) {
