@@ -211,7 +211,8 @@ export async function makeSyntheticModel(opts: SyntheticModelOptions): Promise<v
   const json = (v: unknown) => JSON.stringify(v, null, 2) + '\n';
   const { tokenizerJson, tokenizerConfig } = await qwen25TokenizerFiles();
   await writeFile(join(opts.out, 'config.json'), json(syntheticConfigJson(opts.preset, untied, vocab)));
-  await writeFile(join(opts.out, 'generation_config.json'), json(GENERATION_CONFIG_JSON));
+  const gen = vocab === undefined ? GENERATION_CONFIG_JSON : { ...GENERATION_CONFIG_JSON, eos_token_id: GENERATION_CONFIG_JSON.eos_token_id.filter((id) => id < vocab), pad_token_id: undefined, bos_token_id: undefined };
+  await writeFile(join(opts.out, 'generation_config.json'), json(gen));
   await writeFile(join(opts.out, 'tokenizer.json'), JSON.stringify(tokenizerJson));
   await writeFile(join(opts.out, 'tokenizer_config.json'), json(tokenizerConfig));
 
