@@ -69,10 +69,14 @@ function expectClose(gpu: Float32Array, cpu: Float32Array, tol: number, what: st
 }
 
 describe('the 7B layer shapes (two layers, sharded, untied, vocab cut to 5003)', () => {
-  it('is written as four shards with an index, and parses to the 7B shapes', async () => {
+  it('is written as shards with an index, and parses to the 7B shapes', async () => {
+    // (with the full vocabulary the preset makes 4 shards, as the real repository has; the cut vocabulary
+    // shrinks the embedding and head, so the same max shard size gives a different count)
     const files = await readdir(dir);
-    expect(files.filter((f) => /^model-0000[1-4]-of-00004\.safetensors$/.test(f))).toHaveLength(4);
+    const shards = files.filter((f) => /^model-\d{5}-of-\d{5}\.safetensors$/.test(f));
+    expect(shards.length).toBeGreaterThan(1);
     expect(files).toContain('model.safetensors.index.json');
+    expect(files).not.toContain('model.safetensors');
     const want = modelSize('7B').config;
     const got = ckpt.config;
     expect({ dim: got.dim, ffnDim: got.ffnDim, nHeads: got.nHeads, nKvHeads: got.nKvHeads, headDim: got.headDim, tied: got.tiedEmbeddings }).toEqual({

@@ -22,10 +22,10 @@ async function bytesOf(ctx: GpuContext, w: GpuWeight): Promise<{ rows: number[];
 
 describe('streamWeight', () => {
   it.each(['q4', 'q8', 'f16', 'f32'] as const)('%s: the same chunks and bytes as uploading the packed whole', async (format) => {
-    // 2 KiB bindings: a 70-column f32 row is 280 bytes, so 6 rows a chunk (even), 38 rows in 7 chunks
-    const ctx = await nodeContext({ capLimits: { maxStorageBufferBindingSize: 2048 } });
-    const rows = 38;
-    const cols = 70;
+    // 8 KiB bindings: a 300-column row is 1200 bytes as f32 (6 rows a chunk), 160 as q4 (50 rows a chunk)
+    const ctx = await nodeContext({ capLimits: { maxStorageBufferBindingSize: 8192 } });
+    const rows = 100;
+    const cols = 300;
     const m = randomNormal(rows * cols, 7);
     const reads: [number, number][] = [];
     const streamed = await streamWeight(ctx, 'w', rows, cols, format, async (start, count) => {

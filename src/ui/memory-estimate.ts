@@ -56,7 +56,7 @@ export interface AdapterFacts {
   adapter: Pick<GpuReport['adapter'], 'vendor' | 'isFallback'>;
 }
 
-const gb = (b: number) => `${(b / 1e9).toFixed(b < 10e9 ? 1 : 0)} GB`;
+const gb = (b: number) => `${(b / 1e9).toFixed(b < 100e9 ? 1 : 0)} GB`;
 
 export function fitVerdict(shape: ModelShape, weights: WeightFormat, context: number, slots: number, gpu: AdapterFacts): FitVerdict {
   const { maxBufferSize, maxStorageBufferBindingSize: binding } = gpu.limits;
