@@ -44,7 +44,7 @@ beforeAll(async () => {
     w.layers.push(Object.fromEntries(entries) as unknown as ModelWeights<Float32Array>['layers'][number]);
   }
   return () => rm(dir, { recursive: true, force: true });
-}, 300_000);
+}, 600_000);
 
 /** The CPU oracle's logits after PREFILL tokens and after all of PROMPT, on the weights the GPU stores. */
 function oracle(format: WeightFormat): { afterPrefill: Float32Array; afterDecode: Float32Array } {
