@@ -15,7 +15,7 @@ test('the size picker sets the repository and checks the fit', async ({ page }) 
   await expect(page.getByLabel('Hub repository')).toHaveValue('nvidia/OpenReasoning-Nemotron-32B');
   await page.getByLabel('Weight format').selectOption('f16');
   await expect(picker.getByText(/probably cannot hold it/)).toBeVisible();
-  await expect(picker.getByText(/Use a server instead/)).toBeVisible();
+  await expect(picker.getByText(/Use a server instead: a machine with a larger GPU/)).toBeVisible();
 
   await picker.getByRole('radio', { name: '1.5B' }).check();
   await expect(page.getByLabel('Hub repository')).toHaveValue('nvidia/OpenReasoning-Nemotron-1.5B');
