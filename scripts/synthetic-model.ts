@@ -17,8 +17,8 @@ import { Rng } from '../src/sampler/rng';
 import { qwen25TokenizerFiles } from './qwen25-tokenizer';
 import { writeGgufModel, type GgufMix, type GgufWriteType } from './synthetic-gguf';
 
-export type Preset = 'tiny' | 'odd' | 'full' | 'k256';
-export const PRESETS: readonly Preset[] = ['tiny', 'odd', 'full', 'k256'];
+export type Preset = 'tiny' | 'odd' | 'full' | 'k256' | '7b2';
+export const PRESETS: readonly Preset[] = ['tiny', 'odd', 'full', 'k256', '7b2'];
 
 export interface SyntheticModelOptions {
   out: string;
@@ -27,6 +27,11 @@ export interface SyntheticModelOptions {
   seed?: number;
   /** also write the model as GGUF, one model-TYPE.gguf per type: the same values in that block type */
   gguf?: readonly (GgufWriteType | GgufMix)[];
+  /**
+   * Rows of the embedding (and head) instead of the preset's: tests use it to keep a big preset's layer shapes
+   * with a small vocabulary. Token ids in the config that do not fit it (bos, eos) are left out.
+   */
+  vocab?: number;
 }
 
 interface Shape {
@@ -44,16 +49,22 @@ const SHAPES: Record<Preset, Shape> = {
   // every row a whole number of 256-value K-quant blocks
   k256: { hidden_size: 256, intermediate_size: 512, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 151936 },
   full: { hidden_size: 1536, intermediate_size: 8960, num_hidden_layers: 28, num_attention_heads: 12, num_key_value_heads: 2, vocab_size: 151936 },
+  // the 7B's layer shapes (src/model/sizes.ts) with 2 of its 28 layers: 28/4 heads (GQA group 7), head_dim 128,
+  // intermediate 18944, vocab 152064 with an untied head (always), written in 4 shards like the real repository
+  '7b2': { hidden_size: 3584, intermediate_size: 18944, num_hidden_layers: 2, num_attention_heads: 28, num_key_value_heads: 4, vocab_size: 152064 },
 };
 
+/** Presets that are always untied and written as shards + model.safetensors.index.json (shard count). */
+const SHARDED: Partial<Record<Preset, { shards: number; untied: true }>> = { '7b2': { shards: 4, untied: true } };
+
 /** config.json for a preset, with every field a Qwen2.5 config.json has. */
-export function syntheticConfigJson(preset: Preset, untied = false): Record<string, unknown> {
-  const s = SHAPES[preset];
+export function syntheticConfigJson(preset: Preset, untied = false, vocab?: number): Record<string, unknown> {
+  const s = { ...SHAPES[preset], ...(vocab === undefined ? {} : { vocab_size: vocab }) };
+  const ids = (o: Record<string, number>) => Object.fromEntries(Object.entries(o).filter(([, id]) => id < s.vocab_size));
   return {
     architectures: ['Qwen2ForCausalLM'],
     attention_dropout: 0.0,
-    bos_token_id: 151643,
-    eos_token_id: 151645,
+    ...ids({ bos_token_id: 151643, eos_token_id: 151645 }),
     hidden_act: 'silu',
     ...s,
     initializer_range: 0.02,
@@ -124,8 +135,8 @@ export function* syntheticValues(spec: TensorSpec, cfg: ModelConfig, seed: numbe
 }
 
 /** The ModelConfig a preset describes (what parseConfig gives for its config.json). */
-function presetModelConfig(preset: Preset, untied: boolean): ModelConfig {
-  const s = SHAPES[preset];
+function presetModelConfig(preset: Preset, untied: boolean, vocab?: number): ModelConfig {
+  const s = { ...SHAPES[preset], ...(vocab === undefined ? {} : { vocab_size: vocab }) };
   const headDim = s.hidden_size / s.num_attention_heads;
   return {
     architecture: 'Qwen2ForCausalLM',
@@ -142,34 +153,33 @@ function presetModelConfig(preset: Preset, untied: boolean): ModelConfig {
     maxPositions: 32768,
     tiedEmbeddings: !untied,
     torchDtype: 'bfloat16',
-    bosTokenId: 151643,
-    eosTokenIds: [151645],
+    bosTokenId: 151643 < s.vocab_size ? 151643 : null,
+    eosTokenIds: 151645 < s.vocab_size ? [151645] : [],
   };
 }
 
-/** Writes a synthetic model folder. */
-export async function makeSyntheticModel(opts: SyntheticModelOptions): Promise<void> {
-  if (!PRESETS.includes(opts.preset)) throw new BoxedError('InvalidRequest', `unknown preset '${String(opts.preset)}'`);
-  const seed = opts.seed ?? 1;
-  if (!Number.isSafeInteger(seed)) throw new BoxedError('InvalidRequest', `seed must be an integer, got ${seed}`);
-  const untied = opts.untied ?? false;
-  const cfg = presetModelConfig(opts.preset, untied);
-  await mkdir(opts.out, { recursive: true });
+/**
+ * Tensors in order, cut into shards the way Hugging Face shards a checkpoint: a shard takes tensors while they
+ * stay within max_shard_size (here total / n), and a tensor bigger than that fills a shard alone.
+ */
+function splitIntoShards(tensors: TensorToWrite[], n: number): TensorToWrite[][] {
+  const size = (t: TensorToWrite) => t.shape.reduce((a, b) => a * b, 1);
+  const maxShard = Math.ceil(tensors.reduce((s, t) => s + size(t), 0) / n);
+  const out: TensorToWrite[][] = [[]];
+  let inShard = 0;
+  for (const t of tensors) {
+    if (inShard > 0 && inShard + size(t) > maxShard) {
+      out.push([]);
+      inShard = 0;
+    }
+    out[out.length - 1].push(t);
+    inShard += size(t);
+  }
+  return out;
+}
 
-  const json = (v: unknown) => JSON.stringify(v, null, 2) + '\n';
-  const { tokenizerJson, tokenizerConfig } = await qwen25TokenizerFiles();
-  await writeFile(join(opts.out, 'config.json'), json(syntheticConfigJson(opts.preset, untied)));
-  await writeFile(join(opts.out, 'generation_config.json'), json(GENERATION_CONFIG_JSON));
-  await writeFile(join(opts.out, 'tokenizer.json'), JSON.stringify(tokenizerJson));
-  await writeFile(join(opts.out, 'tokenizer_config.json'), json(tokenizerConfig));
-
-  const tensors: TensorToWrite[] = expectedTensors(cfg).map((spec, index) => ({
-    name: spec.name,
-    dtype: 'BF16',
-    shape: spec.shape,
-    data: () => syntheticValues(spec, cfg, seed, index),
-  }));
-  const fh = await open(join(opts.out, 'model.safetensors'), 'w');
+async function writeSafetensorsFile(path: string, tensors: TensorToWrite[]): Promise<void> {
+  const fh = await open(path, 'w');
   try {
     await writeSafetensors(
       {
@@ -183,6 +193,45 @@ export async function makeSyntheticModel(opts: SyntheticModelOptions): Promise<v
     );
   } finally {
     await fh.close();
+  }
+}
+
+/** Writes a synthetic model folder. */
+export async function makeSyntheticModel(opts: SyntheticModelOptions): Promise<void> {
+  if (!PRESETS.includes(opts.preset)) throw new BoxedError('InvalidRequest', `unknown preset '${String(opts.preset)}'`);
+  const seed = opts.seed ?? 1;
+  if (!Number.isSafeInteger(seed)) throw new BoxedError('InvalidRequest', `seed must be an integer, got ${seed}`);
+  const sharded = SHARDED[opts.preset];
+  const untied = sharded?.untied ?? opts.untied ?? false;
+  const vocab = opts.vocab;
+  if (vocab !== undefined && !(Number.isSafeInteger(vocab) && vocab >= 1)) throw new BoxedError('InvalidRequest', `vocab must be a positive integer, got ${vocab}`);
+  const cfg = presetModelConfig(opts.preset, untied, vocab);
+  await mkdir(opts.out, { recursive: true });
+
+  const json = (v: unknown) => JSON.stringify(v, null, 2) + '\n';
+  const { tokenizerJson, tokenizerConfig } = await qwen25TokenizerFiles();
+  await writeFile(join(opts.out, 'config.json'), json(syntheticConfigJson(opts.preset, untied, vocab)));
+  const gen = vocab === undefined ? GENERATION_CONFIG_JSON : { ...GENERATION_CONFIG_JSON, eos_token_id: GENERATION_CONFIG_JSON.eos_token_id.filter((id) => id < vocab), pad_token_id: undefined, bos_token_id: undefined };
+  await writeFile(join(opts.out, 'generation_config.json'), json(gen));
+  await writeFile(join(opts.out, 'tokenizer.json'), JSON.stringify(tokenizerJson));
+  await writeFile(join(opts.out, 'tokenizer_config.json'), json(tokenizerConfig));
+
+  const tensors: TensorToWrite[] = expectedTensors(cfg).map((spec, index) => ({
+    name: spec.name,
+    dtype: 'BF16',
+    shape: spec.shape,
+    data: () => syntheticValues(spec, cfg, seed, index),
+  }));
+  if (sharded) {
+    const shards = splitIntoShards(tensors, sharded.shards);
+    const names = shards.map((_, i) => `model-${String(i + 1).padStart(5, '0')}-of-${String(shards.length).padStart(5, '0')}.safetensors`);
+    const weightMap: Record<string, string> = {};
+    shards.forEach((group, i) => group.forEach((t) => (weightMap[t.name] = names[i])));
+    const totalSize = tensors.reduce((s, t) => s + 2 * t.shape.reduce((a, b) => a * b, 1), 0);
+    await writeFile(join(opts.out, 'model.safetensors.index.json'), json({ metadata: { total_size: totalSize }, weight_map: weightMap }));
+    for (let i = 0; i < shards.length; i++) await writeSafetensorsFile(join(opts.out, names[i]), shards[i]);
+  } else {
+    await writeSafetensorsFile(join(opts.out, 'model.safetensors'), tensors);
   }
   for (const type of opts.gguf ?? []) await writeGgufModel(join(opts.out, `model-${type}.gguf`), type, cfg, tensors, tokenizerJson, tokenizerConfig);
 }

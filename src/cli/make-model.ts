@@ -1,4 +1,4 @@
-// `make-model --out DIR --preset tiny|odd|full|k256 [--untied] [--seed N] [--gguf TYPE]`: writes a synthetic
+// `make-model --out DIR --preset tiny|odd|full|k256|7b2 [--untied] [--seed N] [--gguf TYPE]`: writes a synthetic
 // Qwen2 model folder; --gguf also writes it as DIR/model-TYPE.gguf.
 import { choiceFlag, numberFlag, parseFlags, requireString } from './args';
 import { makeSyntheticModel, PRESETS, type Preset } from '../../scripts/synthetic-model';

@@ -1,6 +1,7 @@
 // The app's commands: each one talks to the engine (through the worker connection) and moves the store
 // through its phases. Plain async functions, usable without React; the UI gets them from a context.
-import type { EngineApi, GenerateRequest, HeavyRequest, ModelSource } from '../protocol/engine';
+import type { EngineApi, GenerateRequest, HeavyRequest, ModelSource, TrialRequest, TrialResult } from '../protocol/engine';
+import { shapeInfo, sizeOfRepo } from '../model/config-sizes';
 import { BoxedError, toErrorInfo } from '../protocol/errors';
 import { entryFromHeavy, entryFromRun, heavyFromEntry, runFromEntry, type HistoryEntry } from '../state/history';
 import { canContinueHeavy, continueHeavyRequest, type HeavyRun } from '../state/heavy';
@@ -36,6 +37,8 @@ export interface Controller {
   /** Loads the newest commit of the loaded model's branch (the hub moved it since it was cached). */
   loadUpdate(): Promise<void>;
   unload(): Promise<void>;
+  /** Allocates (and frees) the buffers a model of these shapes needs on this GPU; rejects with OutOfMemory. */
+  trialAllocation(req: TrialRequest): Promise<TrialResult>;
   /** Loads the same model again with the current settings (e.g. more parallel solutions). */
   reload(): Promise<void>;
   renderPrompt(mode: UiMode, problem: string): Promise<{ text: string; tokens: number }>;
@@ -148,7 +151,10 @@ export function createController(deps: ControllerDeps): Controller {
     s().loadStarted(now());
     try {
       const batch = source.kind === 'server' ? samples : Math.min(samples, LOCAL_MAX_SAMPLES);
-      const info = await engine().load({ source, weights, context, batch }, (e) => s().loadEvent(e));
+      // a size from the picker's table: the engine tries the allocation before downloading
+      const known = source.kind === 'hub' ? sizeOfRepo(source.repo) : null;
+      const expect = known ? { expect: shapeInfo(known.config) } : {};
+      const info = await engine().load({ source, weights, context, batch, ...expect }, (e) => s().loadEvent(e));
       s().setModel(info);
       s().loadFinished();
     } catch (e) {
@@ -220,6 +226,11 @@ export function createController(deps: ControllerDeps): Controller {
       if (!hub || s().phase.kind === 'generating') return;
       const token = deps.hubToken?.(hub.endpoint);
       await loadSource({ kind: 'hub', endpoint: hub.endpoint, repo: hub.repo, revision: hub.revision, update: true, ...(token ? { token } : {}) }).catch(() => undefined);
+    },
+    async trialAllocation(req) {
+      const api = engine();
+      if (!api.trialAllocation) throw new BoxedError('InvalidRequest', 'This engine has no local GPU to try an allocation on.');
+      return api.trialAllocation(req);
     },
     async unload() {
       await engine().unload().catch(() => undefined);

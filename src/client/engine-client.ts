@@ -16,6 +16,8 @@ export function asEngineApi(remote: Comlink.Remote<EngineApi>): EngineApi {
   return {
     probe: () => remote.probe(),
     load: (req, onEvent) => remote.load(req, Comlink.proxy(onEvent)),
+    // the worker's engine always has it (it holds the GPU)
+    trialAllocation: (req) => (remote as unknown as Comlink.Remote<Required<EngineApi>>).trialAllocation(req),
     renderPrompt: (prompt) => remote.renderPrompt(prompt),
     generate: (req, onEvent) => remote.generate(req, Comlink.proxy(onEvent)),
     generateHeavy: (req, onEvents) => remote.generateHeavy(req, Comlink.proxy(onEvents)),

@@ -1,7 +1,8 @@
 // The engine: implements EngineApi over WebGPU. The browser's worker creates it with navigator.gpu,
 // the Node CLI with Dawn's GPU object. Owns the device, the loaded model and the tokenizer; generates
 // one request at a time.
-import type { EngineApi, GenerateEvent, GenerateRequest, GenerateResult, GpuReport, HeavyEvent, HeavyRequest, HeavyResult, LoadEvent, LoadRequest, ModelInfo } from '../protocol/engine';
+import type { EngineApi, GenerateEvent, GenerateRequest, GenerateResult, GpuReport, HeavyEvent, HeavyRequest, HeavyResult, LoadEvent, LoadRequest, ModelInfo, TrialRequest, TrialResult } from '../protocol/engine';
+import type { ModelConfig } from '../model/config';
 import { BoxedError, toErrorInfo } from '../protocol/errors';
 import { openDevice, type BoxedDevice, type DeviceOptions } from '../gpu/device';
 import { GpuContext } from '../gpu/context';
@@ -18,7 +19,7 @@ import { StreamingDetokenizer } from '../tokenizer/detokenizer';
 import { renderChat } from '../chat/template';
 import { generateSequence } from './generate';
 import { MAX_SAMPLES, runHeavy } from './heavy';
-import { checkBatchLimits, probeLargestBatch } from './memory';
+import { checkBatchLimits, probeLargestBatch, trialAllocation } from './memory';
 import { runMany, type ManyRequest, type ManyResult, type ManyStep } from './many';
 
 export interface EngineOptions {
@@ -93,6 +94,7 @@ export class Engine implements EngineApi {
     this.guardIdle();
     await this.unload();
     await this.device(); // no GPU: say so before downloading gigabytes
+    if (req.expect) await this.trialAllocation({ shape: req.expect, weights: req.weights, context: req.context, batch: req.batch, kv: req.kv }); // nor when it cannot hold the model
     const abort = new AbortController();
     this.loadAbort = abort;
     try {
@@ -105,6 +107,31 @@ export class Engine implements EngineApi {
     } finally {
       if (this.loadAbort === abort) this.loadAbort = null;
     }
+  }
+
+  async trialAllocation(req: TrialRequest): Promise<TrialResult> {
+    const ctx = await this.device();
+    const s = req.shape;
+    const cfg: ModelConfig = {
+      architecture: 'Qwen2ForCausalLM',
+      dim: s.hiddenSize,
+      ffnDim: s.intermediateSize,
+      nLayers: s.layers,
+      nHeads: s.heads,
+      nKvHeads: s.kvHeads,
+      headDim: s.headDim,
+      kvDim: s.kvHeads * s.headDim,
+      vocab: s.vocabSize,
+      normEps: 1e-6,
+      ropeTheta: 1e6,
+      maxPositions: req.context,
+      tiedEmbeddings: s.tiedEmbeddings,
+      torchDtype: 'bfloat16',
+      bosTokenId: null,
+      eosTokenIds: [],
+    };
+    const batch = req.batch ?? 1;
+    return trialAllocation(ctx, cfg, { weights: req.weights, kv: req.kv ?? 'f16', context: req.context, slots: batch, chunk: this.opts.prefillChunk ?? 128 });
   }
 
   /** Loads from any FileProvider (the CLI passes a local directory). */

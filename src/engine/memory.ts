@@ -9,6 +9,8 @@ import { planMemory } from '../gpu/model';
 import { kvLayerBytes } from '../gpu/kv';
 import type { GpuContext } from '../gpu/context';
 import { BoxedError } from '../protocol/errors';
+import { rowLayout } from '../loader/quant';
+import { rowsPerChunk } from '../gpu/weights';
 
 const mb = (b: number) => Math.round(b / 1e6);
 
@@ -56,4 +58,96 @@ export async function probeLargestBatch(ctx: GpuContext, cfg: ModelConfig, opts:
     if (!err) return n;
   }
   return 0;
+}
+
+/**
+ * The buffers a load of this model creates, in bytes, as GpuModel makes them: every weight matrix cut into
+ * its binding-sized row chunks (data and q4/q8 scales), the biases and norm, one K and one V buffer per
+ * layer, and the activations (as one figure, each of its buffers being far below any limit). Throws the
+ * typed OutOfMemory of rowsPerChunk when a weight row pair exceeds the binding limit.
+ */
+export function plannedBuffers(ctx: GpuContext, cfg: ModelConfig, opts: GpuModelOptions): number[] {
+  const f = opts.weights;
+  const qDim = cfg.nHeads * cfg.headDim;
+  const sizes: number[] = [];
+  const matrix = (rows: number, cols: number) => {
+    const { wordsPerRow, groupsPerRow } = rowLayout(cols, f);
+    const per = rowsPerChunk(ctx, rows, wordsPerRow, groupsPerRow);
+    for (let r = 0; r < rows; r += per) {
+      const n = Math.min(per, rows - r);
+      sizes.push(n * wordsPerRow * 4);
+      if (groupsPerRow > 0) sizes.push(n * groupsPerRow * 4);
+    }
+  };
+  matrix(cfg.vocab, cfg.dim);
+  if (!cfg.tiedEmbeddings) matrix(cfg.vocab, cfg.dim);
+  sizes.push(cfg.dim * 4);
+  for (let l = 0; l < cfg.nLayers; l++) {
+    matrix(qDim + 2 * cfg.kvDim, cfg.dim);
+    sizes.push((qDim + 2 * cfg.kvDim) * 4);
+    matrix(cfg.dim, qDim);
+    matrix(2 * cfg.ffnDim, cfg.dim);
+    matrix(cfg.dim, cfg.ffnDim);
+  }
+  const layer = kvLayerBytes({ nLayers: cfg.nLayers, kvDim: cfg.kvDim, slots: opts.slots, context: opts.context, format: opts.kv });
+  for (let l = 0; l < 2 * cfg.nLayers; l++) sizes.push(layer);
+  sizes.push(planMemory(cfg, opts).activations);
+  return sizes;
+}
+
+export interface TrialAllocation {
+  /** bytes allocated (and freed at once) */
+  bytes: number;
+  buffers: number;
+  /** the largest single buffer */
+  largestBuffer: number;
+}
+
+/**
+ * Allocates every buffer a load of this model would hold, then frees them: a model that cannot fit is refused
+ * with a typed OutOfMemory before a long download rather than after it. A buffer over the adapter's limits
+ * fails without allocating anything. Success means the driver granted the memory now; WebGPU reports
+ * nothing about the memory left, and some drivers commit memory only when it is first written.
+ */
+export async function trialAllocation(ctx: GpuContext, cfg: ModelConfig, opts: GpuModelOptions): Promise<TrialAllocation> {
+  const sizes = plannedBuffers(ctx, cfg, opts);
+  const { maxStorageBufferBindingSize: binding, maxBufferSize } = ctx.caps.limits;
+  const limit = Math.min(binding, maxBufferSize);
+  const total = sizes.reduce((a, b) => a + b, 0);
+  const largest = Math.max(...sizes);
+  const kvLayer = kvLayerBytes({ nLayers: cfg.nLayers, kvDim: cfg.kvDim, slots: opts.slots, context: opts.context, format: opts.kv });
+  if (kvLayer > limit) {
+    throw new BoxedError('OutOfMemory', `one layer's KV cache at a context of ${opts.context} is ${mb(kvLayer)} MB, more than this GPU's largest buffer (${mb(limit)} MB): use a shorter context`, {
+      detail: { neededBytes: total, kvLayerBytes: kvLayer, limitBytes: limit },
+    });
+  }
+  const logits = opts.slots * cfg.vocab * 4;
+  if (logits > binding) {
+    throw new BoxedError('OutOfMemory', `logits for ${opts.slots} sequences (${mb(logits)} MB) exceed this GPU's largest binding (${mb(binding)} MB): use fewer parallel solutions`, {
+      detail: { neededBytes: logits, limitBytes: binding },
+    });
+  }
+  const device = ctx.device;
+  const bufs: GPUBuffer[] = [];
+  device.pushErrorScope('out-of-memory');
+  device.pushErrorScope('validation');
+  let thrown: unknown = null;
+  try {
+    // the activations figure is several buffers in a load; here it is allocated in pieces below the limit
+    for (const size of sizes) {
+      for (let left = size; left > 0; left -= limit) bufs.push(device.createBuffer({ label: 'trial', size: Math.ceil(Math.min(limit, left) / 4) * 4, usage: 0x80 /* STORAGE */ }));
+    }
+  } catch (e) {
+    thrown = e; // some implementations throw (a RangeError) for an allocation they refuse outright
+  }
+  const invalid = await device.popErrorScope();
+  const oom = await device.popErrorScope();
+  for (const b of bufs) b.destroy();
+  if (oom || invalid || thrown) {
+    const why = oom?.message || invalid?.message || (thrown instanceof Error ? thrown.message : String(thrown));
+    throw new BoxedError('OutOfMemory', `This GPU could not allocate the ${mb(total)} MB this model needs (weights ${mb(planMemory(cfg, opts).weights)} MB) at a context of ${opts.context}: ${why}. Use a smaller model or weight format, a shorter context, or a server.`, {
+      detail: { neededBytes: total, largestBufferBytes: largest },
+    });
+  }
+  return { bytes: total, buffers: bufs.length, largestBuffer: largest };
 }

@@ -6,17 +6,18 @@
 // one token of each of N sequences); nothing is allocated while a step is recorded.
 import type { ModelConfig } from '../model/config';
 import { forward, type StepOps } from '../model/forward';
-import { mapWeights, type LayerWeights } from '../model/weights';
+import { mapWeights } from '../model/weights';
 import { concatRows, foldColumns, interleaveRows, ropeQuadRows } from '../model/fused';
 import type { KvFormat, MemoryPlan, WeightFormat } from '../protocol/engine';
 import { BoxedError } from '../protocol/errors';
-import { packWeight, packedBytes, rowLayout, type PackedWeight } from '../loader/quant';
+import { packWeight, packedBytes, rowLayout } from '../loader/quant';
 import type { GpuContext } from './context';
 import type { CompileProgress } from './pipelines';
 import { USAGE, createBuffer, readF32, uploadBuffer, writeBuffer } from './buffers';
 import { uploadWeight, destroyWeight, type GpuWeight, blockRows, gpuFormatOfGgml, gpuPackedBytes, gpuRowLayout, gpuWeightBytes, joinWeights, rowsPerChunk } from './weights';
 import type { GgmlTensors } from '../loader/gguf/checkpoint';
 import { RmsnormKernel, type RmsnormBinding } from './kernels/rmsnorm';
+import { streamWeight, type RowPieceReader } from './weight-stream';
 import { EmbedKernel, type EmbedBinding } from './kernels/embed';
 import { MatmulKernel, type MatmulBinding } from './kernels/matmul';
 import { RopeKvKernel, type RopeKvBinding } from './kernels/ropeKv';
@@ -86,23 +87,11 @@ async function uploadGgml(ctx: GpuContext, label: string, g: GgmlTensors, names:
   return parts.length === 1 ? parts[0] : joinWeights(label, parts);
 }
 
-/** Values converted at a time for big tensors: bounds the f32 copy held in JS (64 MB). */
-const PIECE_VALUES = 16 << 20;
-
-/** Reads and packs a [rows, cols] matrix, a piece of rows at a time when it is big. */
-async function packTensor(reader: TensorReader, name: string, rows: number, cols: number, f: WeightFormat): Promise<PackedWeight> {
-  const piece = Math.max(1, Math.floor(PIECE_VALUES / cols));
-  if (!reader.readRows || rows <= piece) return packWeight(await reader.read(name), rows, cols, f);
-  const { wordsPerRow, groupsPerRow } = rowLayout(cols, f);
-  const data = new Uint32Array(rows * wordsPerRow);
-  const scales = groupsPerRow > 0 ? new Float32Array(rows * groupsPerRow) : null;
-  for (let r = 0; r < rows; r += piece) {
-    const n = Math.min(piece, rows - r);
-    const p = packWeight(await reader.readRows(name, r, n), n, cols, f);
-    data.set(p.data, r * wordsPerRow);
-    if (scales && p.scales) scales.set(p.scales, r * groupsPerRow);
-  }
-  return { format: f, rows, cols, data, scales, wordsPerRow, groupsPerRow };
+/** Rows of a tensor as a piece reader: read in pieces when the reader can, else read whole once and cut. */
+function rowSource(reader: TensorReader, name: string, cols: number): RowPieceReader {
+  if (reader.readRows) return (start, count) => reader.readRows!(name, start, count);
+  let whole: Promise<Float32Array> | null = null;
+  return async (start, count) => (await (whole ??= reader.read(name))).slice(start * cols, (start + count) * cols);
 }
 
 export interface RowSampling {
@@ -340,10 +329,12 @@ export class GpuModel implements StepOps {
     let done = 0;
     const tick = (name: string) => onProgress?.(name, ++done, total);
 
-    this.embedW = uploadWeight(ctx, 'embed', await packTensor(reader, names.embed, cfg.vocab, cfg.dim, f));
+    // every matrix streams to the GPU a piece of rows at a time (weight-stream.ts): JS never holds a whole tensor
+    const { dim, kvDim, ffnDim } = cfg;
+    this.embedW = await streamWeight(ctx, 'embed', cfg.vocab, dim, f, rowSource(reader, names.embed, dim));
     tick(names.embed);
     if (names.lmHead) {
-      this.headW = uploadWeight(ctx, 'lm_head', await packTensor(reader, names.lmHead, cfg.vocab, cfg.dim, f));
+      this.headW = await streamWeight(ctx, 'lm_head', cfg.vocab, dim, f, rowSource(reader, names.lmHead, dim));
       tick(names.lmHead);
     } else {
       this.headW = this.embedW;
@@ -353,24 +344,28 @@ export class GpuModel implements StepOps {
 
     const qDim = cfg.nHeads * cfg.headDim;
     for (let l = 0; l < cfg.nLayers; l++) {
-      const t = {} as LayerWeights<Float32Array>;
-      for (const [field, name] of Object.entries(names.layers[l]) as [keyof LayerWeights<string>, string][]) t[field] = await reader.read(name);
+      const n = names.layers[l];
+      const [attnNorm, mlpNorm, bq, bk, bv] = await Promise.all([n.attnNorm, n.mlpNorm, n.bq, n.bk, n.bv].map((name) => reader.read(name)));
       // q, k, v stacked into one [qDim + 2*kvDim, dim] matrix, attention norm gain folded into its columns
-      // (in RoPE-quad row order when the qkv matmul's epilogue applies RoPE)
-      let wqkv = foldColumns(concatRows([t.wq, t.wk, t.wv]), t.attnNorm, cfg.dim);
-      let bqkv = concatRows([t.bq, t.bk, t.bv]);
+      // (in RoPE-quad row order when the qkv matmul's epilogue applies RoPE). The qkv matrix is small (the 32B's is
+      // 147 MB as f32), so it is built whole; the big matrices below stream in pieces.
+      const [wq, wk, wv] = await Promise.all([n.wq, n.wk, n.wv].map((name) => reader.read(name)));
+      let wqkv = foldColumns(concatRows([wq, wk, wv]), attnNorm, dim);
+      let bqkv = concatRows([bq, bk, bv]);
       if (this.ropeFused) {
-        wqkv = ropeQuadRows(wqkv, cfg.nHeads, cfg.nKvHeads, cfg.headDim, cfg.dim);
+        wqkv = ropeQuadRows(wqkv, cfg.nHeads, cfg.nKvHeads, cfg.headDim, dim);
         bqkv = ropeQuadRows(bqkv, cfg.nHeads, cfg.nKvHeads, cfg.headDim, 1);
       }
-      // gate and up interleaved row by row ([2*ffnDim, dim]), MLP norm gain folded in
-      const wGateUp = foldColumns(interleaveRows(t.wGate, t.wUp, cfg.ffnDim, cfg.dim), t.mlpNorm, cfg.dim);
+      // gate and up interleaved row by row ([2*ffnDim, dim]), MLP norm gain folded in; pieces hold whole pairs
+      const gate = rowSource(reader, n.wGate, dim);
+      const up = rowSource(reader, n.wUp, dim);
+      const gateUpRows: RowPieceReader = async (start, count) => interleaveRows(await gate(start / 2, count / 2), await up(start / 2, count / 2), count / 2, dim);
       this.layerW.push({
-        qkv: uploadWeight(ctx, `L${l}.qkv`, packWeight(wqkv, qDim + 2 * cfg.kvDim, cfg.dim, f)),
+        qkv: await streamWeight(ctx, `L${l}.qkv`, qDim + 2 * kvDim, dim, f, async (s, c) => wqkv.subarray(s * dim, (s + c) * dim)),
         qkvBias: uploadBuffer(ctx, `L${l}.qkv.bias`, bqkv),
-        out: uploadWeight(ctx, `L${l}.o`, packWeight(t.wo, cfg.dim, qDim, f)),
-        gateUp: uploadWeight(ctx, `L${l}.gateUp`, packWeight(wGateUp, 2 * cfg.ffnDim, cfg.dim, f)),
-        down: uploadWeight(ctx, `L${l}.down`, packWeight(t.wDown, cfg.dim, cfg.ffnDim, f)),
+        out: await streamWeight(ctx, `L${l}.o`, dim, qDim, f, rowSource(reader, n.wo, qDim)),
+        gateUp: await streamWeight(ctx, `L${l}.gateUp`, 2 * ffnDim, dim, f, async (s, c) => foldColumns(await gateUpRows(s, c), mlpNorm, dim), { rowMultiple: 2 }),
+        down: await streamWeight(ctx, `L${l}.down`, dim, ffnDim, f, rowSource(reader, n.wDown, ffnDim)),
       });
       tick(`model.layers.${l}`);
     }

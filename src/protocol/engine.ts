@@ -35,6 +35,29 @@ export interface LoadRequest {
   /** Sequences decoded at once (heavy mode); 1 for a single answer. */
   batch?: number;
   kv?: KvFormat;
+  /**
+   * The model's shapes when known before downloading (the start screen's size table): the engine then
+   * allocates and frees the buffers the load will hold before fetching anything (see trialAllocation).
+   */
+  expect?: ModelShapeInfo;
+}
+
+/** A model's shapes, as ModelInfo reports them. */
+export type ModelShapeInfo = Omit<ModelInfo['config'], 'maxPositions'>;
+
+export interface TrialRequest {
+  shape: ModelShapeInfo;
+  weights: WeightFormat;
+  context: number;
+  batch?: number;
+  kv?: KvFormat;
+}
+
+/** A trial allocation that succeeded: the driver granted this much now (freed again at once). */
+export interface TrialResult {
+  bytes: number;
+  buffers: number;
+  largestBuffer: number;
 }
 
 export interface GpuReport {
@@ -286,6 +309,11 @@ export type HeavyEvent =
 export interface EngineApi {
   probe(): Promise<GpuReport>;
   load(req: LoadRequest, onEvent: (e: LoadEvent) => void): Promise<ModelInfo>;
+  /**
+   * Allocates every buffer a load of a model of these shapes would hold, then frees them; rejects with
+   * OutOfMemory when the adapter refuses. Optional: an engine without a local GPU has nothing to try.
+   */
+  trialAllocation?(req: TrialRequest): Promise<TrialResult>;
   /** Renders the chat template and returns exactly what the model would receive. */
   renderPrompt(prompt: GenerateRequest['prompt']): Promise<{ text: string; tokens: number }>;
   generate(req: GenerateRequest, onEvent: (e: GenerateEvent) => void): Promise<GenerateResult>;

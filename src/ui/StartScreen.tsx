@@ -7,6 +7,7 @@ import { useBoxed } from '../state/store';
 import { useController } from './controller-context';
 import { GpuReportCard } from './GpuReportCard';
 import { GgufPicker } from './GgufPicker';
+import { ModelSizePicker } from './ModelSizePicker';
 import { useMemoryEstimate } from './use-memory-estimate';
 import { StoragePanel } from './StoragePanel';
 import { formatBytes } from './units';
@@ -110,20 +111,26 @@ export function ModelSourceForm() {
 export function StartScreen() {
   const gpu = useBoxed((s) => s.gpu);
   const settings = useBoxed((s) => s.settings);
+  const update = useBoxed((s) => s.updateSettings);
   const mem = useMemoryEstimate(settings);
   return (
     <div className="start">
       <section className="intro">
         <h1>A reasoning model on your own GPU</h1>
         <p>
-          Boxed runs <strong>OpenReasoning-Nemotron-1.5B</strong> entirely in this tab, on your graphics card. It thinks step by step, then answers math, Python and
+          Boxed runs <strong>OpenReasoning-Nemotron</strong> (1.5B by default) entirely in this tab, on your graphics card. It thinks step by step, then answers math, Python and
           science questions. Your questions never leave your computer.
         </p>
       </section>
       {gpu.kind === 'unavailable' && <WebGpuHelp error={gpu.error} />}
       <div className="start-grid">
         <ServerPicker />
-        {settings.engine === 'gpu' && <ModelSourceForm />}
+        {settings.engine === 'gpu' && (
+          <>
+            <ModelSizePicker onUseServer={() => update({ engine: 'server' })} />
+            <ModelSourceForm />
+          </>
+        )}
         {gpu.kind === 'ok' && <GpuReportCard report={gpu.report} needBytes={mem.total} />}
         {(gpu.kind === 'probing' || gpu.kind === 'unknown') && (
           <section className="card gpu" aria-busy="true">

@@ -2,7 +2,7 @@
 // config.json when it could be read (use-memory-estimate.ts), else from Qwen2.5-1.5B's published shapes.
 // The real plan (ModelInfo.memory) replaces it after loading.
 import type { ModelConfig } from '../model/config';
-import type { WeightFormat } from '../protocol/engine';
+import type { GpuReport, WeightFormat } from '../protocol/engine';
 
 export type ModelShape = Pick<ModelConfig, 'dim' | 'ffnDim' | 'nLayers' | 'nHeads' | 'headDim' | 'kvDim' | 'vocab' | 'tiedEmbeddings'>;
 
@@ -29,4 +29,50 @@ export function estimateMemory(shape: ModelShape, weights: WeightFormat, context
   const w = parameterCount(shape) * BYTES_PER_WEIGHT[weights];
   const kv = slots * context * shape.nLayers * 2 * shape.kvDim * KV_BYTES; // K and V
   return { weights: w, kvCache: kv, total: w + kv + OVERHEAD };
+}
+
+/**
+ * How likely a model of this shape fits this adapter at these settings. Only the buffer limits are known
+ * for certain (WebGPU reports them); how much memory the GPU has is not exposed, so the rest is a judgment
+ * from the total against what GPUs usually have:
+ *   'no'        a buffer the load needs exceeds this adapter's limits (one layer's KV cache, or the logits)
+ *   'likely'    up to 6 GiB: GPUs of the last years have 8 GB or more; integrated ones share system memory
+ *   'maybe'     up to 22 GiB (the 24 GB cards, less what the desktop holds), or up to 96 GiB on Apple's
+ *               unified memory: only a GPU that large holds it; the trial allocation tells
+ *   'unlikely'  more than that: use a server
+ */
+export type FitKind = 'no' | 'likely' | 'maybe' | 'unlikely';
+
+export interface FitVerdict {
+  kind: FitKind;
+  text: string;
+}
+
+const GIB = 1024 ** 3;
+export const FIT_THRESHOLDS = { likely: 6 * GIB, maybe: 22 * GIB, maybeUnified: 96 * GIB } as const;
+
+export interface AdapterFacts {
+  limits: Pick<GpuReport['limits'], 'maxBufferSize' | 'maxStorageBufferBindingSize'>;
+  adapter: Pick<GpuReport['adapter'], 'vendor' | 'isFallback'>;
+}
+
+const gb = (b: number) => `${(b / 1e9).toFixed(b < 100e9 ? 1 : 0)} GB`;
+
+export function fitVerdict(shape: ModelShape, weights: WeightFormat, context: number, slots: number, gpu: AdapterFacts): FitVerdict {
+  const { maxBufferSize, maxStorageBufferBindingSize: binding } = gpu.limits;
+  const limit = Math.min(maxBufferSize, binding);
+  const kvLayer = slots * context * shape.kvDim * KV_BYTES;
+  if (kvLayer > limit) {
+    return { kind: 'no', text: `This GPU cannot hold it at this context: one layer's KV cache is ${gb(kvLayer)}, more than its largest buffer (${gb(limit)}). Use a shorter context.` };
+  }
+  const logits = slots * shape.vocab * 4;
+  if (logits > binding) return { kind: 'no', text: `This GPU cannot hold it: the logits of ${slots} solutions (${gb(logits)}) exceed its largest binding (${gb(binding)}).` };
+  const total = estimateMemory(shape, weights, context, slots).total;
+  const unified = gpu.adapter.vendor.toLowerCase() === 'apple';
+  const maybe = unified ? FIT_THRESHOLDS.maybeUnified : FIT_THRESHOLDS.maybe;
+  if (total <= FIT_THRESHOLDS.likely) return { kind: 'likely', text: `Probably fits: about ${gb(total)}, which most GPUs have (browsers do not say how much this one has).` };
+  if (total <= maybe) {
+    return { kind: 'maybe', text: `Fits only a GPU with more than ${gb(total)} of memory${unified ? ' (on a Mac, shared with the system)' : ''}; browsers do not say how much this one has. The trial allocation below tells before the download.` };
+  }
+  return { kind: 'unlikely', text: `This GPU probably cannot hold it: about ${gb(total)} is more than ${unified ? 'a Mac' : 'a graphics card'} usually has. Use a server instead.` };
 }

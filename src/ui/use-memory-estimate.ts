@@ -5,6 +5,7 @@
 import { useEffect, useState } from 'react';
 import { hubFileUrl } from '../loader/hub';
 import { parseConfig } from '../model/config';
+import { sizeOfRepo } from '../model/config-sizes';
 import { DEFAULT_SETTINGS, type Settings } from '../state/settings';
 import { DEFAULT_SHAPE, estimateMemory, type ModelShape } from './memory-estimate';
 
@@ -28,7 +29,7 @@ async function fetchShape(url: string): Promise<ModelShape | null> {
 }
 
 function configUrl(s: Pick<Settings, 'endpoint' | 'repo' | 'revision'>): string | null {
-  if (s.repo === DEFAULT_SETTINGS.repo) return null;
+  if (s.repo === DEFAULT_SETTINGS.repo || sizeOfRepo(s.repo)) return null; // shapes known (config-sizes.ts)
   try {
     return hubFileUrl(s.endpoint, s.repo, s.revision, 'config.json');
   } catch {
@@ -65,7 +66,8 @@ export function useMemoryEstimate(s: Pick<Settings, 'endpoint' | 'repo' | 'revis
       clearTimeout(t);
     };
   }, [url]);
-  const shape = read !== null && read.url === url ? read.shape : null;
+  const known = sizeOfRepo(s.repo)?.config ?? null;
+  const shape = known ?? (read !== null && read.url === url ? read.shape : null);
   const from = shape ? s.repo : s.repo === DEFAULT_SETTINGS.repo ? s.repo : null;
   return { ...estimateMemory(shape ?? DEFAULT_SHAPE, s.weights, s.context, s.samples), from };
 }

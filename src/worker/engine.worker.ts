@@ -24,6 +24,7 @@ const api: EngineApi = {
     engine = next;
     return engine.load(req, onEvent);
   },
+  trialAllocation: (req) => gpuEngine.trialAllocation(req),
   renderPrompt: (prompt) => engine.renderPrompt(prompt),
   generate: (req, onEvent) => engine.generate(req, onEvent),
   async generateHeavy(req, onEvents) {
