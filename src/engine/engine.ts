@@ -18,8 +18,9 @@ import { Tokenizer } from '../tokenizer/tokenizer';
 import { StreamingDetokenizer } from '../tokenizer/detokenizer';
 import { renderChat } from '../chat/template';
 import { generateSequence } from './generate';
-import { MAX_SAMPLES, runHeavy } from './heavy';
+import { MAX_SAMPLES, runHeavy, type HeavyDeps } from './heavy';
 import { checkBatchLimits, probeLargestBatch, trialAllocation } from './memory';
+import { shapeInfo } from '../model/config-sizes';
 import { runMany, type ManyRequest, type ManyResult, type ManyStep } from './many';
 
 export interface EngineOptions {
@@ -186,17 +187,7 @@ export class Engine implements EngineApi {
     const eosIds = new Set<number>([...cfg.eosTokenIds, ...(checkpoint.generation?.eosTokenIds ?? []), ...tokenizer.eosIds()]);
     const info: ModelInfo = {
       name,
-      config: {
-        hiddenSize: cfg.dim,
-        layers: cfg.nLayers,
-        heads: cfg.nHeads,
-        kvHeads: cfg.nKvHeads,
-        headDim: cfg.headDim,
-        vocabSize: cfg.vocab,
-        intermediateSize: cfg.ffnDim,
-        tiedEmbeddings: cfg.tiedEmbeddings,
-        maxPositions: cfg.maxPositions,
-      },
+      config: { ...shapeInfo(cfg), maxPositions: cfg.maxPositions },
       memory: model.memory,
       gpu: ctx.boxed.report,
       weights: req.weights,
@@ -316,33 +307,24 @@ export class Engine implements EngineApi {
   }
 
   /** Heavy mode: N candidates decoded together, then vote or GenSelect (heavy.ts). */
-  async generateHeavy(req: HeavyRequest, onEvents: (events: HeavyEvent[]) => void = () => {}): Promise<HeavyResult> {
-    const l = this.requireLoaded();
-    this.guardIdle();
-    this.busy = true;
-    this.stopRequested = false;
-    try {
-      const deps = { model: l.model, tokenizer: l.tokenizer, eosIds: l.eosIds, render: (p: GenerateRequest['prompt']) => this.promptText(l, p), shouldStop: () => this.stopRequested || this.lostInfo !== null };
-      const r = await runHeavy(deps, req, onEvents);
-      if (this.lostInfo) throw new BoxedError('DeviceLost', `the GPU device was lost: ${this.lostInfo}`);
-      return r;
-    } catch (e) {
-      if (this.lostInfo) throw new BoxedError('DeviceLost', `the GPU device was lost: ${this.lostInfo}`, { cause: e });
-      throw e instanceof BoxedError ? e : new BoxedError(toErrorInfo(e).name, toErrorInfo(e).message, { cause: e });
-    } finally {
-      this.busy = false;
-    }
+  generateHeavy(req: HeavyRequest, onEvents: (events: HeavyEvent[]) => void = () => {}): Promise<HeavyResult> {
+    return this.runBatched((deps) => runHeavy(deps, req, onEvents));
   }
 
   /** n sequences of one prompt decoded together, no vote or selection (serve's `n`; many.ts). */
-  async generateMany(req: ManyRequest, onStep: (step: ManyStep) => void = () => {}): Promise<ManyResult> {
+  generateMany(req: ManyRequest, onStep: (step: ManyStep) => void = () => {}): Promise<ManyResult> {
+    return this.runBatched((deps) => runMany(deps, req, onStep));
+  }
+
+  /** Runs a batched generation on the loaded model, one at a time; a device lost on the way is DeviceLost. */
+  private async runBatched<T>(run: (deps: HeavyDeps) => Promise<T>): Promise<T> {
     const l = this.requireLoaded();
     this.guardIdle();
     this.busy = true;
     this.stopRequested = false;
     try {
-      const deps = { model: l.model, tokenizer: l.tokenizer, eosIds: l.eosIds, render: (p: GenerateRequest['prompt']) => this.promptText(l, p), shouldStop: () => this.stopRequested || this.lostInfo !== null };
-      const r = await runMany(deps, req, onStep);
+      const deps: HeavyDeps = { model: l.model, tokenizer: l.tokenizer, eosIds: l.eosIds, render: (p: GenerateRequest['prompt']) => this.promptText(l, p), shouldStop: () => this.stopRequested || this.lostInfo !== null };
+      const r = await run(deps);
       if (this.lostInfo) throw new BoxedError('DeviceLost', `the GPU device was lost: ${this.lostInfo}`);
       return r;
     } catch (e) {

@@ -3,11 +3,9 @@
 // candidate i does, so the same request gives the same ids as `generate --samples n` (heavy.ts).
 import type { GenerateRequest, SamplingParams, StopReason } from '../protocol/engine';
 import { BoxedError } from '../protocol/errors';
-import type { GpuModel } from '../gpu/model';
-import type { Tokenizer } from '../tokenizer/tokenizer';
 import { StreamingDetokenizer } from '../tokenizer/detokenizer';
 import { generateBatch, type BatchStats } from './batch';
-import { MAX_SAMPLES } from './heavy';
+import { MAX_SAMPLES, type HeavyDeps } from './heavy';
 
 export interface ManyRequest {
   prompt: GenerateRequest['prompt'];
@@ -30,13 +28,8 @@ export interface ManyResult {
   stats: BatchStats;
 }
 
-export interface ManyDeps {
-  model: GpuModel;
-  tokenizer: Tokenizer;
-  eosIds: ReadonlySet<number>;
-  render(prompt: GenerateRequest['prompt']): string;
-  shouldStop(): boolean;
-}
+/** What a batched run needs of the loaded model: the same as heavy mode's. */
+export type ManyDeps = HeavyDeps;
 
 export async function runMany(deps: ManyDeps, req: ManyRequest, onStep: (step: ManyStep) => void): Promise<ManyResult> {
   const { model, tokenizer } = deps;
