@@ -4,6 +4,7 @@
 // cannot honour (logprobs, echo, tools) are refused rather than silently dropped.
 import type { GenerateRequest, SamplingParams } from '../protocol/engine';
 import type { OpenAiChatMessage, OpenAiErrorBody } from '../protocol/openai';
+import { GPU_MAX_SAMPLES } from '../protocol/lists';
 
 /** The most stop strings per request (OpenAI's limit). */
 export const MAX_STOPS = 4;
@@ -128,7 +129,7 @@ export function parseServeRequest(route: Route, body: unknown, limits: ServeLimi
   const prompt: GenerateRequest['prompt'] = route === 'chat' ? { kind: 'chat', messages: messages(b.messages) } : { kind: 'raw', text: promptText(b.prompt) };
   const maxN = Math.max(1, limits.maxN);
   const n = optional(b, 'n', (v) => {
-    if (typeof v === 'number' && Number.isInteger(v) && v > maxN && v <= 16) {
+    if (typeof v === 'number' && Number.isInteger(v) && v > maxN && v <= GPU_MAX_SAMPLES) {
       throw bad(`n is ${v} but this server decodes at most ${maxN} at once: start serve with --batch ${v}`, 'n');
     }
     return num('n', 1, maxN, { integer: true })(v);

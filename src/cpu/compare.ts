@@ -44,3 +44,22 @@ export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
   }
   return c;
 }
+
+/** The largest |a[i]| (0 for an empty array): the scale oracle tolerances are given against. */
+export function maxAbs(a: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
+  return m;
+}
+
+/** ‖a − b‖ / ‖b‖ (b is the reference): the relative RMS error the logit checks state. */
+export function relRms(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`length ${a.length} != expected ${b.length}`);
+  let d = 0;
+  let n = 0;
+  for (let i = 0; i < b.length; i++) {
+    d += (a[i] - b[i]) ** 2;
+    n += b[i] ** 2;
+  }
+  return Math.sqrt(d / n);
+}

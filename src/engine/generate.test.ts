@@ -57,12 +57,20 @@ describe('generateSequence', () => {
   it('queues several steps at once and still gives exactly the step-by-step ids', { timeout: 120_000 }, async () => {
     expect(model.stepsInFlight).toBeGreaterThanOrEqual(3);
     const progress: number[] = [];
-    const r = await generateSequence(model, { promptIds: prompt, maxTokens: 12, sampling: GREEDY, eosIds: new Set(), onPrefill: (done, total) => progress.push(done, total) });
+    // when id k reaches the caller: the ids already asked of the GPU and not yet read. The first id comes from
+    // the last of the 3 prefill chunks, id j + 1 from decode step j, so that is (decode steps submitted + 1) - k
+    const stats = model.ctx.stats;
+    const submits0 = stats.submits;
+    const ahead: number[] = [];
+    const onToken = (_id: number, count: number) => ahead.push(stats.submits - submits0 - 3 + 1 - count);
+    const r = await generateSequence(model, { promptIds: prompt, maxTokens: 12, sampling: GREEDY, eosIds: new Set(), onPrefill: (done, total) => progress.push(done, total), onToken });
     expect(r.ids).toEqual(reference.slice(0, 12));
     expect(r.stop).toBe('max-tokens');
     // progress per finished chunk, in order, ending at the prompt's length
     expect(progress).toEqual([8, 21, 16, 21, 21, 21]);
     expect(r.stats.readbacksPerToken).toBe(1);
+    // stepsInFlight - 1 = 2 steps stay queued behind each readback, fewer at the end (none past maxTokens)
+    expect(ahead).toEqual([2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 1, 0]);
   });
 
   it('stops at the end of the context with every position used', { timeout: 120_000 }, async () => {

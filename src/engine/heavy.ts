@@ -2,21 +2,19 @@
 // events tagged with the candidate's index, their answers read per mode, majority-voted (exact strings)
 // and tallied by equivalence for display, then, with `select: 'genselect'`, judged by the model itself
 // (select.ts). Stop ends the candidates and the selection alike.
-import type { GenerateRequest, HeavyCandidate, StopReason, HeavyEvent, HeavyRequest, HeavyResult, HeavySelection } from '../protocol/engine';
-import { BoxedError, toErrorInfo } from '../protocol/errors';
+import type { GenerateRequest, HeavyCandidate, StopReason, HeavyEvent, HeavyRequest, HeavyResult } from '../protocol/engine';
+import { BoxedError } from '../protocol/errors';
+import { GPU_MAX_SAMPLES } from '../protocol/lists';
 import type { GpuModel } from '../gpu/model';
 import type { Tokenizer } from '../tokenizer/tokenizer';
 import { StreamingDetokenizer } from '../tokenizer/detokenizer';
 import type { ChatMessage } from '../chat/template';
 import { extractAnswer } from '../reasoning/answer';
-import { majorityVote } from '../reasoning/vote';
-import { tallyAnswers } from '../reasoning/tally';
-import { loadSymbolicEquivalence } from '../reasoning/equivalence';
 import { generateBatch, type BatchResult } from './batch';
-import { runGenSelect } from './select';
+import { combineCandidates, gpuSelectionModel } from './select';
 
 /** The most candidates one heavy run decodes at once. */
-export const MAX_SAMPLES = 16;
+export const MAX_SAMPLES = GPU_MAX_SAMPLES;
 
 export interface HeavyDeps {
   model: GpuModel;
@@ -84,35 +82,13 @@ export async function runHeavy(deps: HeavyDeps, req: HeavyRequest, emit: (events
     const s: { ids: number[]; stop: StopReason } = j >= 0 ? batch.sequences[j] : { ids: [], stop: done[i] ?? 'aborted' };
     return { text, ids: s.ids, answer: answers[i], stop: s.stop };
   });
-  const vote = majorityVote(answers);
-  // the tally groups with the full (symbolic) comparison; it is display-only, so a failed load leaves the literal rules
-  await loadSymbolicEquivalence().catch(() => undefined);
-  const tally = tallyAnswers(answers);
-  const stopped = candidates.some((c) => c.stop === 'aborted');
-  let selection: HeavySelection = { method: req.select, skipped: req.select === 'genselect', rounds: [] };
-  let chosen: number | null = vote.indices[0] ?? null;
-  let selectionTokens = 0;
-  if (req.select === 'genselect' && !stopped) {
-    const out = await runGenSelect(
-      {
-        model,
-        tokenizer,
-        eosIds: deps.eosIds,
-        renderChat: (messages: ChatMessage[]) => deps.render({ kind: 'chat', messages }),
-        shouldStop: deps.shouldStop,
-        emit,
-      },
-      { req, texts, answers },
-    ).catch((e: unknown) => {
-      // the candidates are kept: a selection that cannot run leaves the vote's choice, with the reason
-      const error = toErrorInfo(e);
-      if (error.name === 'DeviceLost' || !(e instanceof BoxedError)) throw e;
-      return { selection: { method: 'genselect' as const, skipped: false, rounds: [], error }, chosen, tokens: 0 };
-    });
-    selection = out.selection;
-    chosen = out.chosen;
-    selectionTokens = out.tokens;
-  }
+  const selectDeps = { model, tokenizer, eosIds: deps.eosIds, renderChat: (messages: ChatMessage[]) => deps.render({ kind: 'chat', messages }), shouldStop: deps.shouldStop, emit };
+  const { vote, tally, selection, chosen, selectionTokens } = await combineCandidates(
+    gpuSelectionModel(selectDeps),
+    selectDeps,
+    { req, texts, answers },
+    candidates.map((c) => c.stop),
+  );
   const bs = batch.stats;
   const stats = {
     promptTokens: promptIds.length,

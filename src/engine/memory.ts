@@ -42,22 +42,35 @@ export function checkBatchLimits(ctx: GpuContext, cfg: ModelConfig, opts: GpuMod
  * and activations can be allocated now (0 if none), tried from the largest down.
  */
 export async function probeLargestBatch(ctx: GpuContext, cfg: ModelConfig, opts: GpuModelOptions): Promise<number> {
-  const device = ctx.device;
-  const maxBuf = Math.min(ctx.caps.limits.maxBufferSize, 256 << 20);
   for (let n = Math.min(opts.slots - 1, largestBatchByLimits(ctx, cfg, opts)); n >= 1; n--) {
-    const plan = planMemory(cfg, { ...opts, slots: n });
-    const layer = kvLayerBytes({ nLayers: cfg.nLayers, kvDim: cfg.kvDim, slots: n, context: opts.context, format: opts.kv });
-    const sizes: number[] = [];
-    for (let left = plan.weights + plan.activations; left > 0; left -= maxBuf) sizes.push(Math.min(maxBuf, left));
-    for (let l = 0; l < 2 * cfg.nLayers; l++) sizes.push(layer);
-    device.pushErrorScope('out-of-memory');
-    const bufs: GPUBuffer[] = [];
-    for (const size of sizes) bufs.push(device.createBuffer({ label: 'probe', size: Math.ceil(size / 4) * 4, usage: 0x80 /* STORAGE */ }));
-    const err = await device.popErrorScope();
-    for (const b of bufs) b.destroy();
-    if (!err) return n;
+    if (!(await allocateAndFree(ctx, plannedBuffers(ctx, cfg, { ...opts, slots: n }))).failure) return n;
   }
   return 0;
+}
+
+/**
+ * Creates buffers of these sizes (each above the device's buffer limit in pieces below it), then frees them
+ * all: the failure, if the device refused (out of memory, invalid, or thrown outright), and the count made.
+ */
+async function allocateAndFree(ctx: GpuContext, sizes: readonly number[]): Promise<{ failure: string | null; buffers: number }> {
+  const device = ctx.device;
+  const limit = Math.min(ctx.caps.limits.maxStorageBufferBindingSize, ctx.caps.limits.maxBufferSize);
+  const bufs: GPUBuffer[] = [];
+  device.pushErrorScope('out-of-memory');
+  device.pushErrorScope('validation');
+  let thrown: unknown = null;
+  try {
+    for (const size of sizes) {
+      for (let left = size; left > 0; left -= limit) bufs.push(device.createBuffer({ label: 'trial', size: Math.ceil(Math.min(limit, left) / 4) * 4, usage: 0x80 /* STORAGE */ }));
+    }
+  } catch (e) {
+    thrown = e; // some implementations throw (a RangeError) for an allocation they refuse outright
+  }
+  const invalid = await device.popErrorScope();
+  const oom = await device.popErrorScope();
+  for (const b of bufs) b.destroy();
+  const failure = oom || invalid || thrown ? oom?.message || invalid?.message || (thrown instanceof Error ? thrown.message : String(thrown)) : null;
+  return { failure, buffers: bufs.length };
 }
 
 /**
@@ -127,27 +140,12 @@ export async function trialAllocation(ctx: GpuContext, cfg: ModelConfig, opts: G
       detail: { neededBytes: logits, limitBytes: binding },
     });
   }
-  const device = ctx.device;
-  const bufs: GPUBuffer[] = [];
-  device.pushErrorScope('out-of-memory');
-  device.pushErrorScope('validation');
-  let thrown: unknown = null;
-  try {
-    // the activations figure is several buffers in a load; here it is allocated in pieces below the limit
-    for (const size of sizes) {
-      for (let left = size; left > 0; left -= limit) bufs.push(device.createBuffer({ label: 'trial', size: Math.ceil(Math.min(limit, left) / 4) * 4, usage: 0x80 /* STORAGE */ }));
-    }
-  } catch (e) {
-    thrown = e; // some implementations throw (a RangeError) for an allocation they refuse outright
-  }
-  const invalid = await device.popErrorScope();
-  const oom = await device.popErrorScope();
-  for (const b of bufs) b.destroy();
-  if (oom || invalid || thrown) {
-    const why = oom?.message || invalid?.message || (thrown instanceof Error ? thrown.message : String(thrown));
-    throw new BoxedError('OutOfMemory', `This GPU could not allocate the ${mb(total)} MB this model needs (weights ${mb(planMemory(cfg, opts).weights)} MB) at a context of ${opts.context}: ${why}. Use a smaller model or weight format, a shorter context, or a server.`, {
+  // the activations figure is several buffers in a load; it is allocated in pieces below the limit
+  const { failure, buffers } = await allocateAndFree(ctx, sizes);
+  if (failure !== null) {
+    throw new BoxedError('OutOfMemory', `This GPU could not allocate the ${mb(total)} MB this model needs (weights ${mb(planMemory(cfg, opts).weights)} MB) at a context of ${opts.context}: ${failure}. Use a smaller model or weight format, a shorter context, or a server.`, {
       detail: { neededBytes: total, largestBufferBytes: largest },
     });
   }
-  return { bytes: total, buffers: bufs.length, largestBuffer: largest };
+  return { bytes: total, buffers, largestBuffer: largest };
 }

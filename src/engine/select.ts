@@ -7,14 +7,17 @@
 // The selection prompt must fit one slot's context with room to reason: summaries keep their last 5000
 // characters unless the context cannot hold that, in which case they are cut further (the round reports
 // the cut); a context too small for even short summaries is refused with a typed error.
-import type { HeavyEvent, HeavyRequest, HeavySelection, SamplingParams, SelectionRound, StopReason } from '../protocol/engine';
-import { BoxedError } from '../protocol/errors';
+import type { HeavyEvent, HeavyRequest, HeavySelection, SamplingParams, SelectionRound, StopReason, Tally, VoteResult } from '../protocol/engine';
+import { BoxedError, toErrorInfo } from '../protocol/errors';
 import type { GpuModel } from '../gpu/model';
 import type { Tokenizer } from '../tokenizer/tokenizer';
 import { StreamingDetokenizer } from '../tokenizer/detokenizer';
 import { userTurn } from '../chat/prompts';
 import type { ChatMessage } from '../chat/template';
 import { Rng } from '../sampler/rng';
+import { majorityVote } from '../reasoning/vote';
+import { tallyAnswers } from '../reasoning/tally';
+import { loadSymbolicEquivalence } from '../reasoning/equivalence';
 import {
   SUMMARY_MAX_CHARS,
   candidateSummary,
@@ -118,6 +121,42 @@ function firstAnswered(ids: readonly number[], answers: ReadonlyArray<string | n
 
 export function runGenSelect(deps: SelectDeps, input: SelectInput): Promise<SelectOutput> {
   return runGenSelectWith(gpuSelectionModel(deps), deps, input);
+}
+
+export interface Combined {
+  vote: VoteResult;
+  tally: Tally;
+  selection: HeavySelection;
+  /** The candidate the result comes from, or null when none has an answer. */
+  chosen: number | null;
+  selectionTokens: number;
+}
+
+/**
+ * Heavy mode's ending, the same on every engine: the majority vote (exact strings), the tally by equivalence
+ * (display only: with the symbolic comparison when it loads, else the literal rules), then, when asked and no
+ * candidate was stopped, GenSelect on `model`. A selection that fails with a typed error (a lost device aside)
+ * leaves the vote's choice and reports the reason in `selection.error`.
+ */
+export async function combineCandidates(model: SelectionModel, flow: SelectFlow, input: SelectInput, stops: readonly StopReason[]): Promise<Combined> {
+  const { req, answers } = input;
+  const vote = majorityVote(answers);
+  await loadSymbolicEquivalence().catch(() => undefined);
+  const tally = tallyAnswers(answers);
+  let selection: HeavySelection = { method: req.select, skipped: req.select === 'genselect', rounds: [] };
+  let chosen: number | null = vote.indices[0] ?? null;
+  let selectionTokens = 0;
+  if (req.select === 'genselect' && !stops.includes('aborted')) {
+    const out = await runGenSelectWith(model, flow, input).catch((e: unknown) => {
+      const error = toErrorInfo(e);
+      if (error.name === 'DeviceLost' || !(e instanceof BoxedError)) throw e;
+      return { selection: { method: 'genselect' as const, skipped: false, rounds: [], error }, chosen, tokens: 0 };
+    });
+    selection = out.selection;
+    chosen = out.chosen;
+    selectionTokens = out.tokens;
+  }
+  return { vote, tally, selection, chosen, selectionTokens };
 }
 
 /** GenSelect on any SelectionModel (the same rounds, seeds and fallbacks as runGenSelect). */

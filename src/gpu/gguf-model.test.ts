@@ -18,6 +18,7 @@ import { mapWeights } from '../model/weights';
 import { argmax } from '../sampler/sample';
 import { gpuFormatOfGgml } from './weights';
 import { dequantize, packWeight } from '../loader/quant';
+import { relRms } from '../cpu/compare';
 
 const PROMPT = [151644, 8948, 198, 151645, 198, 151644, 872, 198, 9707, 1879, 0, 17, 220, 16, 10, 16, 28, 30, 151645]; // 19: > 16 rows
 
@@ -45,16 +46,6 @@ async function gpuLogits(ctx: GpuContext, c: Checkpoint, chunk: number): Promise
     );
   }
   return { logits: await m.readLogits(1), model: m };
-}
-
-function relRms(a: Float32Array, b: Float32Array): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += b[i] ** 2;
-  }
-  return Math.sqrt(num / den);
 }
 
 // Logit error relative to the safetensors model's f32 logits (src/loader/gguf/model.test.ts measures the same

@@ -20,6 +20,7 @@ import type { KvFormat, WeightFormat } from '../protocol/engine';
 import { generateSequence } from '../engine/generate';
 import { argmax } from '../sampler/sample';
 import { Tokenizer } from '../tokenizer/tokenizer';
+import { relRms, maxAbs } from '../cpu/compare';
 
 interface Fixture {
   ckpt: Checkpoint;
@@ -65,22 +66,6 @@ async function prefillLogits(m: GpuModel, tokens: number[]): Promise<Float32Arra
     m.submitStep(part.map((_, i) => ({ slot: 0, pos: s + i })), { tokens: part, lastRowOnly: true });
   }
   return m.readLogits(1);
-}
-
-function relRms(a: Float32Array, b: Float32Array): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += b[i] ** 2;
-  }
-  return Math.sqrt(num / den);
-}
-
-function maxAbs(a: Float32Array): number {
-  let m = 0;
-  for (const v of a) m = Math.max(m, Math.abs(v));
-  return m;
 }
 
 /** Every |gpu - cpu| within tol * max|cpu|; returns the worst ratio for the message. */

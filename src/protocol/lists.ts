@@ -13,6 +13,11 @@ export type WeightFormat = (typeof WEIGHT_FORMATS)[number];
 export const KV_FORMATS = ['f16', 'f32'] as const;
 export type KvFormat = (typeof KV_FORMATS)[number];
 
+/** The most heavy-mode candidates decoded at once on this GPU (the batched engine's rows per step). */
+export const GPU_MAX_SAMPLES = 16;
+/** The most heavy-mode candidates on an OpenAI-compatible server (through `n`, several requests). */
+export const SERVER_MAX_SAMPLES = 64;
+
 /**
  * The ranges the app accepts for sampling and lengths, [lowest, highest]: the settings are clamped into them
  * and a share link outside them is refused.

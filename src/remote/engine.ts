@@ -19,7 +19,6 @@ import type {
   HeavyEvent,
   HeavyRequest,
   HeavyResult,
-  HeavySelection,
   LoadEvent,
   LoadRequest,
   ModelInfo,
@@ -30,14 +29,10 @@ import { BoxedError, toErrorInfo, type ErrorInfo } from '../protocol/errors';
 import type { OpenAiChatMessage, OpenAiFinishReason, OpenAiSamplingFields, OpenAiUsage } from '../protocol/openai';
 import type { ChatMessage } from '../chat/template';
 import { extractAnswer } from '../reasoning/answer';
-import { majorityVote } from '../reasoning/vote';
-import { tallyAnswers } from '../reasoning/tally';
-import { loadSymbolicEquivalence } from '../reasoning/equivalence';
-import { runGenSelectWith, type SelectionModel } from '../engine/select';
+import { SERVER_MAX_SAMPLES } from '../protocol/lists';
+import { combineCandidates, type SelectionModel } from '../engine/select';
 import { OpenAiClient, serverHost, type ClientOptions, type ServerTarget } from './client';
 
-/** The most heavy-mode candidates on a server (the GPU engine's limit is 16). */
-export const SERVER_MAX_SAMPLES = 64;
 
 export interface ServerEngineOptions extends ClientOptions {
   /** Completions asked for in one request (`n`); more candidates are split into several requests (default 16). */
@@ -258,23 +253,12 @@ export class ServerEngine implements EngineApi {
         candidates[seq] = { text: texts[seq], ids: s.ids[j], answer: answers[seq], stop };
       });
     });
-    const vote = majorityVote(answers);
-    await loadSymbolicEquivalence().catch(() => undefined);
-    const tally = tallyAnswers(answers);
-    const stopped = candidates.some((c) => c.stop === 'aborted');
-    let selection: HeavySelection = { method: req.select, skipped: req.select === 'genselect', rounds: [] };
-    let chosen: number | null = vote.indices[0] ?? null;
-    let selectionTokens = 0;
-    if (req.select === 'genselect' && !stopped) {
-      const out = await runGenSelectWith(this.selectionModel(client), { shouldStop: () => this.stopRequested, emit }, { req, texts, answers }).catch((e: unknown) => {
-        // the candidates are kept: a selection that cannot run leaves the vote's choice, with the reason
-        if (!(e instanceof BoxedError)) throw e;
-        return { selection: { method: 'genselect' as const, skipped: false, rounds: [], error: toErrorInfo(e) }, chosen, tokens: 0 };
-      });
-      selection = out.selection;
-      chosen = out.chosen;
-      selectionTokens = out.tokens;
-    }
+    const { vote, tally, selection, chosen, selectionTokens } = await combineCandidates(
+      this.selectionModel(client),
+      { shouldStop: () => this.stopRequested, emit },
+      { req, texts, answers },
+      candidates.map((c) => c.stop),
+    );
     const done = streams.filter((s) => s !== null);
     const firstAt = Math.min(...done.map((s) => s.firstAt || Infinity));
     const generated = done.reduce((a, s) => a + (s.usage?.completion_tokens ?? s.counts.reduce((x, y) => x + y, 0)), 0);

@@ -2,7 +2,7 @@
 // Defaults follow the model's evaluation settings (temperature 0.6, top-p 0.95, no top-k).
 import type { StateCreator } from 'zustand';
 import type { HeavySelect, Mode, WeightFormat } from '../protocol/engine';
-import { MODE_LIST, SETTING_RANGES, WEIGHT_FORMATS } from '../protocol/lists';
+import { GPU_MAX_SAMPLES, MODE_LIST, SETTING_RANGES, WEIGHT_FORMATS } from '../protocol/lists';
 import type { Boxed } from './store';
 
 /** The modes a person picks from (the engine also has 'raw', which the app does not offer). */
@@ -14,8 +14,8 @@ export { WEIGHT_FORMATS };
 
 /** Heavy mode's choices of parallel solutions (1 is heavy mode off); above LOCAL_MAX_SAMPLES only on a server. */
 export const SAMPLE_CHOICES = [1, 4, 8, 16, 32, 64] as const;
-/** The most parallel solutions on this GPU (the engine's batch limit); a server engine takes up to 64. */
-export const LOCAL_MAX_SAMPLES = 16;
+/** The most parallel solutions on this GPU (the engine's batch limit); a server engine takes up to SERVER_MAX_SAMPLES. */
+export const LOCAL_MAX_SAMPLES = GPU_MAX_SAMPLES;
 
 /** Where answers are computed: this GPU (the WGSL engine) or an OpenAI-compatible server. */
 export type EngineChoice = 'gpu' | 'server';

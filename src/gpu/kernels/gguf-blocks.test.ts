@@ -14,7 +14,7 @@ import { f32ToF16Bits } from '../../loader/f16';
 import { encodeFromF32 } from '../../loader/dtype';
 import { matmulFused } from '../../cpu/matmul';
 import { randomNormal } from '../../cpu/random';
-import { assertClose } from '../../cpu/compare';
+import { assertClose, maxAbs } from '../../cpu/compare';
 import { Rng } from '../../sampler/rng';
 
 /** Offsets of a block's f16 scale fields, and the magnitude of random scales there. */
@@ -49,7 +49,6 @@ function randomBlocks(type: GgmlTypeName, rows: number, cols: number, seed: numb
   return bytes;
 }
 
-const maxAbs = (a: Float32Array) => a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
 
 /** Columns per type: 3 blocks (odd, so most rows end off a word boundary). */
 const COLS: Record<GgmlTypeName, number> = { F32: 35, F16: 35, BF16: 99, Q8_0: 96, Q4_0: 96, Q4_1: 96, Q5_0: 96, Q5_1: 96, Q4_K: 768, Q5_K: 768, Q6_K: 768 };

@@ -18,15 +18,11 @@ import { ropeQuadRows } from '../../model/fused';
 import { matmulFused } from '../../cpu/matmul';
 import { ropeAppendKv, cpuKvLayer, f16BitsToF32 } from '../../cpu/rope';
 import { randomNormal } from '../../cpu/random';
-import { assertClose } from '../../cpu/compare';
+import { assertClose, maxAbs } from '../../cpu/compare';
 
 const EPS = 1e-6;
 const CONTEXT = 2051;
 const THETA = 1_000_000;
-
-function maxAbs(a: Float32Array): number {
-  return a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-}
 
 async function readEntry(ctx: GpuContext, buf: GPUBuffer, format: KvFormat, kvDim: number, slot: number, pos: number): Promise<Float32Array> {
   const bpe = format === 'f16' ? 2 : 4;

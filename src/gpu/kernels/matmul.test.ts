@@ -7,7 +7,7 @@ import { MatmulKernel, DECODE_MAX_ROWS, type MatmulOptions } from './matmul';
 import { packWeight, dequantize, type WeightFormat } from '../../loader/quant';
 import { matmul, matmulFused } from '../../cpu/matmul';
 import { randomNormal } from '../../cpu/random';
-import { assertClose } from '../../cpu/compare';
+import { assertClose, maxAbs } from '../../cpu/compare';
 
 interface Case {
   rows: number;
@@ -27,10 +27,6 @@ const EPS = 1e-6;
 /** The oracle: the fused matmul's CPU twin on the exact dequantized weight. */
 function reference(c: Case, x: Float32Array, w: Float32Array, b: Float32Array | undefined, y0: Float32Array): Float32Array {
   return matmulFused(x, w, c.rows, c.K, c.N, { bias: b, normEps: c.norm ? EPS : undefined, swiglu: c.swiglu, residual: c.residual ? y0 : undefined });
-}
-
-function maxAbs(a: Float32Array): number {
-  return a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
 }
 
 interface Run {

@@ -29,8 +29,8 @@ export interface RowSampleParams {
 }
 
 export interface SampleBinding {
+  /** both stages' bindings (one layout serves both entry points) */
   group: GPUBindGroup;
-  partialGroup: GPUBindGroup;
 }
 
 const PARAM_BYTES = 16; // { temperature: f32, topP: f32, topK: u32, coin: f32 }
@@ -105,8 +105,7 @@ export class SampleKernel {
         { binding: 4, resource: { buffer: this.candBuffer } },
       ],
     });
-    // one layout for both entry points: stage 1 takes the same bind group
-    return { group, partialGroup: group };
+    return { group };
   }
 
   /** Writes the step's per-row parameters (queue.writeBuffer into paramsBuffer). */
@@ -143,7 +142,7 @@ export class SampleKernel {
     }
     const [partial, final] = this.stageCosts(rows, G);
     this.ctx.trace?.push(partial);
-    this.ctx.dispatch(pass, this.partialPipeline, [b.partialGroup], G, rows);
+    this.ctx.dispatch(pass, this.partialPipeline, [b.group], G, rows);
     this.ctx.trace?.push(final);
     this.ctx.dispatch(pass, this.pipeline, [b.group], rows);
   }

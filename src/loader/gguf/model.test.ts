@@ -13,6 +13,7 @@ import { mapWeights } from '../../model/weights';
 import { Tokenizer } from '../../tokenizer/tokenizer';
 import { openCheckpoint, type Checkpoint } from '../checkpoint';
 import { openGgufCheckpoint } from './checkpoint';
+import { relRms } from '../../cpu/compare';
 
 let dir: string;
 let st: Checkpoint;
@@ -42,16 +43,6 @@ beforeAll(async () => {
   for (const t of GGUF_WRITE_TYPES) gguf.set(t, await openGgufCheckpoint(await fileSource(join(dir, `model-${t}.gguf`), `model-${t}.gguf`)));
 }, 600_000);
 afterAll(() => rm(dir, { recursive: true, force: true }));
-
-/** ‖a − b‖ / ‖b‖ */
-function relRms(a: Float32Array, b: Float32Array): number {
-  let d = 0, n = 0;
-  for (let i = 0; i < b.length; i++) {
-    d += (a[i] - b[i]) ** 2;
-    n += b[i] ** 2;
-  }
-  return Math.sqrt(d / n);
-}
 
 // Worst relative RMS weight error of a tensor per type, on N(0, σ) weights. Measured: F16 ~1e-8 (it holds
 // the BF16 values exactly, up to f16 subnormals), Q8_0 0.54%, Q6_K 1.9%, Q4_K 7.9%, Q4_0 8.6% (for Gaussian
