@@ -15,7 +15,12 @@ test('the size picker sets the repository and checks the fit', async ({ page }) 
   await expect(page.getByLabel('Hub repository')).toHaveValue('nvidia/OpenReasoning-Nemotron-32B');
   await page.getByLabel('Weight format').selectOption('f16');
   await expect(picker.getByText(/probably cannot hold it/)).toBeVisible();
-  await expect(picker.getByText(/Use a server instead: a machine with a larger GPU/)).toBeVisible();
+  // the advice switches the engine to a server: the server form replaces the size picker
+  await picker.getByRole('button', { name: 'Use a server instead' }).click();
+  await expect(page.getByLabel('Server address')).toBeVisible();
+  await expect(picker).toHaveCount(0);
+  await page.getByTestId('server-picker').getByRole('radio', { name: 'This GPU' }).check();
+  await expect(picker.getByRole('radio', { name: '32B' })).toBeChecked();
 
   await picker.getByRole('radio', { name: '1.5B' }).check();
   await expect(page.getByLabel('Hub repository')).toHaveValue('nvidia/OpenReasoning-Nemotron-1.5B');

@@ -15,8 +15,8 @@ import { formatBytes } from './units';
 type Trial = { kind: 'idle' } | { kind: 'trying' } | { kind: 'ok'; bytes: number } | { kind: 'failed'; message: string };
 
 export interface ModelSizePickerProps {
-  /** Switches to a server engine; absent until the app has one (the advice is then text only). */
-  onUseServer?: () => void;
+  /** Switches to the server engine (the advice when this GPU probably cannot hold the size). */
+  onUseServer: () => void;
 }
 
 export function ModelSizePicker({ onUseServer }: ModelSizePickerProps) {
@@ -44,6 +44,8 @@ export function ModelSizePicker({ onUseServer }: ModelSizePickerProps) {
   return (
     <section className="card model-size" aria-labelledby={`${id}-title`}>
       <h2 id={`${id}-title`}>Model size</h2>
+      {/* the table scrolls inside the card on a narrow screen (seven columns do not fit a phone) */}
+      <div className="size-table-scroll">
       <table className="size-table">
         <caption className="muted small">
           AIME25 pass@1 from the model card; GPU memory at a context of {context.toLocaleString()} tokens{samples > 1 ? ` × ${samples} solutions` : ''}
@@ -79,6 +81,7 @@ export function ModelSizePicker({ onUseServer }: ModelSizePickerProps) {
           ))}
         </tbody>
       </table>
+      </div>
       {!chosen && <p className="muted small">The repository in the form is not one of these sizes; its own config.json decides its memory.</p>}
       {chosen && verdict && (
         <p className={`fit fit-${verdict.kind}`} role="status">
@@ -97,14 +100,11 @@ export function ModelSizePicker({ onUseServer }: ModelSizePickerProps) {
           </span>
         </div>
       )}
-      {adviseServer &&
-        (onUseServer ? (
-          <button type="button" className="secondary" onClick={onUseServer}>
-            Use a server instead
-          </button>
-        ) : (
-          <p className="muted small">Use a server instead: a machine with a larger GPU running an OpenAI-compatible server.</p>
-        ))}
+      {adviseServer && (
+        <button type="button" className="secondary" onClick={onUseServer}>
+          Use a server instead
+        </button>
+      )}
     </section>
   );
 }
