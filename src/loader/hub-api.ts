@@ -7,9 +7,23 @@
 // revision), 401/403 -> AccessDenied (gated or private), no answer at all -> Network with detail.offline.
 // A token, when given, goes in an Authorization header to the endpoint and nowhere else.
 import { BoxedError } from '../protocol/errors';
-import { checkRepo, checkRevision, normalizeEndpoint } from './hub';
+import { checkFile, checkRepo, checkRevision, normalizeEndpoint } from './hub';
 
 export const COMMIT_RE = /^[0-9a-f]{40}$/;
+
+/** The longest .gguf path (folders included) a link or a setting may name. */
+export const MAX_GGUF_PATH = 512;
+
+/**
+ * A .gguf file of a repository as a link or a form may name it: a relative path (folders allowed) ending in
+ * .gguf, each part a plain name (no '..', '.', empty part, leading '/', backslash or escapes), at most
+ * MAX_GGUF_PATH characters. Throws InvalidRequest otherwise.
+ */
+export function checkGgufFile(file: string): void {
+  if (file.length > MAX_GGUF_PATH) throw new BoxedError('InvalidRequest', `the file name is longer than ${MAX_GGUF_PATH} characters`);
+  if (!file.toLowerCase().endsWith('.gguf')) throw new BoxedError('InvalidRequest', `"${file.slice(0, 100)}" is not a .gguf file`);
+  checkFile(file);
+}
 
 export interface HubFileEntry {
   path: string;
