@@ -5,6 +5,7 @@
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { expect, test } from '@playwright/test';
+import { encodeShare } from '../src/share/codec';
 import { hubUrl, openApp, screenshot, setNumber, tokenCount } from './app';
 
 const GGUF_REPO = () => process.env.BOXED_E2E_GGUF_REPO ?? 'boxed-e2e/tiny-gguf';
@@ -55,18 +56,21 @@ test('a .gguf file of a repository: listed with its size, loaded through the cac
   expect(await tokenCount(page)).toBe(4);
 });
 
-test('.gguf files in folders are listed by path, grouped by folder; a link with file= picks one', async ({ page }) => {
-  // the e2e hub's root holds the GGUF repository; a copy of its file goes into folders of another one
+/** The e2e hub's root holds the GGUF repository; copies of its file go into folders of another one. */
+function makeNestedRepo(): void {
   const root = resolve('test-results/e2e-hub');
   const source = join(root, ...GGUF_REPO().split('/'), GGUF_FILE);
   const nested = join(root, ...NESTED_REPO.split('/'));
-  if (!existsSync(join(nested, 'Q8_0', 'deeper', GGUF_FILE))) {
-    mkdirSync(join(nested, 'Q8_0', 'deeper'), { recursive: true });
-    writeFileSync(join(nested, 'README.md'), 'GGUF files in folders');
-    copyFileSync(source, join(nested, 'top.gguf'));
-    copyFileSync(source, join(nested, 'Q8_0', GGUF_FILE));
-    copyFileSync(source, join(nested, 'Q8_0', 'deeper', GGUF_FILE));
-  }
+  if (existsSync(join(nested, 'Q8_0', 'deeper', GGUF_FILE))) return;
+  mkdirSync(join(nested, 'Q8_0', 'deeper'), { recursive: true });
+  writeFileSync(join(nested, 'README.md'), 'GGUF files in folders');
+  copyFileSync(source, join(nested, 'top.gguf'));
+  copyFileSync(source, join(nested, 'Q8_0', GGUF_FILE));
+  copyFileSync(source, join(nested, 'Q8_0', 'deeper', GGUF_FILE));
+}
+
+test('.gguf files in folders are listed by path, grouped by folder; a link with file= picks one', async ({ page }) => {
+  makeNestedRepo();
   await openApp(page);
   await page.getByLabel('Hub repository').fill(NESTED_REPO);
   await page.getByLabel('Revision').fill('main');
@@ -95,4 +99,40 @@ test('.gguf files in folders are listed by path, grouped by folder; a link with 
   await page.goto(link('../../etc/passwd.gguf'));
   await expect(page.getByLabel('Hub repository')).toHaveValue(NESTED_REPO);
   await expect(picker).toHaveValue('');
+});
+
+test('a shared answer of a .gguf file in a folder: the link names the file and Solve it yourself loads that file', async ({ page, baseURL }) => {
+  test.setTimeout(900_000);
+  makeNestedRepo();
+  const file = `Q8_0/deeper/${GGUF_FILE}`;
+  const problem = 'What is 3 + 4?';
+  const { url, fragment } = await encodeShare(
+    {
+      problem,
+      mode: 'math',
+      answer: 'It is $\\boxed{7}$.',
+      reasoning: 'Add.',
+      model: { endpoint: hubUrl(), repo: NESTED_REPO, revision: 'main', file },
+      weights: 'q4',
+      sampling: { temperature: 0, topP: 1, topK: 0, seed: 3 },
+      maxTokens: 4,
+      context: 2048,
+    },
+    { base: new URL('/', baseURL).href },
+  );
+  expect(fragment).toMatch(/^#s=2\./);
+  const resolves: string[] = [];
+  page.on('request', (r) => {
+    if (r.url().includes('/resolve/')) resolves.push(new URL(r.url()).pathname);
+  });
+  await page.goto(url);
+  await expect(page.getByTestId('shared-settings')).toContainText(file);
+  expect(resolves).toEqual([]);
+  await page.getByRole('button', { name: 'Solve it yourself' }).click();
+  await expect(page.getByText('Stopped at the token limit')).toBeVisible({ timeout: 600_000 });
+  await expect(page.getByTestId('model-chip')).toHaveText(`${GGUF_FILE} · GGUF Q8_0`);
+  // that file alone was downloaded, from its folder
+  expect(resolves.length).toBeGreaterThan(0);
+  expect(resolves.filter((p) => !(p.startsWith(`/${NESTED_REPO}/resolve/`) && p.endsWith(`/${file}`)))).toEqual([]);
+  expect(await tokenCount(page)).toBe(4);
 });

@@ -156,7 +156,16 @@ export class Engine implements EngineApi {
     // a GGUF model's weights count in its own block types (planMemory's GGUF path)
     const ggml = checkpoint.ggml;
     checkBatchLimits(ctx, cfg, modelOpts, ggml);
-    if (ggml) await trialAllocation(ctx, cfg, modelOpts, ggml);
+    // out of memory with several sequences: the error names the largest batch that can be allocated now
+    const withLargestBatch = async (e: unknown): Promise<never> => {
+      if (batch <= 1 || !(e instanceof BoxedError) || e.name !== 'OutOfMemory') throw e;
+      const largest = await probeLargestBatch(ctx, cfg, modelOpts, ggml);
+      throw new BoxedError('OutOfMemory', `${e.message} ${largest >= 1 ? `At most ${largest} parallel solutions fit at this context.` : 'Not even one sequence fits at this context.'}`, {
+        detail: { ...e.detail, largestBatch: largest },
+        cause: e,
+      });
+    };
+    if (ggml) await trialAllocation(ctx, cfg, modelOpts, ggml).catch(withLargestBatch);
     onEvent({ type: 'phase', phase: 'convert' });
     // the pipelines compile asynchronously once the weights are on the GPU (src/gpu/pipelines.ts): the
     // 'compile' events count them as they finish (0 of 0 when an earlier load on this device compiled them)
@@ -164,14 +173,7 @@ export class Engine implements EngineApi {
       if (done === 0) onEvent({ type: 'phase', phase: 'compile' });
       onEvent({ type: 'compile', done, total });
     };
-    const model = await GpuModel.load(ctx, cfg, checkpoint, modelOpts, tokenizer.size, (tensor, done, total) => onEvent({ type: 'convert', tensor, done, total }), onCompile).catch(async (e: unknown) => {
-      if (batch <= 1 || !(e instanceof BoxedError) || e.name !== 'OutOfMemory') throw e;
-      const largest = await probeLargestBatch(ctx, cfg, modelOpts, ggml);
-      throw new BoxedError('OutOfMemory', `${e.message} ${largest >= 1 ? `At most ${largest} parallel solutions fit at this context.` : 'Not even one sequence fits at this context.'}`, {
-        detail: { ...e.detail, largestBatch: largest },
-        cause: e,
-      });
-    });
+    const model = await GpuModel.load(ctx, cfg, checkpoint, modelOpts, tokenizer.size, (tensor, done, total) => onEvent({ type: 'convert', tensor, done, total }), onCompile).catch(withLargestBatch);
     // Warm-up: one prefill chunk (the prefill paths) and one decode step that samples (the decode paths and
     // the sampler), so the first answer pays for no first-use costs. On lavapipe they are most of the load
     // (measured with Mesa's shader cache off): it generates a pipeline's machine code at its first dispatch,
