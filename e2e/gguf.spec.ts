@@ -131,8 +131,9 @@ test('a shared answer of a .gguf file in a folder: the link names the file and S
   await page.getByRole('button', { name: 'Solve it yourself' }).click();
   await expect(page.getByText('Stopped at the token limit')).toBeVisible({ timeout: 600_000 });
   await expect(page.getByTestId('model-chip')).toHaveText(`${GGUF_FILE} · GGUF Q8_0`);
-  // that file alone was downloaded, from its folder
-  expect(resolves.length).toBeGreaterThan(0);
-  expect(resolves.filter((p) => !(p.startsWith(`/${NESTED_REPO}/resolve/`) && p.endsWith(`/${file}`)))).toEqual([]);
+  // that file alone was downloaded, from its folder (besides the start screen's config.json read for its memory
+  // estimate, which this repository does not have)
+  expect(resolves.filter((p) => p.endsWith(`/${file}`)).length).toBeGreaterThan(0);
+  expect(resolves.filter((p) => !(p.startsWith(`/${NESTED_REPO}/resolve/`) && (p.endsWith(`/${file}`) || p.endsWith('/config.json'))))).toEqual([]);
   expect(await tokenCount(page)).toBe(4);
 });
