@@ -30,13 +30,13 @@ test('four solutions stream side by side, disagree, and GenSelect picks one', as
   await page.reload();
   await loadTinyModel(page);
   const sw = page.getByTestId('heavy-switch');
-  await expect(sw.getByRole('radio', { name: '4 solutions' })).toBeChecked();
+  await expect(sw.getByRole('radio', { name: '4 solutions', exact: true })).toBeChecked();
   await expect(page.getByTestId('heavy-memory')).toContainText('4 × 2,048 tokens of KV cache');
   // more solutions than the model was loaded for: solving waits for a reload
-  await sw.getByRole('radio', { name: '8 solutions' }).check();
+  await sw.getByRole('radio', { name: '8 solutions', exact: true }).check();
   await expect(sw.getByRole('button', { name: 'Load again for 8' })).toBeVisible();
   await expect(page.getByRole('button', { name: 'Solve' })).toBeDisabled();
-  await sw.getByRole('radio', { name: '4 solutions' }).check();
+  await sw.getByRole('radio', { name: '4 solutions', exact: true }).check();
 
   // Stop stops every solution
   await setNumber(page, 'Max new tokens', 2000);
@@ -113,7 +113,7 @@ test('the history keeps every candidate and the selection across a reload; cards
   await page.reload();
   await expect(page.getByRole('heading', { name: 'Your GPU' })).toBeVisible();
   const entry = page.getByTestId('history-entry').filter({ hasText: PROBLEM });
-  await expect(entry).toContainText('4 solutions');
+  await expect(entry).toContainText(/(^|\D)4 solutions/);
   await expect(entry).toContainText('done');
   await entry.getByRole('button', { name: new RegExp(`^${PROBLEM.replace(/[+?]/g, '\\$&')}`) }).click();
   const cards = page.getByTestId('candidate');

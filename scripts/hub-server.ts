@@ -5,6 +5,9 @@
 //                 X-Linked-Etag + X-Linked-Size for LFS files (*.safetensors, *.gguf and files of 10 MB or more)
 //   GET /api/models/${owner}/${name}/revision/${revision}         { id, sha, siblings: [{ rfilename }] }
 //   GET /api/models/${owner}/${name}/tree/${revision}             [{ type, path, size, oid, lfs?: { oid, size } }]
+//       ?recursive=true (or 1): the folders' entries too, each path from the repository root ('sub/x.gguf'),
+//       a folder listed before its contents, as the hub does; `treePageSize` pages the answer as the hub
+//       does past its page size: a Link header `<...&cursor=N>; rel="next"` names the next page
 // Revisions: 'main' (a commit computed from the folder's listing), names given in `refs` (moveRef changes one at
 // run time: a branch that moved), and any 40-hex commit. Unknown repository or revision -> 404 with
 // X-Error-Code RepoNotFound / RevisionNotFound / EntryNotFound, as the hub does. A repository in `auth` answers
@@ -56,6 +59,8 @@ export interface HubServerOptions {
   refs?: Record<string, string>;
   /** repositories that need a token: 'gated' answers GatedRepo, 'private' answers RepoNotFound */
   auth?: Record<string, { token: string; kind: 'gated' | 'private' }>;
+  /** tree entries per page (default: all in one) */
+  treePageSize?: number;
 }
 
 export interface HubRequestLog {
@@ -85,7 +90,7 @@ export interface HubServer {
 const SEGMENT = /^[A-Za-z0-9._-]+$/;
 const COMMIT = /^[0-9a-f]{40}$/;
 const LFS_MIN_BYTES = 10 * 1024 * 1024;
-const EXPOSED = 'Content-Length, Content-Range, Accept-Ranges, ETag, X-Linked-Etag, X-Linked-Size, X-Repo-Commit, X-Error-Code, X-Error-Message';
+const EXPOSED = 'Content-Length, Content-Range, Accept-Ranges, ETag, Link, X-Linked-Etag, X-Linked-Size, X-Repo-Commit, X-Error-Code, X-Error-Message';
 const CORS = {
   'Access-Control-Allow-Origin': '*',
   'Access-Control-Expose-Headers': EXPOSED,
@@ -170,9 +175,20 @@ export async function startHubServer(opts: HubServerOptions): Promise<HubServer>
     return out;
   };
 
+  /** Every entry under dir, folders before their contents, each with its path from dir ('sub/x.gguf'). */
+  const walk = async (dir: string, prefix = ''): Promise<Array<{ name: string; dir: boolean; size: number; mtime: number }>> => {
+    const out = [];
+    for (const e of await listing(join(dir, prefix))) {
+      const path = prefix ? `${prefix}/${e.name}` : e.name;
+      out.push({ ...e, name: path });
+      if (e.dir) out.push(...(await walk(dir, path)));
+    }
+    return out;
+  };
+
   const contentCommit = async (dir: string): Promise<string> => {
     const h = createHash('sha1');
-    for (const e of await listing(dir)) h.update(`${e.name}:${e.size}:${e.mtime}\n`);
+    for (const e of await walk(dir)) h.update(`${e.name}:${e.size}:${e.mtime}\n`);
     return h.digest('hex');
   };
 
@@ -185,7 +201,8 @@ export async function startHubServer(opts: HubServerOptions): Promise<HubServer>
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const method = req.method ?? 'GET';
-    const pathname = new URL(req.url ?? '/', 'http://x').pathname;
+    const reqUrl = new URL(req.url ?? '/', 'http://x');
+    const pathname = reqUrl.pathname;
     const range = typeof req.headers.range === 'string' ? req.headers.range : null;
     const authorization = typeof req.headers.authorization === 'string' ? req.headers.authorization : null;
     const log: HubRequestLog = { method, path: pathname, range, status: 0, dropped: false, authorization };
@@ -225,21 +242,34 @@ export async function startHubServer(opts: HubServerOptions): Promise<HubServer>
 
     if (api) {
       if (faults.apiFailStatus) return hubError(faults.apiFailStatus, 'Injected', 'injected failure');
-      const entries = await listing(dir);
       if (parts[4] === 'revision') {
-        const body = { id: repo, sha: commit, siblings: entries.filter((e) => !e.dir).map((e) => ({ rfilename: e.name })) };
+        // the hub's siblings are every file of the repository, folders' included
+        const body = { id: repo, sha: commit, siblings: (await walk(dir)).filter((e) => !e.dir).map((e) => ({ rfilename: e.name })) };
         return reply(200, { 'Content-Type': 'application/json' }, JSON.stringify(body));
       }
+      const recursive = ['true', '1'].includes(reqUrl.searchParams.get('recursive') ?? '');
+      const entries = recursive ? await walk(dir) : await listing(dir);
+      const per = opts.treePageSize ?? entries.length;
+      const cursor = Number(reqUrl.searchParams.get('cursor') ?? 0);
+      if (!Number.isInteger(cursor) || cursor < 0 || cursor > entries.length) return hubError(400, 'BadRequest', 'Invalid cursor');
+      const page = entries.slice(cursor, cursor + Math.max(1, per));
       const tree = [];
-      for (const e of entries) {
+      for (const e of page) {
         if (e.dir) {
           tree.push({ type: 'directory', path: e.name, size: 0, oid: createHash('sha1').update(e.name).digest('hex') });
           continue;
         }
-        const h = await hashesOf(join(dir, e.name), e.size, e.mtime);
+        const h = await hashesOf(join(dir, ...e.name.split('/')), e.size, e.mtime);
         tree.push({ type: 'file', path: e.name, size: e.size, oid: h.gitSha1, ...(isLfs(e.name, e.size) ? { lfs: { oid: h.sha256, size: e.size, pointerSize: 134 } } : {}) });
       }
-      return reply(200, { 'Content-Type': 'application/json' }, JSON.stringify(tree));
+      const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+      if (cursor + page.length < entries.length) {
+        const next = new URL(reqUrl.pathname, `http://${req.headers.host ?? '127.0.0.1'}`);
+        if (recursive) next.searchParams.set('recursive', 'true');
+        next.searchParams.set('cursor', String(cursor + page.length));
+        headers.Link = `<${next.href}>; rel="next"`;
+      }
+      return reply(200, headers, JSON.stringify(tree));
     }
 
     const fileParts = parts.slice(4);

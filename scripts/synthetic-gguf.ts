@@ -27,13 +27,17 @@ function mixType(mix: GgufMix, name: string, dims: number[]): GgmlTypeName {
   return mix === 'Q4_K_M' ? tensorTypeFor(wanted, dims) : tensorTypeFor('Q4_K', dims);
 }
 
-export function ggufMetadata(cfg: ModelConfig, tokenizerJson: object, tokenizerConfig: object): Record<string, GgufValue> {
+/** general.file_type (llama.cpp's llama_ftype) of each file written; a pure Q4_K file has none of llama.cpp's names. */
+const FILE_TYPE: Partial<Record<GgufWriteType | GgufMix, number>> = { F16: 1, Q4_0: 2, Q8_0: 7, Q6_K: 18, Q4_K_M: 15 };
+
+export function ggufMetadata(cfg: ModelConfig, tokenizerJson: object, tokenizerConfig: object, type?: GgufWriteType | GgufMix): Record<string, GgufValue> {
   const u32 = (value: number): GgufValue => ({ kind: 'u32', value });
   const f32 = (value: number): GgufValue => ({ kind: 'f32', value });
   return {
     'general.architecture': { kind: 'string', value: 'qwen2' },
     'general.name': { kind: 'string', value: 'Boxed synthetic Qwen2' },
     'general.alignment': u32(32),
+    ...(type !== undefined && FILE_TYPE[type] !== undefined ? { 'general.file_type': u32(FILE_TYPE[type]!) } : {}),
     'qwen2.block_count': u32(cfg.nLayers),
     'qwen2.context_length': u32(cfg.maxPositions),
     'qwen2.embedding_length': u32(cfg.dim),
@@ -66,7 +70,7 @@ export async function writeGgufModel(path: string, type: GgufWriteType | GgufMix
           while (at < bytes.length) at += (await fh.write(bytes, at, bytes.length - at)).bytesWritten;
         },
       },
-      ggufMetadata(cfg, tokenizerJson, tokenizerConfig),
+      ggufMetadata(cfg, tokenizerJson, tokenizerConfig, type),
       out,
     );
   } finally {

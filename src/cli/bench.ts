@@ -56,6 +56,8 @@ export async function benchCommand(argv: string[]): Promise<void> {
   const out = {
     model: info.name,
     weights: info.weights,
+    // a GGUF file: its file type and block types (the weights are kept in them; `weights` is the fallback format)
+    ...(info.gguf ? { gguf: info.gguf } : {}),
     prompt_tokens: promptTokens,
     ...measured,
     roofline: { constants: ROOFLINE_CONSTANTS, ...roofline },

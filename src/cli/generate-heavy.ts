@@ -6,7 +6,7 @@ import type { GenerateRequest, HeavySelect, Mode, SamplingParams } from '../prot
 import { BoxedError } from '../protocol/errors';
 import { MAX_SAMPLES } from '../engine/heavy';
 import { choiceFlag, numberFlag, type Flags } from './args';
-import { openNodeEngine } from './node-engine';
+import { modelJson, openNodeEngine } from './node-engine';
 
 const SELECTS: readonly HeavySelect[] = ['vote', 'genselect'];
 
@@ -23,7 +23,7 @@ export async function generateHeavyCommand(f: Flags, input: HeavyCliInput): Prom
   if (f.samples === undefined) throw new BoxedError('InvalidRequest', '--select needs --samples N');
   const samples = numberFlag(f, 'samples', 1, { min: 1, max: MAX_SAMPLES, integer: true });
   const select = choiceFlag(f, 'select', SELECTS, 'vote');
-  const { engine } = await openNodeEngine(f, { batch: samples });
+  const { engine, info } = await openNodeEngine(f, { batch: samples });
   const out = process.stdout;
   const texts = new Array<string>(samples).fill('');
   const r = await engine.generateHeavy(
@@ -42,7 +42,7 @@ export async function generateHeavyCommand(f: Flags, input: HeavyCliInput): Prom
   if (input.json) {
     const candidates = r.candidates.map((c) => ({ text: c.text, ids: c.ids, answer: c.answer, stop: c.stop }));
     const selection = { ...r.selection, chosen: r.chosen, vote: r.vote };
-    out.write(JSON.stringify({ candidates, tally: r.tally, selection, answer: r.answer, stats: r.stats }) + '\n');
+    out.write(JSON.stringify({ candidates, tally: r.tally, selection, answer: r.answer, stats: r.stats, model: modelJson(info) }) + '\n');
   } else {
     out.write(`--- answer: ${r.answer ?? 'none'} (candidate ${r.chosen ?? '-'}; vote ${r.vote.answer ?? 'none'} with ${r.vote.votes}/${samples})\n`);
   }

@@ -5,7 +5,7 @@ import type { GenerateRequest, Mode } from '../protocol/engine';
 import { buildMessages } from '../chat/prompts';
 import { MODE_LIST } from '../protocol/lists';
 import { choiceFlag, numberFlag, parseFlags, requireString } from './args';
-import { MODEL_FLAGS, openNodeEngine } from './node-engine';
+import { MODEL_FLAGS, modelJson, openNodeEngine } from './node-engine';
 import { generateHeavyCommand } from './generate-heavy';
 
 
@@ -24,11 +24,11 @@ export async function generateCommand(argv: string[]): Promise<void> {
   const prompt: GenerateRequest['prompt'] =
     mode === 'raw' ? { kind: 'raw', text } : { kind: 'chat', messages: buildMessages(mode, text) ?? fail(`mode ${mode} has no chat form`) };
   if (f.samples !== undefined || f.select !== undefined) return generateHeavyCommand(f, { text, mode, prompt, maxTokens, sampling, json });
-  const { engine } = await openNodeEngine(f);
+  const { engine, info } = await openNodeEngine(f);
   const result = await engine.generate({ prompt, maxTokens, sampling }, (e) => {
     if (!json && e.type === 'token') process.stdout.write(e.text);
   });
-  if (json) process.stdout.write(JSON.stringify({ text: result.text, ids: result.ids, stop: result.stop, stats: result.stats }) + '\n');
+  if (json) process.stdout.write(JSON.stringify({ text: result.text, ids: result.ids, stop: result.stop, stats: result.stats, model: modelJson(info) }) + '\n');
   else process.stdout.write('\n');
   await engine.unload();
 }

@@ -80,6 +80,15 @@ describe('GGUF through the CLI', () => {
     expect(b.ids).toEqual(a.ids);
     expect(b.text).toBe(a.text);
     expect(a.ids.length).toBe(6);
+    // the model info says what the file holds (the safetensors folder: the weight format only)
+    expect(a.model).toEqual({ name: model, weights: 'q4' });
+    expect(b.model.gguf.fileType).toBe('F16');
+    const types = b.model.gguf.types as { type: string; tensors: number; bytes: number }[];
+    expect(types.map((t) => t.type)).toEqual(['F16', 'F32']);
+    // tiny, untied: embedding + head + 7 matrices a layer in F16; the final norm + 2 norms and 3 biases a layer in F32
+    const layers = (JSON.parse(await readFile(join(model, 'config.json'), 'utf8')) as { num_hidden_layers: number }).num_hidden_layers;
+    expect(types.map((t) => t.tensors)).toEqual([2 + 7 * layers, 1 + 5 * layers]);
+    expect(types[0].bytes).toBeGreaterThan(types[1].bytes);
   });
 
   it('refuses a broken .gguf with a one-line ModelFormat error', async () => {

@@ -37,6 +37,14 @@ export function parseHubModel(model: string): HubModelRef | null {
   return { repo: `${owner}/${name}`, revision: revision || DEFAULT_REVISION, ...(gguf ? { file: gguf } : {}) };
 }
 
+/**
+ * The loaded model as the commands' JSON names it: its name, the weight format asked for, and for a GGUF file
+ * what the file holds (general.file_type and the block types with tensor counts and bytes).
+ */
+export function modelJson(info: ModelInfo): { name: string; weights: WeightFormat; gguf?: ModelInfo['gguf'] } {
+  return { name: info.name, weights: info.weights, ...(info.gguf ? { gguf: info.gguf } : {}) };
+}
+
 export function cacheStoreFor(f: Flags): FolderStore {
   return new FolderStore(typeof f.cache === 'string' && f.cache !== '' ? f.cache : defaultCacheDir());
 }

@@ -20,6 +20,7 @@ import { renderChat } from '../chat/template';
 import { generateSequence } from './generate';
 import { MAX_SAMPLES, runHeavy, type HeavyDeps } from './heavy';
 import { checkBatchLimits, probeLargestBatch, trialAllocation } from './memory';
+import { ggufInfo } from './gguf-info';
 import { shapeInfo } from '../model/config-sizes';
 import { runMany, type ManyRequest, type ManyResult, type ManyStep } from './many';
 
@@ -95,14 +96,17 @@ export class Engine implements EngineApi {
     this.guardIdle();
     await this.unload();
     await this.device(); // no GPU: say so before downloading gigabytes
-    if (req.expect) await this.trialAllocation({ shape: req.expect, weights: req.weights, context: req.context, batch: req.batch, kv: req.kv }); // nor when it cannot hold the model
+    // nor when it cannot hold the model (a GGUF file's block types are known only from its header: its trial
+    // runs in loadFrom, once the header is read and before a tensor is uploaded)
+    const gguf = req.source.kind === 'hub' && req.source.file !== undefined;
+    if (req.expect && !gguf) await this.trialAllocation({ shape: req.expect, weights: req.weights, context: req.context, batch: req.batch, kv: req.kv });
     const abort = new AbortController();
     this.loadAbort = abort;
     try {
       const { provider, hub } = await this.provider(req, onEvent, abort.signal);
       const info = await this.loadFrom(provider, req, onEvent, sourceName(req));
       if (!hub) return info;
-      const withHub = { ...info, hub };
+      const withHub = { ...info, hub: req.source.kind === 'hub' && req.source.file !== undefined ? { ...hub, file: req.source.file } : hub };
       if (this.loaded) this.loaded.info = withHub;
       return withHub;
     } finally {
@@ -149,7 +153,19 @@ export class Engine implements EngineApi {
     const batch = req.batch ?? 1;
     if (!(Number.isInteger(batch) && batch >= 1 && batch <= MAX_SAMPLES)) throw new BoxedError('InvalidRequest', `batch must be an integer in 1..${MAX_SAMPLES}, got ${batch}`);
     const modelOpts = { weights: req.weights, kv: req.kv ?? 'f16', context, slots: batch, chunk: this.opts.prefillChunk ?? 128 } as const;
-    checkBatchLimits(ctx, cfg, modelOpts);
+    // a GGUF model's weights count in its own block types (planMemory's GGUF path)
+    const ggml = checkpoint.ggml;
+    checkBatchLimits(ctx, cfg, modelOpts, ggml);
+    // out of memory with several sequences: the error names the largest batch that can be allocated now
+    const withLargestBatch = async (e: unknown): Promise<never> => {
+      if (batch <= 1 || !(e instanceof BoxedError) || e.name !== 'OutOfMemory') throw e;
+      const largest = await probeLargestBatch(ctx, cfg, modelOpts, ggml);
+      throw new BoxedError('OutOfMemory', `${e.message} ${largest >= 1 ? `At most ${largest} parallel solutions fit at this context.` : 'Not even one sequence fits at this context.'}`, {
+        detail: { ...e.detail, largestBatch: largest },
+        cause: e,
+      });
+    };
+    if (ggml) await trialAllocation(ctx, cfg, modelOpts, ggml).catch(withLargestBatch);
     onEvent({ type: 'phase', phase: 'convert' });
     // the pipelines compile asynchronously once the weights are on the GPU (src/gpu/pipelines.ts): the
     // 'compile' events count them as they finish (0 of 0 when an earlier load on this device compiled them)
@@ -157,14 +173,7 @@ export class Engine implements EngineApi {
       if (done === 0) onEvent({ type: 'phase', phase: 'compile' });
       onEvent({ type: 'compile', done, total });
     };
-    const model = await GpuModel.load(ctx, cfg, checkpoint, modelOpts, tokenizer.size, (tensor, done, total) => onEvent({ type: 'convert', tensor, done, total }), onCompile).catch(async (e: unknown) => {
-      if (batch <= 1 || !(e instanceof BoxedError) || e.name !== 'OutOfMemory') throw e;
-      const largest = await probeLargestBatch(ctx, cfg, modelOpts);
-      throw new BoxedError('OutOfMemory', `${e.message} ${largest >= 1 ? `At most ${largest} parallel solutions fit at this context.` : 'Not even one sequence fits at this context.'}`, {
-        detail: { ...e.detail, largestBatch: largest },
-        cause: e,
-      });
-    });
+    const model = await GpuModel.load(ctx, cfg, checkpoint, modelOpts, tokenizer.size, (tensor, done, total) => onEvent({ type: 'convert', tensor, done, total }), onCompile).catch(withLargestBatch);
     // Warm-up: one prefill chunk (the prefill paths) and one decode step that samples (the decode paths and
     // the sampler), so the first answer pays for no first-use costs. On lavapipe they are most of the load
     // (measured with Mesa's shader cache off): it generates a pipeline's machine code at its first dispatch,
@@ -194,6 +203,8 @@ export class Engine implements EngineApi {
       context,
       batch,
     };
+    const gguf = ggufInfo(checkpoint);
+    if (gguf) info.gguf = gguf;
     this.loaded = { model, tokenizer, checkpoint, chatTemplate, eosIds, info };
     return info;
   }

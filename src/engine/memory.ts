@@ -2,12 +2,14 @@
 // (N x context). Before loading, the per-buffer limits give the largest N exactly (one layer's K buffer
 // and the N rows of logits must each fit one binding); when the GPU itself runs out while loading, the
 // largest N is found by allocating (and freeing at once) the buffers a smaller N would need. Either way
-// the OutOfMemory error names that N.
+// the OutOfMemory error names that N. A GGUF model's weights are counted in the file's own block types
+// (planMemory's GGUF path, given the file's GgmlTensors), not in the Boxed format the request names.
 import type { ModelConfig } from '../model/config';
 import type { GpuModelOptions } from '../gpu/model';
 import { planMemory } from '../gpu/model';
 import { kvLayerBytes } from '../gpu/kv';
 import type { GpuContext } from '../gpu/context';
+import type { GgmlTensors } from '../loader/gguf/checkpoint';
 import { BoxedError } from '../protocol/errors';
 import { rowLayout } from '../loader/quant';
 import { rowsPerChunk } from '../gpu/weights';
@@ -24,11 +26,11 @@ export function largestBatchByLimits(ctx: GpuContext, cfg: ModelConfig, opts: Gp
 }
 
 /** Throws OutOfMemory, naming the largest batch that fits the limits, when `opts.slots` does not. */
-export function checkBatchLimits(ctx: GpuContext, cfg: ModelConfig, opts: GpuModelOptions): void {
+export function checkBatchLimits(ctx: GpuContext, cfg: ModelConfig, opts: GpuModelOptions, ggml?: GgmlTensors): void {
   if (opts.slots <= 1) return;
   const largest = largestBatchByLimits(ctx, cfg, opts);
   if (opts.slots <= largest) return;
-  const plan = planMemory(cfg, opts);
+  const plan = planMemory(cfg, opts, ggml);
   throw new BoxedError(
     'OutOfMemory',
     `${opts.slots} parallel solutions at a context of ${opts.context} need a KV cache of ${mb(plan.kvCache)} MB, more than this GPU's buffers hold: ` +
@@ -41,9 +43,9 @@ export function checkBatchLimits(ctx: GpuContext, cfg: ModelConfig, opts: GpuMod
  * After an out-of-memory load of `opts.slots` sequences: the largest smaller batch whose weights, KV cache
  * and activations can be allocated now (0 if none), tried from the largest down.
  */
-export async function probeLargestBatch(ctx: GpuContext, cfg: ModelConfig, opts: GpuModelOptions): Promise<number> {
+export async function probeLargestBatch(ctx: GpuContext, cfg: ModelConfig, opts: GpuModelOptions, ggml?: GgmlTensors): Promise<number> {
   for (let n = Math.min(opts.slots - 1, largestBatchByLimits(ctx, cfg, opts)); n >= 1; n--) {
-    if (!(await allocateAndFree(ctx, plannedBuffers(ctx, cfg, { ...opts, slots: n }))).failure) return n;
+    if (!(await allocateAndFree(ctx, plannedBuffers(ctx, cfg, { ...opts, slots: n }, ggml))).failure) return n;
   }
   return 0;
 }
@@ -77,11 +79,13 @@ async function allocateAndFree(ctx: GpuContext, sizes: readonly number[]): Promi
  * The buffers a load of this model creates, in bytes, as GpuModel makes them: every weight matrix cut into
  * its binding-sized row chunks (data and q4/q8 scales), the biases and norm, one K and one V buffer per
  * layer, and the activations (as one figure, each of its buffers being far below any limit). Throws the
- * typed OutOfMemory of rowsPerChunk when a weight row pair exceeds the binding limit.
+ * typed OutOfMemory of rowsPerChunk when a weight row pair exceeds the binding limit. A GGUF model's weights
+ * (`ggml`) are planMemory's figure for its block types, in pieces of at most the buffer limit.
  */
-export function plannedBuffers(ctx: GpuContext, cfg: ModelConfig, opts: GpuModelOptions): number[] {
+export function plannedBuffers(ctx: GpuContext, cfg: ModelConfig, opts: GpuModelOptions, ggml?: GgmlTensors): number[] {
   const f = opts.weights;
   const qDim = cfg.nHeads * cfg.headDim;
+  const plan = planMemory(cfg, opts, ggml);
   const sizes: number[] = [];
   const matrix = (rows: number, cols: number) => {
     const { wordsPerRow, groupsPerRow } = rowLayout(cols, f);
@@ -92,19 +96,24 @@ export function plannedBuffers(ctx: GpuContext, cfg: ModelConfig, opts: GpuModel
       if (groupsPerRow > 0) sizes.push(n * groupsPerRow * 4);
     }
   };
-  matrix(cfg.vocab, cfg.dim);
-  if (!cfg.tiedEmbeddings) matrix(cfg.vocab, cfg.dim);
-  sizes.push(cfg.dim * 4);
-  for (let l = 0; l < cfg.nLayers; l++) {
-    matrix(qDim + 2 * cfg.kvDim, cfg.dim);
-    sizes.push((qDim + 2 * cfg.kvDim) * 4);
-    matrix(cfg.dim, qDim);
-    matrix(2 * cfg.ffnDim, cfg.dim);
-    matrix(cfg.dim, cfg.ffnDim);
+  if (ggml) {
+    const limit = Math.min(ctx.caps.limits.maxStorageBufferBindingSize, ctx.caps.limits.maxBufferSize);
+    for (let left = plan.weights; left > 0; left -= limit) sizes.push(Math.min(limit, left));
+  } else {
+    matrix(cfg.vocab, cfg.dim);
+    if (!cfg.tiedEmbeddings) matrix(cfg.vocab, cfg.dim);
+    sizes.push(cfg.dim * 4);
+    for (let l = 0; l < cfg.nLayers; l++) {
+      matrix(qDim + 2 * cfg.kvDim, cfg.dim);
+      sizes.push((qDim + 2 * cfg.kvDim) * 4);
+      matrix(cfg.dim, qDim);
+      matrix(2 * cfg.ffnDim, cfg.dim);
+      matrix(cfg.dim, cfg.ffnDim);
+    }
   }
   const layer = kvLayerBytes({ nLayers: cfg.nLayers, kvDim: cfg.kvDim, slots: opts.slots, context: opts.context, format: opts.kv });
   for (let l = 0; l < 2 * cfg.nLayers; l++) sizes.push(layer);
-  sizes.push(planMemory(cfg, opts).activations);
+  sizes.push(plan.activations);
   return sizes;
 }
 
@@ -122,8 +131,8 @@ export interface TrialAllocation {
  * fails without allocating anything. Success means the driver granted the memory now; WebGPU reports
  * nothing about the memory left, and some drivers commit memory only when it is first written.
  */
-export async function trialAllocation(ctx: GpuContext, cfg: ModelConfig, opts: GpuModelOptions): Promise<TrialAllocation> {
-  const sizes = plannedBuffers(ctx, cfg, opts);
+export async function trialAllocation(ctx: GpuContext, cfg: ModelConfig, opts: GpuModelOptions, ggml?: GgmlTensors): Promise<TrialAllocation> {
+  const sizes = plannedBuffers(ctx, cfg, opts, ggml);
   const { maxStorageBufferBindingSize: binding, maxBufferSize } = ctx.caps.limits;
   const limit = Math.min(binding, maxBufferSize);
   const total = sizes.reduce((a, b) => a + b, 0);
@@ -143,7 +152,8 @@ export async function trialAllocation(ctx: GpuContext, cfg: ModelConfig, opts: G
   // the activations figure is several buffers in a load; it is allocated in pieces below the limit
   const { failure, buffers } = await allocateAndFree(ctx, sizes);
   if (failure !== null) {
-    throw new BoxedError('OutOfMemory', `This GPU could not allocate the ${mb(total)} MB this model needs (weights ${mb(planMemory(cfg, opts).weights)} MB) at a context of ${opts.context}: ${failure}. Use a smaller model or weight format, a shorter context, or a server.`, {
+    const smaller = ggml ? 'a smaller GGUF file' : 'a smaller model or weight format';
+    throw new BoxedError('OutOfMemory', `This GPU could not allocate the ${mb(total)} MB this model needs (weights ${mb(planMemory(cfg, opts, ggml).weights)} MB${ggml ? ' in its GGUF block types' : ''}) at a context of ${opts.context}: ${failure}. Use ${smaller}, a shorter context, or a server.`, {
       detail: { neededBytes: total, largestBufferBytes: largest },
     });
   }

@@ -1,9 +1,12 @@
 // The trial allocation before a download: the planned buffers follow the load's chunking (no buffer over the
 // binding limit, the 1.09 GB f16 embedding of the 7B cut into pieces), a KV layer over the limits is a typed
-// OutOfMemory without allocating, and a model that fits is allocated and freed.
+// OutOfMemory without allocating, and a model that fits is allocated and freed. A GGUF model is planned in its
+// own block types (planMemory's GGUF path), not in the Boxed format the request names.
 import { describe, expect, it } from 'vitest';
 import { nodeContext, PROFILES } from '../gpu/test-device';
-import { plannedBuffers, trialAllocation } from './memory';
+import { checkBatchLimits, plannedBuffers, trialAllocation } from './memory';
+import type { GgmlTensors } from '../loader/gguf/checkpoint';
+import type { GgmlTypeName } from '../loader/gguf/blocks';
 import { planMemory } from '../gpu/model';
 import { modelSize } from '../model/config-sizes';
 import { BoxedError } from '../protocol/errors';
@@ -43,5 +46,47 @@ describe('trial allocation', () => {
     const r = await trialAllocation(ctx, cfg, opts);
     expect(r.bytes).toBe(plannedBuffers(ctx, cfg, opts).reduce((a, b) => a + b, 0));
     expect(r.buffers).toBeGreaterThan(2 * cfg.nLayers * 5);
+  });
+
+  /** A GGUF file's block types as GgmlTensors (only `type` is read when planning): Q6_K for the embedding and
+   *  the layers' down matrices, F32 for the vectors, Q4_K for the rest, as a Q4_K_M file has them. */
+  const q4km: GgmlTensors = {
+    type: (name): GgmlTypeName => (name.endsWith('embed_tokens.weight') || name.endsWith('down_proj.weight') ? 'Q6_K' : /norm|bias/.test(name) ? 'F32' : 'Q4_K'),
+    readRows: () => Promise.reject(new Error('planning reads no tensor')),
+  };
+
+  it("plans a GGUF model's weights in its block types, in pieces within the limits", async () => {
+    const ctx = await nodeContext(PROFILES.weak);
+    const cfg = modelSize('1.5B').config;
+    const opts = { weights: 'f32', kv: 'f16', context: 4096, slots: 1, chunk: 128 } as const;
+    const sizes = plannedBuffers(ctx, cfg, opts, q4km);
+    const gguf = planMemory(cfg, opts, q4km);
+    const f32 = planMemory(cfg, opts);
+    // Q4_K/Q6_K, not the f32 the request names: about a sixth of it
+    expect(gguf.weights).toBeLessThan(f32.weights / 5);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(gguf.total);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(128 * MIB);
+    expect(sizes[sizes.length - 1]).toBe(gguf.activations);
+  });
+
+  it("names a GGUF model's own figures when a batch exceeds the limits, and allocates what it plans", async () => {
+    const ctx = await nodeContext(PROFILES.weak);
+    const cfg = { ...modelSize('1.5B').config, nLayers: 2, vocab: 4000 };
+    const big = { weights: 'f32', kv: 'f32', context: 32768, slots: 16, chunk: 128 } as const;
+    const err = (() => {
+      try {
+        checkBatchLimits(ctx, cfg, big, q4km);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(BoxedError);
+    expect((err as BoxedError).name).toBe('OutOfMemory');
+    expect((err as BoxedError).detail?.neededBytes).toBe(planMemory(cfg, big, q4km).total);
+    expect((err as BoxedError).detail?.neededBytes).not.toBe(planMemory(cfg, big).total);
+    const opts = { weights: 'f32', kv: 'f16', context: 256, slots: 2, chunk: 16 } as const;
+    const r = await trialAllocation(ctx, cfg, opts, q4km);
+    expect(r.bytes).toBe(planMemory(cfg, opts, q4km).total);
+    expect(r.bytes).toBeLessThan(planMemory(cfg, opts).total);
   });
 });

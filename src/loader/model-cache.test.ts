@@ -12,8 +12,10 @@ import { deleteCachedModel, listCachedModels, openCachedModel, type CachedModelO
 import type { TransferProgress } from './transfer';
 import { boxedError } from './test-errors';
 import { GGUF_FILE } from './gguf/checkpoint';
+import { listFiles, nextPageUrl } from './hub-api';
 
 const REPO = 'org/cache-model';
+const NESTED_REPO = 'org/nested-gguf';
 const SIZE = 3_000_017;
 const GGUF_SIZE = 1_000_003;
 let ggufBytes: Uint8Array;
@@ -33,6 +35,13 @@ beforeAll(async () => {
   await writeFile(join(dir, 'README.md'), 'not a model file');
   ggufBytes = new Uint8Array(randomUniform(GGUF_SIZE / 4 + 1, 6, -1, 1).buffer).slice(0, GGUF_SIZE);
   await writeFile(join(dir, 'model-Q4_K.gguf'), ggufBytes);
+  // a repository with its .gguf files in folders, as some community repositories keep each quantization
+  const nested = join(root, NESTED_REPO);
+  await mkdir(join(nested, 'Q4_K_M', 'parts'), { recursive: true });
+  await writeFile(join(nested, 'README.md'), 'quantizations in folders');
+  await writeFile(join(nested, 'top-Q8_0.gguf'), ggufBytes.subarray(0, 1000));
+  await writeFile(join(nested, 'Q4_K_M', 'model-Q4_K_M.gguf'), ggufBytes);
+  await writeFile(join(nested, 'Q4_K_M', 'parts', 'deep-Q6_K.gguf'), ggufBytes.subarray(0, 777));
 });
 afterEach(async () => {
   while (servers.length) await servers.pop()!.close();
@@ -274,5 +283,56 @@ describe('model cache: one .gguf file of a repository', () => {
     expect(missing.message).toContain('model-Q8_0.gguf');
     expect((await boxedError(open(store, s, { file: 'README.md' }))).name).toBe('InvalidRequest');
     expect(fileGets(s)).toHaveLength(0);
+  });
+});
+
+describe('the tree listing, recursive and paged', () => {
+  it('lists the top level, or with recursive the files in folders too, by their paths; paged answers are followed', async () => {
+    for (const treePageSize of [undefined, 2]) {
+      const s = await server({ treePageSize });
+      const a = { endpoint: s.url, repo: NESTED_REPO };
+      const top = await listFiles(a, 'main');
+      expect(top.map((f) => f.path)).toEqual(['README.md', 'top-Q8_0.gguf']);
+      const all = await listFiles(a, 'main', { recursive: true });
+      expect(all.map((f) => [f.path, f.size])).toEqual([
+        ['Q4_K_M/model-Q4_K_M.gguf', GGUF_SIZE],
+        ['Q4_K_M/parts/deep-Q6_K.gguf', 777],
+        ['README.md', 24],
+        ['top-Q8_0.gguf', 1000],
+      ]);
+      expect(all.every((f) => f.gitSha1 !== undefined)).toBe(true);
+      // 6 entries (2 folders) in pages of 2: three requests for the recursive listing
+      const trees = s.requests.filter((r) => r.path.includes('/tree/'));
+      expect(trees).toHaveLength(treePageSize ? 2 + 3 : 2);
+      await servers.pop()!.close();
+    }
+  });
+
+  it("follows only a next page on the hub's own endpoint", () => {
+    const hub = 'https://hub.test/mirror';
+    expect(nextPageUrl('<https://hub.test/mirror/api/models/a/b/tree/main?cursor=x>; rel="next"', hub)).toBe('https://hub.test/mirror/api/models/a/b/tree/main?cursor=x');
+    expect(nextPageUrl('</mirror/api/models/a/b/tree/main?cursor=y>; rel=next', hub)).toBe('https://hub.test/mirror/api/models/a/b/tree/main?cursor=y');
+    expect(nextPageUrl('<https://hub.test/mirror/x>; rel="prev"', hub)).toBeNull();
+    expect(nextPageUrl('<https://evil.test/mirror/x>; rel="next"', hub)).toBeNull();
+    expect(nextPageUrl('<https://hub.test/other/x>; rel="next"', hub)).toBeNull();
+    expect(nextPageUrl('<http://hub.test/mirror/x>; rel="next"', hub)).toBeNull();
+    expect(nextPageUrl(null, hub)).toBeNull();
+  });
+
+  it('a .gguf file in a folder downloads alone through the cache and reopens offline', async () => {
+    const s = await server();
+    const store = await folder();
+    const file = 'Q4_K_M/model-Q4_K_M.gguf';
+    const g = await open(store, s, { repo: NESTED_REPO, file });
+    expect(g.downloadedBytes).toBe(GGUF_SIZE);
+    expect(g.manifest.files.map((f) => [f.name, f.verified])).toEqual([[file, true]]);
+    expect(fileGets(s).every((r) => r.path.endsWith(`/${file}`))).toBe(true);
+    const src = await g.provider.open(GGUF_FILE);
+    expect(Buffer.compare(Buffer.from(await src!.read(0, src!.size)), Buffer.from(ggufBytes))).toBe(0);
+    const url = s.url;
+    await servers.pop()!.close();
+    const again = await open(store, url, { repo: NESTED_REPO, file });
+    expect([again.offline, again.downloadedBytes]).toEqual([true, 0]);
+    expect((await again.provider.open(GGUF_FILE))!.size).toBe(GGUF_SIZE);
   });
 });

@@ -158,7 +158,8 @@ export async function openCachedModel(o: CachedModelOptions): Promise<CachedMode
     return { provider: providerFor(store, dir, existing!, o.file), manifest: existing!, offline, newerCommit, downloadedBytes: 0 };
   }
 
-  const listed = (await listFiles(auth, commit)).filter((f) => pick(f.path));
+  // a .gguf file in a folder of the repository is listed only by the recursive tree
+  const listed = (await listFiles(auth, commit, { recursive: o.file?.includes('/') === true })).filter((f) => pick(f.path));
   if (o.file !== undefined && listed.length === 0) throw new BoxedError('NotFound', `${o.repo} has no file ${o.file} at ${o.revision}`);
   const files: CachedFile[] = listed.map((f) => ({ name: f.path, size: f.size, sha256: f.sha256, gitSha1: f.gitSha1, verified: false }));
   // what is already here: verified files, and the bytes of partial downloads

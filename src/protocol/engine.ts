@@ -123,8 +123,30 @@ export interface ModelInfo {
    * `weights` is the request's value (the server's own are not known here); `batch` is the most candidates.
    */
   server?: { endpoint: string; host: string; model: string; maxModelLen?: number };
-  /** for a hub model: the commit loaded, whether it came from the cache with the hub unreachable, a newer commit of the branch */
-  hub?: { endpoint: string; repo: string; revision: string; commit: string; offline: boolean; newerCommit?: string };
+  /**
+   * for a hub model: the commit loaded, whether it came from the cache with the hub unreachable, a newer commit
+   * of the branch, and the one .gguf file loaded (its path in the repository) when it was one
+   */
+  hub?: { endpoint: string; repo: string; revision: string; commit: string; offline: boolean; newerCommit?: string; file?: string };
+  /**
+   * For a GGUF file: what it holds. `weights` is then only the format of matrices the GPU cannot read as stored
+   * (a gate and up of two block types); everything else is kept in the file's own block types.
+   */
+  gguf?: GgufInfo;
+}
+
+/** A GGUF model's types, as its file states them. */
+export interface GgufInfo {
+  /** general.file_type by llama.cpp's name (e.g. 'Q4_K_M'); null when the file does not say (or says a number unknown here) */
+  fileType: string | null;
+  /** The model's tensors by GGML block type: how many, and their stored bytes; most bytes first. */
+  types: GgufTypeCount[];
+}
+
+export interface GgufTypeCount {
+  type: string;
+  tensors: number;
+  bytes: number;
 }
 
 export interface SamplingParams {

@@ -122,8 +122,25 @@ describe('share links', () => {
     expect(await reason(encodeShare({ ...SAMPLE, answer: prose(200_000, 9) }, { base: BASE }))).toBe('too-long');
   });
 
+  it('writes format 1 unless the model names a file, then format 2; both round-trip', async () => {
+    const plain = await encodeShare(SAMPLE, { base: BASE });
+    expect(plain.fragment).toMatch(/^#s=1\./);
+    expect(plain.record.v).toBe(1);
+    const file = 'Q4_K_M/OpenReasoning-Nemotron-1.5B-Q4_K_M.gguf';
+    const nested = await encodeShare({ ...SAMPLE, model: { ...SAMPLE.model!, commit: 'b'.repeat(40), file } }, { base: BASE });
+    expect(nested.fragment).toMatch(/^#s=2\./);
+    const back = await decodeShare(nested.url);
+    expect(back.v).toBe(2);
+    expect(back.model).toEqual({ ...SAMPLE.model, commit: 'b'.repeat(40), file });
+    expect(back).toEqual(nested.record);
+    // a decoded record shared again keeps its format
+    expect((await encodeShare(back, { base: BASE })).fragment).toMatch(/^#s=2\./);
+  });
+
   it('refuses to make a link of another version, or from an invalid record', async () => {
     expect(await reason(encodeShare({ ...SAMPLE, v: 2 }, { base: BASE }))).toBe('version');
+    expect(await reason(encodeShare({ ...SAMPLE, v: 3 }, { base: BASE }))).toBe('version');
+    expect(await reason(encodeShare({ ...SAMPLE, model: { ...SAMPLE.model!, file: '../x.gguf' } }, { base: BASE }))).toBe('model');
     expect(await reason(encodeShare({ ...SAMPLE, reasoning: 5 as unknown as string }, { base: BASE }))).toBe('type');
   });
 
@@ -155,7 +172,7 @@ describe('hostile and broken links', () => {
     ['an impossible length', '#s=1.abcde', 'base64'],
     ['no data', '#s=1.', 'base64'],
     ['data that is not DEFLATE', '#s=1.' + toBase64Url(new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x00, 0x01])), 'deflate'],
-    ['a newer format', '#s=2.q1YqSy0qzszPUzJUsgYA', 'version'],
+    ['a newer format', '#s=3.q1YqSy0qzszPUzJUsgYA', 'version'],
     ['format 0', '#s=0.q1YqSy0qzszPUzJUsgYA', 'version'],
   ])('refuses %s', async (_what, link, why) => {
     expect(await reason(decodeShare(link))).toBe(why);
@@ -203,6 +220,13 @@ describe('hostile and broken links', () => {
 
   it('refuses a record of a newer version inside a format-1 link', async () => {
     expect(await reason(decodeShare(await rawLink(nativeDeflater, { ...SAMPLE, v: 2 })))).toBe('version');
+    expect(await reason(decodeShare(await rawLink(nativeDeflater, { ...SAMPLE, v: 3 }, 1)))).toBe('version');
+    // a record naming a file is format 2: stated as 1, or packed in a link that says 1, it is refused
+    const withFile = { ...SAMPLE, model: { ...SAMPLE.model!, file: 'q/model-Q4_K_M.gguf' } };
+    expect(await reason(decodeShare(await rawLink(nativeDeflater, { ...withFile, v: 1 }, 1)))).toBe('version');
+    expect(await reason(decodeShare(await rawLink(nativeDeflater, { ...withFile, v: 2 }, 1)))).toBe('version');
+    expect(await reason(decodeShare(await rawLink(nativeDeflater, { ...SAMPLE, v: 1 }, 2)))).toBe('version');
+    expect((await decodeShare(await rawLink(nativeDeflater, { ...withFile, v: 2 }, 2))).model?.file).toBe('q/model-Q4_K_M.gguf');
     const { v: _v, ...noVersion } = { ...SAMPLE, v: 1 };
     expect(await reason(decodeShare(await rawLink(nativeDeflater, noVersion)))).toBe('version');
   });
@@ -240,6 +264,24 @@ describe('hostile and broken links', () => {
     ['a path in the repo', model({ repo: '../../etc/passwd' }), 'model'],
     ['a repo with HTML', model({ repo: '<img src=x>/y' }), 'model'],
     ['a commit that is not hex', model({ commit: 'z'.repeat(40) }), 'model'],
+    ...(
+      [
+        ['a file that climbs out', '../../secret.gguf'],
+        ['a file inside a climb', 'q/../../x.gguf'],
+        ['an absolute file', '/etc/x.gguf'],
+        ['a file in a current-folder part', './x.gguf'],
+        ['a file with an empty part', 'q//x.gguf'],
+        ['a file that is not .gguf', 'model.safetensors'],
+        ['a file named only .gguf by a query', 'x.bin?.gguf'],
+        ['a file with a backslash', 'q\\..\\x.gguf'],
+        ['a file with an escape', 'x%2F..%2Fy.gguf'],
+        ['a file with a space', 'my model.gguf'],
+        ['a file URL', 'https://evil.test/x.gguf'],
+        ['an empty file', ''],
+      ] as const
+    ).map(([what, file]): [string, unknown, string] => [what, { ...model({ file }), v: 2 }, 'model']),
+    ['a file that is not text', { ...model({ file: 7 }), v: 2 }, 'type'],
+    ['a file over its limit', { ...model({ file: `${'d/'.repeat(LIMITS.file / 2)}x.gguf` }), v: 2 }, 'length'],
     ['heavy mode with one candidate', heavy({ n: 1, candidates: [{ answer: '1', stop: 'eos' }] }), 'type'],
     ['heavy mode with too few candidates', heavy({ n: 3 }), 'type'],
     ['heavy mode choosing past the end', heavy({ chosen: 2 }), 'type'],
@@ -249,7 +291,8 @@ describe('hostile and broken links', () => {
     ['a candidate that is a number', heavy({ candidates: [7, { answer: null, stop: 'eos' }] }), 'type'],
     ['a problem over its limit', withV({ problem: 'p'.repeat(LIMITS.problem + 1) }), 'length'],
   ])('refuses a record with %s', async (_what, value, why) => {
-    expect(await reason(decodeShare(await rawLink(nativeDeflater, value)))).toBe(why);
+    const v = (value as { v?: unknown }).v === 2 ? 2 : 1;
+    expect(await reason(decodeShare(await rawLink(nativeDeflater, value, v)))).toBe(why);
   });
 
   it('refuses data that unpacks past the cap even when each field is in its limits', async () => {

@@ -1,5 +1,5 @@
 // Share links: a record (record.ts) as JSON → UTF-8 → raw DEFLATE → base64url, in the URL's fragment
-// (`#s=1.DATA`, the number being the format version), which browsers never send to a server.
+// (`#s=1.DATA`, the number being the record's format: record.ts), which browsers never send to a server.
 // A link stays under MAX_URL_CHARS: when the whole record does not fit, the middle of the reasoning
 // is cut out and a visible marker put in its place. Decoding refuses, with a typed error and before
 // any work it can skip: fragments longer than any link this makes, unknown versions, bad base64,
@@ -7,7 +7,7 @@
 import { BoxedError } from '../protocol/errors';
 import { fromBase64Url, toBase64Url } from './base64url';
 import { defaultDeflater, type Deflater } from './compress';
-import { badLink, LIMITS, SHARE_VERSION, validateRecord, type ShareInput, type ShareRecord } from './record';
+import { badLink, formatFor, LIMITS, SHARE_FORMATS, SHARE_VERSION, validateRecord, type ShareInput, type ShareRecord } from './record';
 
 /** The longest link this makes ("about 32 KB of URL"), base included. */
 export const MAX_URL_CHARS = 32_000;
@@ -65,7 +65,7 @@ export function shareBase(base: string): string {
 async function pack(record: ShareRecord, deflater: Deflater): Promise<{ fragment: string; jsonBytes: number }> {
   const json = new TextEncoder().encode(JSON.stringify(record));
   const data = toBase64Url(await deflater.deflate(json));
-  return { fragment: `#${FRAGMENT_KEY}=${SHARE_VERSION}.${data}`, jsonBytes: json.length };
+  return { fragment: `#${FRAGMENT_KEY}=${record.v}.${data}`, jsonBytes: json.length };
 }
 
 /**
@@ -74,16 +74,18 @@ async function pack(record: ShareRecord, deflater: Deflater): Promise<{ fragment
  */
 export async function encodeShare(input: ShareInput, opts: EncodeOptions): Promise<EncodedShare> {
   const base = shareBase(opts.base);
-  if (input.v !== undefined && input.v !== SHARE_VERSION) throw badLink('version', `the record's version is ${String(input.v).slice(0, 20)}; this Boxed writes version ${SHARE_VERSION}`);
+  // the link's format is the lowest that holds the record (record.ts); a stated one must be that one
+  const v = formatFor(input);
+  if (input.v !== undefined && input.v !== v) throw badLink('version', `the record's version is ${String(input.v).slice(0, 20)}; this record is written as format ${v}`);
   const deflater = opts.deflater ?? (await defaultDeflater());
   const whole = typeof input.reasoning === 'string' ? input.reasoning : '';
   const priorCut = typeof input.reasoningCut === 'number' ? input.reasoningCut : 0;
   const withKeep = (keep: number): ShareRecord => {
     const { text, cut } = cutMiddle(whole, keep);
-    return validateRecord({ ...input, v: SHARE_VERSION, reasoning: text, reasoningCut: priorCut + cut }, true);
+    return validateRecord({ ...input, v, reasoning: text, reasoningCut: priorCut + cut }, true);
   };
   // validates the input as a whole first (a non-text reasoning fails here, not as a cut)
-  validateRecord({ ...input, v: SHARE_VERSION, reasoning: typeof input.reasoning === 'string' ? whole.slice(0, LIMITS.reasoning) : input.reasoning }, true);
+  validateRecord({ ...input, v, reasoning: typeof input.reasoning === 'string' ? whole.slice(0, LIMITS.reasoning) : input.reasoning }, true);
   const tryKeep = async (keep: number) => {
     const record = withKeep(keep);
     const { fragment, jsonBytes } = await pack(record, deflater);
@@ -132,10 +134,10 @@ export async function decodeShare(link: string, deflater?: Deflater): Promise<Sh
   const m = /^s=(\d{1,9})\.([\s\S]*)$/.exec(frag);
   if (!m) throw badLink('base64', 'the link is damaged: it has no format number');
   const version = Number(m[1]);
-  if (version !== SHARE_VERSION) {
+  if (!(SHARE_FORMATS as readonly number[]).includes(version)) {
     throw badLink(
       'version',
-      version > SHARE_VERSION ? `this link was made by a newer Boxed (format ${version}); this one reads format ${SHARE_VERSION}` : `the link names format ${version}, which Boxed never made`,
+      version > SHARE_VERSION ? `this link was made by a newer Boxed (format ${version}); this one reads formats up to ${SHARE_VERSION}` : `the link names format ${version}, which Boxed never made`,
     );
   }
   const bytes = fromBase64Url(m[2]);
@@ -153,7 +155,9 @@ export async function decodeShare(link: string, deflater?: Deflater): Promise<Sh
   } catch {
     throw badLink('json', 'the link is damaged: its data is not a record');
   }
-  return validateRecord(value, true);
+  const record = validateRecord(value, true);
+  if (record.v !== version) throw badLink('version', `the link says format ${version} but its record is format ${record.v}`);
+  return record;
 }
 
 /** A short, stable id for a link's content (FNV-1a over its fragment, two 32-bit lanes). */

@@ -13,7 +13,7 @@ const quote = (text: string) =>
 /** The model and settings in one line, e.g. "nvidia/X @ main, q4, temperature 0.6, top-p 0.95, seed 1". */
 export function settingsLine(r: ShareRecord): string {
   const parts: string[] = [];
-  if (r.model) parts.push(`${r.model.repo} @ ${r.model.commit ?? r.model.revision}`);
+  if (r.model) parts.push(`${r.model.repo} @ ${r.model.commit ?? r.model.revision}${r.model.file ? `, file ${r.model.file}` : ''}`);
   if (r.weights) parts.push(`${r.weights} weights`);
   if (r.sampling) {
     const s = r.sampling;

@@ -1,14 +1,28 @@
-// The share record: what a shared link holds (format version 1), and its strict validation. A link is
-// untrusted input, so every field is checked for type, range and length; unknown fields are refused;
-// URLs must be absolute http(s). Text fields are kept as plain strings: the views render them as text
-// (or through the safe Markdown component), never as markup.
+// The share record: what a shared link holds, and its strict validation. A link is untrusted input, so every
+// field is checked for type, range and length; unknown fields are refused; URLs must be absolute http(s).
+// Text fields are kept as plain strings: the views render them as text (or through the safe Markdown
+// component), never as markup.
+// Formats: 1 is the record below without `model.file`; 2 adds `model.file` (the one .gguf file of the
+// repository that was loaded). A record is written in the lowest format that holds it, so a link without a
+// file still opens in a Boxed that reads only format 1, and one with a file is refused there as "made by a
+// newer Boxed" rather than as a damaged link.
 import { MODES } from '../chat/prompts';
 import { checkRepo, checkRevision, normalizeEndpoint } from '../loader/hub';
+import { checkGgufFile, MAX_GGUF_PATH } from '../loader/hub-api';
 import type { Mode, SamplingParams, StopReason, WeightFormat } from '../protocol/engine';
 import { BoxedError } from '../protocol/errors';
 import { SETTING_RANGES } from '../protocol/lists';
 
-export const SHARE_VERSION = 1;
+/** The newest format this Boxed writes and reads. */
+export const SHARE_VERSION = 2;
+/** Every format this Boxed reads. */
+export const SHARE_FORMATS = [1, 2] as const;
+export type ShareFormat = (typeof SHARE_FORMATS)[number];
+
+/** The lowest format that holds a record: 2 when its model names a file, else 1. */
+export function formatFor(r: { model?: { file?: unknown } }): ShareFormat {
+  return r.model?.file !== undefined ? 2 : 1;
+}
 
 /** The modes a shared record may name: the chat modes the app can re-run ('raw' has no app view). */
 export type ShareMode = Exclude<Mode, 'raw'>;
@@ -28,6 +42,7 @@ export const LIMITS = {
   endpoint: 2_048,
   repo: 200,
   revision: 255,
+  file: MAX_GGUF_PATH,
   /** Heavy mode: candidates per record, a candidate's extracted answer, the GenSelect judgment. */
   candidates: 64,
   candidateAnswer: 1_024,
@@ -46,6 +61,8 @@ export interface ShareModel {
   revision: string;
   /** The commit the revision resolved to (40 hex digits), when known. */
   commit?: string;
+  /** Format 2: the one .gguf file of the repository that was loaded (a relative path); absent: the safetensors. */
+  file?: string;
 }
 
 export interface HeavyCandidate {
@@ -68,7 +85,8 @@ export interface ShareHeavy {
 }
 
 export interface ShareRecord {
-  v: typeof SHARE_VERSION;
+  /** The record's format: formatFor(record). */
+  v: ShareFormat;
   problem: string;
   mode: ShareMode;
   /** The final answer text (after the reasoning). */
@@ -144,7 +162,7 @@ export function checkEndpoint(url: string): string {
 function model(x: unknown): ShareModel {
   if (!isObj(x)) throw badLink('type', "'model' must be an object");
   const w = "'model'";
-  fields(x, w, ['endpoint', 'repo', 'revision', 'commit']);
+  fields(x, w, ['endpoint', 'repo', 'revision', 'commit', 'file']);
   const endpoint = checkEndpoint(str(x, 'endpoint', LIMITS.endpoint, w));
   const repo = str(x, 'repo', LIMITS.repo, w);
   const revision = str(x, 'revision', LIMITS.revision, w);
@@ -159,6 +177,15 @@ function model(x: unknown): ShareModel {
     const commit = str(x, 'commit', 40, w);
     if (!/^[0-9a-f]{40}$/.test(commit)) throw badLink('model', "'model.commit' must be 40 lowercase hex digits");
     out.commit = commit;
+  }
+  if (has(x, 'file')) {
+    const file = str(x, 'file', LIMITS.file, w);
+    try {
+      checkGgufFile(file);
+    } catch (e) {
+      throw badLink('model', `'model.file' must be a relative path to a .gguf file: ${(e as Error).message}`);
+    }
+    out.file = file;
   }
   return out;
 }
@@ -214,10 +241,13 @@ export function validateRecord(x: unknown, requireVersion = true): ShareRecord {
   if (!isObj(x)) throw badLink('type', 'the record must be a JSON object');
   fields(x, 'the record', RECORD_FIELDS);
   if (requireVersion || has(x, 'v')) {
-    if (x.v !== SHARE_VERSION) throw badLink('version', `the record's version is ${JSON.stringify(x.v)?.slice(0, 20)}; this Boxed reads version ${SHARE_VERSION}`);
+    if (!(SHARE_FORMATS as readonly unknown[]).includes(x.v)) {
+      const newer = typeof x.v === 'number' && Number.isInteger(x.v) && x.v > SHARE_VERSION;
+      throw badLink('version', newer ? `the record is format ${x.v}, made by a newer Boxed; this one reads formats up to ${SHARE_VERSION}` : `the record's version is ${JSON.stringify(x.v)?.slice(0, 20)}; this Boxed reads formats ${SHARE_FORMATS.join(' and ')}`);
+    }
   }
   const out: ShareRecord = {
-    v: SHARE_VERSION,
+    v: 1,
     problem: str(x, 'problem', LIMITS.problem),
     mode: oneOf(x, 'mode', SHARE_MODES),
     answer: str(x, 'answer', LIMITS.answer),
@@ -243,5 +273,10 @@ export function validateRecord(x: unknown, requireVersion = true): ShareRecord {
     out.createdAt = t;
   }
   if (has(x, 'heavy')) out.heavy = heavy(x.heavy);
+  // the format is the one the content needs; a stated format must be that one (a file in a format-1 record is refused)
+  out.v = formatFor(out);
+  if (has(x, 'v') && x.v !== out.v) {
+    throw badLink('version', out.v === 2 ? "the record names a model file, which format 1 does not hold" : `the record states format ${String(x.v)} but holds nothing of it beyond format ${out.v}`);
+  }
   return out;
 }

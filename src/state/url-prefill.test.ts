@@ -6,9 +6,35 @@ describe('URL prefill', () => {
   it('takes well-formed model, revision and endpoint', () => {
     expect(prefillFromUrl('?model=nvidia/OpenReasoning-Nemotron-1.5B&revision=refs/pr/3&endpoint=http://127.0.0.1:8080/mirror/')).toEqual({
       repo: 'nvidia/OpenReasoning-Nemotron-1.5B',
+      file: '',
       revision: 'refs/pr/3',
       endpoint: 'http://127.0.0.1:8080/mirror',
     });
+  });
+
+  it('takes a .gguf file with its model, in a folder too; a model without a file means its safetensors', () => {
+    expect(prefillFromUrl('?model=org/m-GGUF&file=m-Q4_K_M.gguf&revision=main')).toEqual({ repo: 'org/m-GGUF', file: 'm-Q4_K_M.gguf', revision: 'main' });
+    expect(prefillFromUrl('?model=org/m-GGUF&file=' + encodeURIComponent('Q4_K_M/m-Q4_K_M.gguf'))).toEqual({ repo: 'org/m-GGUF', file: 'Q4_K_M/m-Q4_K_M.gguf' });
+    expect(prefillFromUrl('?model=org/m')).toEqual({ repo: 'org/m', file: '' });
+    // a file alone names no repository: ignored
+    expect(prefillFromUrl('?file=m.gguf')).toEqual({});
+  });
+
+  it.each([
+    ['../../secret.gguf'],
+    ['q/../../x.gguf'],
+    ['/etc/x.gguf'],
+    ['./x.gguf'],
+    ['q//x.gguf'],
+    ['model.safetensors'],
+    ['x.bin?.gguf'],
+    ['q\\x.gguf'],
+    ['x%2F..%2Fy.gguf'],
+    ['https://evil.test/x.gguf'],
+    ['a b.gguf'],
+    [`${'d/'.repeat(300)}x.gguf`],
+  ])('refuses the file %s (the model stays, its safetensors)', (file) => {
+    expect(prefillFromUrl(`?model=org/m&file=${encodeURIComponent(file)}`)).toEqual({ repo: 'org/m', file: '' });
   });
 
   it('ignores anything malformed, and never a token', () => {

@@ -19,6 +19,7 @@ import { StartScreen } from './StartScreen';
 import { StoragePanel } from './StoragePanel';
 import { AppUpdateNotice, ModelUpdateNotice } from './UpdateNotices';
 import { applyTheme, effectiveTheme } from './theme';
+import { ggufDetail, weightsLabel, weightsPhrase } from './model-format';
 
 const NEXT_THEME: Record<ThemeChoice, ThemeChoice> = { system: 'dark', dark: 'light', light: 'system' };
 
@@ -46,8 +47,12 @@ function Header() {
       </div>
       <div className="header-right">
         {model && (
-          <span className="model-chip" title={`${model.server ? model.name : `${model.name}, ${model.weights}`}, ${model.context} tokens of context`}>
-            {model.server ? `${model.server.model.split('/').pop()} · server ${model.server.host}` : `${model.name.split('/').pop()} · ${model.weights}`}
+          <span
+            className="model-chip"
+            data-testid="model-chip"
+            title={`${model.server ? model.name : `${model.name}, ${weightsPhrase(model)}${model.gguf ? ` — ${ggufDetail(model.gguf)}` : ''}`}, ${model.context} tokens of context`}
+          >
+            {model.server ? `${model.server.model.split('/').pop()} · server ${model.server.host}` : `${model.name.split('/').pop()} · ${weightsLabel(model)}`}
           </span>
         )}
         <ThemeToggle />

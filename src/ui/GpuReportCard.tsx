@@ -4,7 +4,8 @@ import { formatBytes } from './units';
 
 const yes = (b: boolean) => (b ? 'yes' : 'no');
 
-export function GpuReportCard({ report, needBytes }: { report: GpuReport; needBytes?: number }) {
+/** `needFor`: what the memory figure is for (the chosen model or file, or the size it assumes). */
+export function GpuReportCard({ report, needBytes, needFor }: { report: GpuReport; needBytes?: number; needFor?: string }) {
   const a = report.adapter;
   const name = [a.vendor, a.architecture, a.device].filter(Boolean).join(' · ') || a.description || 'unnamed adapter';
   return (
@@ -35,7 +36,10 @@ export function GpuReportCard({ report, needBytes }: { report: GpuReport; needBy
         {needBytes !== undefined && (
           <>
             <dt>Memory these settings need</dt>
-            <dd title="Browsers do not say how much memory a GPU has.">about {formatBytes(needBytes)} (1.5B model)</dd>
+            <dd title="Browsers do not say how much memory a GPU has." data-testid="gpu-need">
+              about {formatBytes(needBytes)}
+              {needFor ? ` (${needFor})` : ''}
+            </dd>
           </>
         )}
       </dl>

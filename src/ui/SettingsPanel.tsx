@@ -4,6 +4,7 @@ import { useId } from 'react';
 import { MAX_NEW_TOKENS } from '../state/settings';
 import { useBoxed } from '../state/store';
 import { useController } from './controller-context';
+import { weightsPhrase } from './model-format';
 
 function NumberField({ label, value, min, max, step, onChange, hint }: { label: string; value: number; min: number; max: number; step: number; onChange(v: number): void; hint?: string }) {
   const id = useId();
@@ -55,7 +56,7 @@ export function SettingsPanel() {
       </fieldset>
       {model && (
         <p className="muted small">
-          Loaded: {model.server ? `${model.server.model} on the server at ${model.server.host}` : `${model.name}, ${model.weights.toUpperCase()} weights`}, {model.context.toLocaleString()} tokens of context. To change these,{' '}
+          Loaded: {model.server ? `${model.server.model} on the server at ${model.server.host}` : `${model.name}, ${weightsPhrase(model)}`}, {model.context.toLocaleString()} tokens of context. To change these,{' '}
           <button type="button" className="link" onClick={() => void controller.unload()} disabled={busy}>
             unload the model
           </button>

@@ -3,7 +3,7 @@
 import { useState } from 'react';
 import { encodeShare, type EncodedShare } from '../share/codec';
 import { shareMarkdown } from '../share/markdown';
-import { SHARE_VERSION } from '../share/record';
+import { formatFor } from '../share/record';
 import { BoxedError } from '../protocol/errors';
 import { boxed } from '../state/store';
 import type { Run } from '../state/run';
@@ -35,11 +35,11 @@ export function ShareMenu(props: { run: Run } | { heavy: HeavyRun }) {
     try {
       const link = await encodeShare(input, { base: appBase() });
       // the Markdown carries the whole reasoning, not the link's cut one
-      const markdown = shareMarkdown({ ...input, v: SHARE_VERSION }, link.url);
+      const markdown = shareMarkdown({ ...input, v: formatFor(input) }, link.url);
       setState({ kind: 'ready', link, markdown });
     } catch (e) {
       const tooLong = e instanceof BoxedError && e.detail?.share === 'too-long';
-      setState({ kind: 'error', message: (e as Error).message, markdown: tooLong ? shareMarkdown({ ...input, v: SHARE_VERSION }) : undefined });
+      setState({ kind: 'error', message: (e as Error).message, markdown: tooLong ? shareMarkdown({ ...input, v: formatFor(input) }) : undefined });
     }
   };
   const toggle = () => (open ? setState({ kind: 'closed' }) : void make());

@@ -42,6 +42,14 @@ function Settings({ r }: { r: ShareRecord }) {
     <dl className="shared-settings" data-testid="shared-settings">
       <dt>Model</dt>
       <dd>{m ? `${m.repo} @ ${m.commit ?? m.revision}` : 'not named in the link'}</dd>
+      {m?.file && (
+        <>
+          <dt>File</dt>
+          <dd>
+            <code>{m.file}</code>
+          </dd>
+        </>
+      )}
       {m && (
         <>
           <dt>From</dt>
@@ -120,7 +128,7 @@ function Solution({ r, fragment }: { r: ShareRecord; fragment: string }) {
       )}
       <p className="muted small">
         {r.model
-          ? `Solve it yourself downloads ${r.model.repo} from ${r.model.endpoint} (unless this browser has it) and runs it on your GPU with these settings and seed; nothing is fetched until you click.`
+          ? `Solve it yourself downloads ${r.model.file ? `${r.model.file} of ` : ''}${r.model.repo} from ${r.model.endpoint} (unless this browser has it) and runs it on your GPU with these settings and seed; nothing is fetched until you click.`
           : 'The link names no model: Solve it yourself runs the problem with the model in your settings.'}
       </p>
       {r.model && r.model.endpoint !== DEFAULT_SETTINGS.endpoint && (

@@ -85,7 +85,7 @@ export function ModelSourceForm() {
         </div>
       </div>
       <p className="muted small">
-        Needs about {formatBytes(mem.total)} of GPU memory {mem.from ? `for ${mem.from}` : 'for a model of the 1.5B size'} ({formatBytes(mem.weights)} weights, {formatBytes(mem.kvCache)} for the context{settings.samples > 1 ? ` of ${settings.samples} parallel solutions` : ''}){mem.from ? '' : "; the repository's config.json has not been read"}.
+        Needs about {formatBytes(mem.total)} of GPU memory for {settings.file ? mem.subject : (mem.from ?? 'a model of the 1.5B size')} ({formatBytes(mem.weights)} weights, {formatBytes(mem.kvCache)} for the context{settings.samples > 1 ? ` of ${settings.samples} parallel solutions` : ''}){mem.from ? '' : "; the repository's config.json has not been read"}.
       </p>
       <div className="actions">
         <button type="submit" className="primary" disabled={noGpu}>
@@ -131,7 +131,7 @@ export function StartScreen() {
             <ModelSourceForm />
           </>
         )}
-        {gpu.kind === 'ok' && <GpuReportCard report={gpu.report} needBytes={mem.total} />}
+        {gpu.kind === 'ok' && <GpuReportCard report={gpu.report} needBytes={mem.total} needFor={mem.subject} />}
         {(gpu.kind === 'probing' || gpu.kind === 'unknown') && (
           <section className="card gpu" aria-busy="true">
             <h2>Your GPU</h2>

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_SHAPE, estimateMemory, parameterCount } from './memory-estimate';
+import { DEFAULT_SHAPE, estimateMemory, memoryEstimateFor, parameterCount } from './memory-estimate';
+import { modelSize } from '../model/config-sizes';
 
 describe('estimateMemory', () => {
   it('counts the 1.5B model at its published size', () => {
@@ -16,5 +17,31 @@ describe('estimateMemory', () => {
     expect(estimateMemory(DEFAULT_SHAPE, 'q4', 8192).kvCache).toBe(2 * small.kvCache);
     expect(small.kvCache).toBe(4096 * 28 * 2 * 256 * 2);
     expect(estimateMemory(DEFAULT_SHAPE, 'f16', 4096).weights).toBe(parameterCount(DEFAULT_SHAPE) * 2);
+  });
+});
+
+describe('memoryEstimateFor', () => {
+  const s = { weights: 'q4', context: 4096, samples: 1, file: '' } as const;
+
+  it('names what the figure is for: the repository, or the 1.5B size it assumes', () => {
+    expect(memoryEstimateFor(null, null, s, null).subject).toBe('a model of the 1.5B size');
+    const seven = memoryEstimateFor(modelSize('7B').config, 'nvidia/OpenReasoning-Nemotron-7B', s, null);
+    expect(seven.subject).toBe('OpenReasoning-Nemotron-7B');
+    expect(seven.total).toBe(estimateMemory(modelSize('7B').config, 'q4', 4096).total);
+  });
+
+  it("counts a listed .gguf file's size as its weights, whatever the weight format, and names the file", () => {
+    const file = { ...s, file: 'Q6_K/m-Q6_K.gguf' };
+    const bytes = 1_464_000_000;
+    const q4 = memoryEstimateFor(null, null, file, bytes);
+    const f32 = memoryEstimateFor(null, null, { ...file, weights: 'f32' }, bytes);
+    expect(q4.weights).toBe(bytes);
+    expect(f32).toEqual(q4);
+    expect(q4.subject).toBe('m-Q6_K.gguf');
+    const plain = estimateMemory(DEFAULT_SHAPE, 'q4', 4096);
+    expect(q4.kvCache).toBe(plain.kvCache);
+    expect(q4.total - q4.weights).toBe(plain.total - plain.weights);
+    // not listed yet: the weight format's estimate, and it says so
+    expect(memoryEstimateFor(null, null, file, null)).toMatchObject({ weights: plain.weights, subject: expect.stringMatching(/not listed/) });
   });
 });

@@ -3,6 +3,7 @@
 // The real plan (ModelInfo.memory) replaces it after loading.
 import type { ModelConfig } from '../model/config';
 import type { GpuReport, WeightFormat } from '../protocol/engine';
+import type { Settings } from '../state/settings';
 
 export type ModelShape = Pick<ModelConfig, 'dim' | 'ffnDim' | 'nLayers' | 'nHeads' | 'headDim' | 'kvDim' | 'vocab' | 'tiedEmbeddings'>;
 
@@ -75,4 +76,33 @@ export function fitVerdict(shape: ModelShape, weights: WeightFormat, context: nu
     return { kind: 'maybe', text: `Fits only a GPU with more than ${gb(total)} of memory${unified ? ' (on a Mac, shared with the system)' : ''}; browsers do not say how much this one has. The trial allocation below tells before the download.` };
   }
   return { kind: 'unlikely', text: `This GPU probably cannot hold it: about ${gb(total)} is more than ${unified ? 'a Mac' : 'a graphics card'} usually has. Use a server instead.` };
+}
+
+export interface MemoryEstimate {
+  weights: number;
+  kvCache: number;
+  total: number;
+  /** The repository whose config.json gave the shapes, or null for the 1.5B defaults. */
+  from: string | null;
+  /** What the figure is for, in words: the .gguf file, the repository, or "a model of the 1.5B size". */
+  subject: string;
+}
+
+/**
+ * The estimate for these shapes (null: the 1.5B's) and settings. `ggufBytes`: the chosen .gguf file's size,
+ * which then stands for the weights (the file's metadata is a small part of it).
+ */
+export function memoryEstimateFor(
+  shape: ModelShape | null,
+  from: string | null,
+  s: Pick<Settings, 'weights' | 'context' | 'samples' | 'file'>,
+  ggufBytes: number | null,
+): MemoryEstimate {
+  const e = estimateMemory(shape ?? DEFAULT_SHAPE, s.weights, s.context, s.samples);
+  const named = from ? from.split('/').pop()! : 'a model of the 1.5B size';
+  if (s.file && ggufBytes !== null) {
+    const weights = ggufBytes;
+    return { weights, kvCache: e.kvCache, total: e.total - e.weights + weights, from, subject: s.file.split('/').pop()! };
+  }
+  return { ...e, from, subject: s.file ? `${named} (the .gguf file's size is not listed yet)` : named };
 }

@@ -146,3 +146,41 @@ describe('share records of a heavy run', () => {
     expect(agreed.heavy?.method).toBe('majority');
   });
 });
+
+describe('share records of a GGUF file', () => {
+  const commit = 'c'.repeat(40);
+  const file = 'Q4_K_M/OpenReasoning-Nemotron-1.5B-Q4_K_M.gguf';
+  const hub = { endpoint: 'http://127.0.0.1:9', repo: 'org/m-GGUF', revision: 'main', commit, offline: false, file };
+  const gguf = { ...model, name: `org/m-GGUF@main/${file}`, hub, gguf: { fileType: 'Q4_K_M', types: [{ type: 'Q4_K', tensors: 10, bytes: 1000 }] } } as ModelInfo;
+
+  it('names the loaded .gguf file, and the link carries it back into the settings and the history', async () => {
+    const input = recordFromRun({ run: finished(TEXT), settings: DEFAULT_SETTINGS, model: gguf })!;
+    expect(input.model).toEqual({ endpoint: hub.endpoint, repo: hub.repo, revision: 'main', commit, file });
+    const link = await encodeShare(input, { base: 'https://boxed.test/' });
+    expect(link.fragment).toMatch(/^#s=2\./);
+    const r = await decodeShare(link.url);
+    expect(r.model?.file).toBe(file);
+    const before = sanitizeSettings({ ...DEFAULT_SETTINGS, endpoint: hub.endpoint, repo: hub.repo, revision: commit, file: '' });
+    const after = sanitizeSettings({ ...before, ...settingsForRecord(r) });
+    expect(after).toMatchObject({ repo: 'org/m-GGUF', revision: commit, file });
+    // the same repository's safetensors loaded: the file is another model, so it loads
+    expect(needsLoad(before, after, true)).toBe(true);
+    expect(needsLoad(after, after, true)).toBe(false);
+    const entry = entryFromShare(r, 'shared-2', DEFAULT_SETTINGS, 1);
+    expect(entry.model).toBe(`org/m-GGUF@${commit}/${file}`);
+    const again = recordFromRun({ run: runFromEntry(entry, request.prompt), settings: { ...DEFAULT_SETTINGS, endpoint: hub.endpoint }, model: null, entryModel: entry.model })!;
+    expect(again.model).toEqual({ endpoint: hub.endpoint, repo: hub.repo, revision: commit, commit, file });
+  });
+
+  it("a record without a file picks the repository's safetensors again", async () => {
+    const r = await decodeShare((await encodeShare(recordFromRun({ run: finished(TEXT), settings: DEFAULT_SETTINGS, model })!, { base: 'https://boxed.test/' })).url);
+    expect(settingsForRecord(r).file).toBe('');
+  });
+
+  it("reads the file and revision out of a history entry's model name", () => {
+    const of = (entryModel: string) => recordFromRun({ run: finished(TEXT), settings: DEFAULT_SETTINGS, model: null, entryModel })!.model;
+    expect(of('org/m@main/x.gguf')).toMatchObject({ repo: 'org/m', revision: 'main', file: 'x.gguf' });
+    expect(of('org/m@refs/pr/3/q/x.gguf')).toMatchObject({ repo: 'org/m', revision: 'refs/pr/3', file: 'q/x.gguf' });
+    expect(of('org/m@v2')).toEqual({ endpoint: DEFAULT_SETTINGS.endpoint, repo: 'org/m', revision: 'v2' });
+  });
+});

@@ -9,11 +9,22 @@ import { readAnswer } from '../reasoning/answer';
 import { heavyRecord } from '../share/heavy';
 import type { HeavyRun } from '../state/heavy';
 
-/** The engine names a hub model 'repo@revision' (and local files 'local files'). */
+/**
+ * The revision and .gguf file in what follows a hub model's '@': 'main', or 'main/Q4/x.gguf' for a GGUF file
+ * (the revision is one part, or three for 'refs/pr/N'; the rest is the file).
+ */
+function revisionAndFile(rest: string): { revision: string; file?: string } {
+  if (!rest.toLowerCase().endsWith('.gguf')) return { revision: rest };
+  const parts = rest.split('/');
+  const n = parts[0] === 'refs' ? 3 : 1;
+  return parts.length > n ? { revision: parts.slice(0, n).join('/'), file: parts.slice(n).join('/') } : { revision: rest };
+}
+
+/** The engine names a hub model 'repo@revision' or 'repo@revision/FILE.gguf' (and local files 'local files'). */
 function modelOf(name: string | undefined, settings: Settings): ShareModel | undefined {
   if (!name) return undefined;
   const at = name.lastIndexOf('@');
-  const named = at > 0 ? { repo: name.slice(0, at), revision: name.slice(at + 1) } : name === settings.repo ? { repo: name, revision: settings.revision } : null;
+  const named = at > 0 ? { repo: name.slice(0, at), ...revisionAndFile(name.slice(at + 1)) } : name === settings.repo ? { repo: name, revision: settings.revision } : null;
   if (!named) return undefined;
   // a revision that is a full commit id names the commit itself
   return /^[0-9a-f]{40}$/.test(named.revision) ? { endpoint: settings.endpoint, ...named, commit: named.revision } : { endpoint: settings.endpoint, ...named };
@@ -22,7 +33,7 @@ function modelOf(name: string | undefined, settings: Settings): ShareModel | und
 /** The model that wrote an answer: the loaded hub model's resolved commit when it is that one, else the named one. */
 function sourceModel(model: ModelInfo | null, entryModel: string | undefined, settings: Settings): ShareModel | undefined {
   const hub = model?.hub;
-  if (hub && (entryModel === undefined || entryModel === model.name)) return { endpoint: hub.endpoint, repo: hub.repo, revision: hub.revision, commit: hub.commit };
+  if (hub && (entryModel === undefined || entryModel === model.name)) return { endpoint: hub.endpoint, repo: hub.repo, revision: hub.revision, commit: hub.commit, ...(hub.file ? { file: hub.file } : {}) };
   return modelOf(entryModel ?? model?.name, settings);
 }
 
@@ -116,14 +127,16 @@ export function entryFromShare(r: ShareRecord, id: string, settings: Settings, n
     stop: r.stop === 'error' ? 'eos' : (r.stop ?? 'eos'),
     sampling: s,
     maxTokens: r.maxTokens ?? settings.maxTokens,
-    model: r.model ? `${r.model.repo}@${r.model.commit ?? r.model.revision}` : 'a shared link',
+    // the engine's name for the model (a .gguf file after the revision), so sharing it again names the same
+    model: r.model ? `${r.model.repo}@${r.model.commit ?? r.model.revision}${r.model.file ? `/${r.model.file}` : ''}` : 'a shared link',
   };
 }
 
 /** The settings a "solve it yourself" run uses: the record's model and sampling, the rest as they are. */
 export function settingsForRecord(r: ShareRecord): Partial<Settings> {
   const change: Partial<Settings> = { mode: r.mode };
-  if (r.model) Object.assign(change, { endpoint: r.model.endpoint, repo: r.model.repo, revision: r.model.commit ?? r.model.revision });
+  // the model's .gguf file, or its safetensors when the link names none
+  if (r.model) Object.assign(change, { endpoint: r.model.endpoint, repo: r.model.repo, revision: r.model.commit ?? r.model.revision, file: r.model.file ?? '' });
   if (r.weights) change.weights = r.weights;
   if (r.sampling) Object.assign(change, r.sampling);
   if (r.maxTokens !== undefined) change.maxTokens = r.maxTokens;
@@ -139,5 +152,5 @@ export function settingsForRecord(r: ShareRecord): Partial<Settings> {
 export function needsLoad(before: Settings, after: Settings, loaded: boolean): boolean {
   if (!loaded) return true;
   // the model holds as many KV slots as it was loaded with: more parallel solutions need a new load
-  return (['endpoint', 'repo', 'revision', 'weights', 'context'] as const).some((k) => before[k] !== after[k]) || after.samples > before.samples;
+  return (['endpoint', 'repo', 'revision', 'file', 'weights', 'context'] as const).some((k) => before[k] !== after[k]) || after.samples > before.samples;
 }

@@ -1,13 +1,17 @@
 // The start screen's memory estimate for the repository named in the form: its config.json is fetched
 // from the hub (once per URL, after the typing settles) and its shapes used; until then, or when it cannot
 // be read, the estimate is for the 1.5B model's shapes and says so. The default repository is that model:
-// its shapes are known and nothing is fetched for it.
+// its shapes are known and nothing is fetched for it. A chosen .gguf file whose size the listing gave counts
+// its weights as that size (its blocks are kept as stored), not in the weight format.
 import { useEffect, useState } from 'react';
 import { hubFileUrl } from '../loader/hub';
 import { parseConfig } from '../model/config';
 import { sizeOfRepo } from '../model/config-sizes';
 import { DEFAULT_SETTINGS, type Settings } from '../state/settings';
-import { DEFAULT_SHAPE, estimateMemory, type ModelShape } from './memory-estimate';
+
+export type { MemoryEstimate };
+import { memoryEstimateFor, type MemoryEstimate, type ModelShape } from './memory-estimate';
+import { listedGgufSize } from './GgufPicker';
 
 /** Typing settles for this long before a repository's config.json is requested. */
 const SETTLE_MS = 500;
@@ -37,15 +41,7 @@ function configUrl(s: Pick<Settings, 'endpoint' | 'repo' | 'revision'>): string 
   }
 }
 
-export interface MemoryEstimate {
-  weights: number;
-  kvCache: number;
-  total: number;
-  /** The repository whose config.json gave the shapes, or null for the 1.5B defaults. */
-  from: string | null;
-}
-
-export function useMemoryEstimate(s: Pick<Settings, 'endpoint' | 'repo' | 'revision' | 'weights' | 'context' | 'samples'>): MemoryEstimate {
+export function useMemoryEstimate(s: Pick<Settings, 'endpoint' | 'repo' | 'revision' | 'weights' | 'context' | 'samples' | 'file'>): MemoryEstimate {
   const url = configUrl(s);
   const [read, setRead] = useState<{ url: string; shape: ModelShape | null } | null>(null);
   useEffect(() => {
@@ -69,5 +65,5 @@ export function useMemoryEstimate(s: Pick<Settings, 'endpoint' | 'repo' | 'revis
   const known = sizeOfRepo(s.repo)?.config ?? null;
   const shape = known ?? (read !== null && read.url === url ? read.shape : null);
   const from = shape ? s.repo : s.repo === DEFAULT_SETTINGS.repo ? s.repo : null;
-  return { ...estimateMemory(shape ?? DEFAULT_SHAPE, s.weights, s.context, s.samples), from };
+  return memoryEstimateFor(shape, from, s, listedGgufSize(s));
 }

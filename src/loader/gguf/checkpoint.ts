@@ -18,6 +18,8 @@ export interface GgmlTensors {
   type(name: string): GgmlTypeName;
   /** Stored bytes of rows [start, start + count) of a matrix (a row: GGUF's dims[0] values, whole blocks). */
   readRows(name: string, start: number, count: number): Promise<Uint8Array>;
+  /** general.file_type (llama.cpp's llama_ftype number) when the metadata states one */
+  fileType?: number;
 }
 
 /** A FileProvider that offers this file (and no config.json) holds a GGUF model. */
@@ -129,6 +131,8 @@ export async function openGgufCheckpoint(src: ByteSource): Promise<Checkpoint & 
     ggml: {
       type: (name) => get(name).type.name,
       readRows: async (name, start, count) => readRawRows(get(name), g, start, count),
+      // informational only: a file type that is not a number is left out, not an error
+      fileType: ((v) => (typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : undefined))(g.metadata['general.file_type']),
     },
   };
 }
