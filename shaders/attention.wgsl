@@ -261,3 +261,217 @@ fn combine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
     outp[row * qDim + head * HD + d] = o;
   }
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Entry `decode` (the decode path where every position's kv-head vector is whole 16-byte chunks: headDim a
+// multiple of 8 for f16, of 4 for f32). Dispatch (nSplits, nKvHeads * HG, rows), HG = ceil(G / GW) head groups.
+// A workgroup scores GW (<= MAXG) query heads of one kv head over its split's positions [kStart, kEnd), reading
+// K and V straight from storage as vec4<u32> chunks (8 f16 or 4 f32 values; L = HD / VPC chunks a position), in
+// blocks of DBK positions. Per block, three barriers:
+//   1. each lane first issues the loads of its V chunks for the block (lane = chunk c_v = lid % L, position group
+//      lid / L: NV chunks a lane, kept in registers), then scores: T lanes per position (lane s takes chunks
+//      s, s+T, ...) compute partial dot products with all GW query vectors (workgroup memory, pre-scaled) and
+//      store them in dred[g][j][s];
+//   2. dsc[g][j] = sum of the T partials (masked positions: -inf);
+//   3. one lane per head: running max, rescale factor, p = exp(s - m) (online softmax, f32);
+//   then each lane rescales its accumulators (GW x VPC values in registers) and adds p * v for its chunks.
+// At the end the position groups' accumulators are summed through workgroup memory, one head at a time. One split
+// (nSplits = 1): out = acc / l directly (no combine dispatch); more: the partial record as entry `main` writes it.
+// No subgroup operations. Bindings 7, 8 are the K and V caches seen as vec4<u32> (the same buffers as 3, 4).
+// Workgroup memory: 4 * (GW*HD + RED + GW*DBK + 3*GW) + 8 bytes, RED = max(GW*DBK*T, (WG / L) * HD).
+
+const MAXG: u32 = 8u; // query heads of one decode workgroup at most (their accumulators live in registers)
+const MAXV: u32 = 8u; // V chunks a lane loads per block at most
+
+override GW: u32 = 1u;   // query heads per decode workgroup
+override T: u32 = 1u;    // lanes per position in the score step (a power of two)
+override DBK: u32 = 32u; // positions per block
+override RED: u32 = 128u; // floats of the reduction scratch
+
+@group(0) @binding(7) var<storage, read> kc4: array<vec4<u32>>;
+@group(0) @binding(8) var<storage, read> vc4: array<vec4<u32>>;
+
+var<workgroup> dq: array<f32, GW * HD>;   // query vectors, pre-scaled
+var<workgroup> dred: array<f32, RED>;     // partial dot products [GW][DBK][T]; at the end [WG / L][HD]
+var<workgroup> dsc: array<f32, GW * DBK>; // scores, then p
+var<workgroup> dm: array<f32, GW>;
+var<workgroup> dl: array<f32, GW>;
+var<workgroup> dalpha: array<f32, GW>;
+var<workgroup> dPos: u32;
+var<workgroup> dSlot: u32;
+
+struct Chunk { a: vec4<f32>, b: vec4<f32> }
+
+// one 16-byte chunk as values: 8 f16 (a, b) or 4 f32 (a)
+fn unpackChunk(w: vec4<u32>) -> Chunk {
+  if (KV_F16) {
+    return Chunk(vec4<f32>(unpack2x16float(w.x), unpack2x16float(w.y)), vec4<f32>(unpack2x16float(w.z), unpack2x16float(w.w)));
+  }
+  return Chunk(bitcast<vec4<f32>>(w), vec4<f32>(0.0));
+}
+
+@compute @workgroup_size(WG)
+fn decode(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+          @builtin(local_invocation_index) lid: u32) {
+  let VPC = select(4u, 8u, KV_F16);
+  let L = HD / VPC;      // chunks of one position
+  let P = WG / T;        // positions scored at once
+  let PV = WG / L;       // position groups of the V step
+  let NV = (DBK + PV - 1u) / PV;
+  let bk = params.bk;
+  let hd = params.hd;
+  let rows = nwg.z;
+  let split = wid.x;
+  let nSplits = nwg.x;
+  let hgCount = (G + GW - 1u) / GW;
+  let kvHead = wid.y / hgCount;
+  let h0 = (wid.y % hgCount) * GW; // first head of the group, within the kv head's G
+  let nh = min(GW, G - h0);
+  let row = wid.z;
+  let qDim = params.nHeads * HD;
+
+  if (lid == 0u) {
+    let m = rowMeta[row];
+    var span = 0u;
+    var slot = 0u;
+    if (m.x < params.context && m.y < params.slots) { span = m.x + 1u; slot = m.y; }
+    dPos = span;
+    dSlot = slot;
+  }
+  for (var i = lid; i < GW * hd; i += WG) {
+    let g = i / HD;
+    var v = 0.0;
+    if (g < nh) { v = q[row * qDim + (kvHead * G + h0 + g) * HD + i % HD] * params.scale; }
+    dq[i] = v;
+  }
+  for (var g = lid; g < GW; g += WG) {
+    dm[g] = NEG;
+    dl[g] = 0.0;
+  }
+  let span = workgroupUniformLoad(&dPos);
+  let slot = workgroupUniformLoad(&dSlot);
+  let chunk = (span + nSplits - 1u) / nSplits;
+  let kStart = min(split * chunk, span);
+  let kEnd = min(kStart + chunk, span);
+  // chunk index of position p's vector of this kv head
+  let cBase = (slot * params.context * params.nKvHeads + kvHead) * L;
+  let cStride = params.nKvHeads * L;
+
+  let cv = lid % L;
+  let jv = lid / L;
+  let s = lid % T;
+  let j0 = lid / T;
+  var av: array<Chunk, MAXG>;
+  for (var g = 0u; g < GW; g++) { av[g] = Chunk(vec4<f32>(0.0), vec4<f32>(0.0)); }
+
+  for (var t0 = kStart; t0 < kEnd; t0 += DBK) {
+    // this lane's V chunks of the block, loaded first so they arrive while K is scored
+    var vw: array<vec4<u32>, MAXV>;
+    for (var k = 0u; k < NV; k++) {
+      let j = jv + k * PV;
+      var w = vec4<u32>(0u);
+      if (jv < PV && j < bk && t0 + j < kEnd) { w = vc4[cBase + (t0 + j) * cStride + cv]; }
+      vw[k] = w;
+    }
+    // partial dot products of T lanes per position with every query vector
+    if (j0 < P) {
+      for (var j = j0; j < bk; j += P) {
+        var pd: array<f32, MAXG>;
+        for (var g = 0u; g < GW; g++) { pd[g] = 0.0; }
+        if (t0 + j < kEnd) {
+          let pb = cBase + (t0 + j) * cStride;
+          for (var c = s; c < L; c += T) {
+            let kk = unpackChunk(kc4[pb + c]);
+            for (var g = 0u; g < GW; g++) {
+              let o = g * HD + c * VPC;
+              var d = dot(vec4<f32>(dq[o], dq[o + 1u], dq[o + 2u], dq[o + 3u]), kk.a);
+              if (KV_F16) { d += dot(vec4<f32>(dq[o + 4u], dq[o + 5u], dq[o + 6u], dq[o + 7u]), kk.b); }
+              pd[g] += d;
+            }
+          }
+        }
+        for (var g = 0u; g < GW; g++) { dred[(g * DBK + j) * T + s] = pd[g]; }
+      }
+    }
+    workgroupBarrier();
+    for (var i = lid; i < GW * bk; i += WG) {
+      var sum = 0.0;
+      for (var r = 0u; r < T; r++) { sum += dred[i * T + r]; }
+      var sc = NEG;
+      if (i / DBK < nh && t0 + i % DBK < kEnd) { sc = sum; }
+      dsc[i] = sc;
+    }
+    workgroupBarrier();
+    // online softmax per head: new running max, rescale factor, p = exp(s - m)
+    for (var g = lid; g < GW; g += WG) {
+      let mOld = dm[g];
+      var mNew = mOld;
+      for (var j = 0u; j < bk; j++) { mNew = max(mNew, dsc[g * DBK + j]); }
+      var a = 1.0;
+      if (mNew > mOld) { a = exp(mOld - mNew); }
+      var sum = 0.0;
+      for (var j = 0u; j < bk; j++) {
+        let sc = dsc[g * DBK + j];
+        var pv = 0.0;
+        if (sc > -3.0e38) { pv = exp(sc - mNew); }
+        dsc[g * DBK + j] = pv;
+        sum += pv;
+      }
+      dm[g] = mNew;
+      dl[g] = dl[g] * a + sum;
+      dalpha[g] = a;
+    }
+    workgroupBarrier();
+    if (jv < PV) {
+      for (var g = 0u; g < GW; g++) {
+        av[g].a *= dalpha[g];
+        av[g].b *= dalpha[g];
+      }
+      for (var k = 0u; k < NV; k++) {
+        let j = jv + k * PV;
+        if (j >= bk) { break; }
+        let v = unpackChunk(vw[k]);
+        for (var g = 0u; g < GW; g++) {
+          let pw = dsc[g * DBK + j];
+          av[g].a += pw * v.a;
+          av[g].b += pw * v.b;
+        }
+      }
+    }
+  }
+
+  // sum the position groups' accumulators, one head at a time
+  for (var g = 0u; g < GW; g++) {
+    workgroupBarrier();
+    if (jv < PV) {
+      let o = jv * HD + cv * VPC;
+      for (var e = 0u; e < 4u; e++) { dred[o + e] = av[g].a[e]; }
+      if (KV_F16) {
+        for (var e = 0u; e < 4u; e++) { dred[o + 4u + e] = av[g].b[e]; }
+      }
+    }
+    workgroupBarrier();
+    if (g >= nh) { continue; }
+    let head = kvHead * G + h0 + g;
+    for (var d = lid; d < hd; d += WG) {
+      var o = 0.0;
+      for (var r = 0u; r < PV; r++) { o += dred[r * HD + d]; }
+      if (nSplits == 1u) {
+        let l = dl[g];
+        var ov = 0.0;
+        if (l > 0.0) { ov = o / l; }
+        outp[row * qDim + head * HD + d] = ov;
+      } else {
+        let index = (row * params.nHeads + head) * nSplits + split;
+        if (index >= params.partRecords) { continue; }
+        let rec = 4u + index * (4u + HD);
+        if (d == 0u) {
+          part[rec] = dm[g];
+          part[rec + 1u] = dl[g];
+        }
+        part[rec + 4u + d] = o;
+      }
+    }
+  }
+  if (nSplits > 1u && lid == 0u && split == 0u && wid.y == 0u && row == 0u) { part[0] = f32(nSplits); }
+}
