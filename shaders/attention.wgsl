@@ -267,18 +267,21 @@ fn combine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
 // multiple of 8 for f16, of 4 for f32). Dispatch (nSplits, nKvHeads * HG, rows), HG = ceil(G / GW) head groups.
 // A workgroup scores GW (<= MAXG) query heads of one kv head over its split's positions [kStart, kEnd), reading
 // K and V straight from storage as vec4<u32> chunks (8 f16 or 4 f32 values; L = HD / VPC chunks a position), in
-// blocks of DBK positions. Per block, three barriers:
-//   1. each lane first issues the loads of its V chunks for the block (lane = chunk c_v = lid % L, position group
-//      lid / L: NV chunks a lane, kept in registers), then scores: T lanes per position (lane s takes chunks
-//      s, s+T, ...) compute partial dot products with all GW query vectors (workgroup memory, pre-scaled) and
-//      store them in dred[g][j][s];
-//   2. dsc[g][j] = sum of the T partials (masked positions: -inf);
-//   3. one lane per head: running max, rescale factor, p = exp(s - m) (online softmax, f32);
-//   then each lane rescales its accumulators (GW x VPC values in registers) and adds p * v for its chunks.
-// At the end the position groups' accumulators are summed through workgroup memory, one head at a time. One split
-// (nSplits = 1): out = acc / l directly (no combine dispatch); more: the partial record as entry `main` writes it.
-// No subgroup operations. Bindings 7, 8 are the K and V caches seen as vec4<u32> (the same buffers as 3, 4).
-// Workgroup memory: 4 * (GW*HD + RED + GW*DBK + 3*GW) + 8 bytes, RED = max(GW*DBK*T, (WG / L) * HD).
+// blocks of DBK positions. The V step's lane (c_v = lid % L, position group jv = lid / L of PV = WG / L) takes
+// chunk c_v of positions jv, jv + PV, ... of a block (NV of them); each position group keeps its own online
+// softmax state (m, l per head: like a split of its own), so no step waits on a block-wide maximum. Per block,
+// two barriers:
+//   1. each lane first issues the loads of its V chunks (kept in registers, so they arrive while K is scored),
+//      then scores: T lanes per position (lane s takes chunks s, s+T, ...) compute partial dot products with all
+//      GW query vectors (workgroup memory, pre-scaled) into dred[g][j][s];
+//   2. one lane per (head, position group): the group's NV scores (sums of T partials, masked: -inf), its new
+//      running max m, rescale factor alpha, p = exp(s - m) and l (f32);
+//   then each lane rescales its accumulators (GW x VPC values in registers) by alpha and adds p * v.
+// At the end, one head at a time, the position groups are merged (M = max m, acc e^(m - M), l e^(m - M)) through
+// workgroup memory. One split (nSplits = 1): out = acc / l directly (no combine dispatch); more: the partial
+// record as entry `main` writes it. No subgroup operations. Bindings 7, 8 are the K and V caches seen as
+// vec4<u32> (the same buffers as 3, 4).
+// Workgroup memory: 4 * (GW*HD + RED + GW*DBK + 3*GW*PV) + 8 bytes, RED = max(GW*DBK*T, PV*HD).
 
 const MAXG: u32 = 8u; // query heads of one decode workgroup at most (their accumulators live in registers)
 const MAXV: u32 = 8u; // V chunks a lane loads per block at most
@@ -293,10 +296,11 @@ override RED: u32 = 128u; // floats of the reduction scratch
 
 var<workgroup> dq: array<f32, GW * HD>;   // query vectors, pre-scaled
 var<workgroup> dred: array<f32, RED>;     // partial dot products [GW][DBK][T]; at the end [WG / L][HD]
-var<workgroup> dsc: array<f32, GW * DBK>; // scores, then p
-var<workgroup> dm: array<f32, GW>;
-var<workgroup> dl: array<f32, GW>;
-var<workgroup> dalpha: array<f32, GW>;
+var<workgroup> dsc: array<f32, GW * DBK>; // p of the block's positions
+// online softmax state per (head, position group): running max, sum, this block's rescale factor
+var<workgroup> dm: array<f32, GW * (WG / (HD / select(4u, 8u, KV_F16)))>;
+var<workgroup> dl: array<f32, GW * (WG / (HD / select(4u, 8u, KV_F16)))>;
+var<workgroup> dalpha: array<f32, GW * (WG / (HD / select(4u, 8u, KV_F16)))>;
 var<workgroup> dPos: u32;
 var<workgroup> dSlot: u32;
 
@@ -344,9 +348,9 @@ fn decode(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
     if (g < nh) { v = q[row * qDim + (kvHead * G + h0 + g) * HD + i % HD] * params.scale; }
     dq[i] = v;
   }
-  for (var g = lid; g < GW; g += WG) {
-    dm[g] = NEG;
-    dl[g] = 0.0;
+  for (var i = lid; i < GW * PV; i += WG) {
+    dm[i] = NEG;
+    dl[i] = 0.0;
   }
   let span = workgroupUniformLoad(&dPos);
   let slot = workgroupUniformLoad(&dSlot);
@@ -394,38 +398,44 @@ fn decode(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
       }
     }
     workgroupBarrier();
-    for (var i = lid; i < GW * bk; i += WG) {
-      var sum = 0.0;
-      for (var r = 0u; r < T; r++) { sum += dred[i * T + r]; }
-      var sc = NEG;
-      if (i / DBK < nh && t0 + i % DBK < kEnd) { sc = sum; }
-      dsc[i] = sc;
-    }
-    workgroupBarrier();
-    // online softmax per head: new running max, rescale factor, p = exp(s - m)
-    for (var g = lid; g < GW; g += WG) {
-      let mOld = dm[g];
+    // online softmax of each (head, position group) over its positions of the block
+    for (var i = lid; i < GW * PV; i += WG) {
+      let g = i / PV;
+      let jg = i % PV;
+      var sv: array<f32, MAXV>;
+      let mOld = dm[i];
       var mNew = mOld;
-      for (var j = 0u; j < bk; j++) { mNew = max(mNew, dsc[g * DBK + j]); }
+      for (var k = 0u; k < NV; k++) {
+        let j = jg + k * PV;
+        var sc = NEG;
+        if (g < nh && j < bk && t0 + j < kEnd) {
+          var sum = 0.0;
+          for (var r = 0u; r < T; r++) { sum += dred[(g * DBK + j) * T + r]; }
+          sc = sum;
+        }
+        sv[k] = sc;
+        mNew = max(mNew, sc);
+      }
       var a = 1.0;
       if (mNew > mOld) { a = exp(mOld - mNew); }
       var sum = 0.0;
-      for (var j = 0u; j < bk; j++) {
-        let sc = dsc[g * DBK + j];
+      for (var k = 0u; k < NV; k++) {
+        let j = jg + k * PV;
         var pv = 0.0;
-        if (sc > -3.0e38) { pv = exp(sc - mNew); }
-        dsc[g * DBK + j] = pv;
+        if (sv[k] > -3.0e38) { pv = exp(sv[k] - mNew); }
+        if (j < bk) { dsc[g * DBK + j] = pv; }
         sum += pv;
       }
-      dm[g] = mNew;
-      dl[g] = dl[g] * a + sum;
-      dalpha[g] = a;
+      dm[i] = mNew;
+      dl[i] = dl[i] * a + sum;
+      dalpha[i] = a;
     }
     workgroupBarrier();
     if (jv < PV) {
       for (var g = 0u; g < GW; g++) {
-        av[g].a *= dalpha[g];
-        av[g].b *= dalpha[g];
+        let a = dalpha[g * PV + jv];
+        av[g].a *= a;
+        av[g].b *= a;
       }
       for (var k = 0u; k < NV; k++) {
         let j = jv + k * PV;
@@ -440,14 +450,24 @@ fn decode(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
     }
   }
 
-  // sum the position groups' accumulators, one head at a time
+  // merge the position groups, one head at a time: M = max m, acc e^(m - M), l e^(m - M)
   for (var g = 0u; g < GW; g++) {
     workgroupBarrier();
+    var mMax = NEG;
+    for (var r = 0u; r < PV; r++) { mMax = max(mMax, dm[g * PV + r]); }
+    var l = 0.0;
+    for (var r = 0u; r < PV; r++) {
+      let m = dm[g * PV + r];
+      if (m > -3.0e38) { l += dl[g * PV + r] * exp(m - mMax); }
+    }
     if (jv < PV) {
+      let m = dm[g * PV + jv];
+      var f = 0.0;
+      if (m > -3.0e38) { f = exp(m - mMax); }
       let o = jv * HD + cv * VPC;
-      for (var e = 0u; e < 4u; e++) { dred[o + e] = av[g].a[e]; }
+      for (var e = 0u; e < 4u; e++) { dred[o + e] = av[g].a[e] * f; }
       if (KV_F16) {
-        for (var e = 0u; e < 4u; e++) { dred[o + 4u + e] = av[g].b[e]; }
+        for (var e = 0u; e < 4u; e++) { dred[o + 4u + e] = av[g].b[e] * f; }
       }
     }
     workgroupBarrier();
@@ -457,7 +477,6 @@ fn decode(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
       var o = 0.0;
       for (var r = 0u; r < PV; r++) { o += dred[r * HD + d]; }
       if (nSplits == 1u) {
-        let l = dl[g];
         var ov = 0.0;
         if (l > 0.0) { ov = o / l; }
         outp[row * qDim + head * HD + d] = ov;
@@ -466,8 +485,8 @@ fn decode(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
         if (index >= params.partRecords) { continue; }
         let rec = 4u + index * (4u + HD);
         if (d == 0u) {
-          part[rec] = dm[g];
-          part[rec + 1u] = dl[g];
+          part[rec] = mMax;
+          part[rec + 1u] = l;
         }
         part[rec + 4u + d] = o;
       }

@@ -87,7 +87,7 @@ export function chooseDecode(g: number, hd: number, kvFormat: KvFormat, wg: numb
   const pv = Math.floor(wg / l);
   const bk = Math.min(Math.min(64, Math.max(32, p)), pv * MAX_V_CHUNKS);
   const red = Math.max(gw * bk * t, pv * hd);
-  const bytes = 4 * (gw * hd + red + gw * bk + 3 * gw) + 8;
+  const bytes = 4 * (gw * hd + red + gw * bk + 3 * gw * pv) + 8;
   return bytes <= limit ? { gw, hg, t, bk, red, bytes } : null;
 }
 
