@@ -12,7 +12,7 @@
 //     (m, l, 0, 0, acc[HD]) number (row*nHeads + head)*nSplits + s; workgroup (0,0,0) writes nSplits
 //     into the header part[0] for entry `combine`.
 // Entry `combine`: dispatch (nHeads, rows), after the decode dispatch; merges a row's nSplits records:
-//   M = max m_s, out = sum_s acc_s e^(m_s - M) / sum_s l_s e^(m_s - M).
+//   M = max m_s, out = sum_s acc_s e^(m_s - M) / sum_s l_s e^(m_s - M), in split groups (see below).
 // Bindings (group 0):
 //   0 uniform  params { nHeads, nKvHeads, context, slots, scale: f32, partRecords, _, hd, bk, br }
 //   1 storage  q:       array<f32>        [rows, nHeads*HD]          read (rotated)
@@ -235,29 +235,69 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
 }
 
+// combine: lane = (split group sg of CG = WG / ceil(HD/4), 4 dims); a group merges splits sg, sg + CG, ... online
+// (its records' loads do not wait on each other), then the groups are merged through workgroup memory.
+var<workgroup> cm: array<f32, WG>;
+var<workgroup> cl: array<f32, WG>;
+var<workgroup> cacc: array<f32, WG * 4u>;
+var<workgroup> cN: u32;
+
 @compute @workgroup_size(WG)
 fn combine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let head = wid.x;
   let row = wid.y;
-  let nSplits = u32(part[0]);
+  if (lid == 0u) { cN = u32(part[0]); }
+  let nSplits = workgroupUniformLoad(&cN);
   let base = (row * params.nHeads + head) * nSplits;
   let stride = 4u + HD;
   if (base + nSplits > params.partRecords) { return; }
-  var mMax = NEG;
-  for (var s = 0u; s < nSplits; s++) { mMax = max(mMax, part[4u + (base + s) * stride]); }
+  let nc = (HD + 3u) / 4u; // 4-dim chunks of a record
+  let cg = WG / nc;        // split groups
+  let c = lid % nc;
+  let sg = lid / nc;
+  var m = NEG;
   var l = 0.0;
-  for (var s = 0u; s < nSplits; s++) {
-    let m = part[4u + (base + s) * stride];
-    if (m > -3.0e38) { l += part[4u + (base + s) * stride + 1u] * exp(m - mMax); }
+  var a = vec4<f32>(0.0);
+  if (sg < cg) {
+    for (var s = sg; s < nSplits; s += cg) {
+      let rec = 4u + (base + s) * stride;
+      let ms = part[rec];
+      if (ms <= -3.0e38) { continue; }
+      let d = 4u * c;
+      var v = vec4<f32>(0.0);
+      for (var e = 0u; e < 4u; e++) {
+        if (d + e < HD) { v[e] = part[rec + 4u + d + e]; }
+      }
+      let mNew = max(m, ms);
+      let f = exp(m - mNew);
+      let fs = exp(ms - mNew);
+      a = a * f + v * fs;
+      l = l * f + part[rec + 1u] * fs;
+      m = mNew;
+    }
   }
+  if (c == 0u) {
+    cm[sg] = m;
+    cl[sg] = l;
+  }
+  workgroupBarrier();
+  var mMax = NEG;
+  for (var g = 0u; g < cg; g++) { mMax = max(mMax, cm[g]); }
+  var lt = 0.0;
+  for (var g = 0u; g < cg; g++) {
+    if (cm[g] > -3.0e38) { lt += cl[g] * exp(cm[g] - mMax); }
+  }
+  if (sg < cg) {
+    var f = 0.0;
+    if (m > -3.0e38) { f = exp(m - mMax); }
+    for (var e = 0u; e < 4u; e++) { cacc[sg * nc * 4u + 4u * c + e] = a[e] * f; }
+  }
+  workgroupBarrier();
   let qDim = params.nHeads * HD;
   for (var d = lid; d < HD; d += WG) {
     var o = 0.0;
-    for (var s = 0u; s < nSplits; s++) {
-      let m = part[4u + (base + s) * stride];
-      if (m > -3.0e38) { o += part[4u + (base + s) * stride + 4u + d] * exp(m - mMax); }
-    }
-    if (l > 0.0) { o = o / l; }
+    for (var g = 0u; g < cg; g++) { o += cacc[g * nc * 4u + d]; }
+    if (lt > 0.0) { o = o / lt; }
     outp[row * qDim + head * HD + d] = o;
   }
 }

@@ -263,7 +263,9 @@ export class AttentionKernel {
   private combineCost(rows: number, splits: number): DispatchCost {
     const { nHeads, headDim } = this.shape;
     const partBytes = rows * nHeads * splits * (4 + headDim) * 4;
-    return { kernel: 'attention-combine', workgroups: nHeads * rows, threads: this.wg, bytesRead: partBytes, bytesWritten: rows * nHeads * headDim * 4, flops: 2 * rows * nHeads * splits * headDim, chain: Math.ceil(splits / 4) + 1 };
+    // split groups: the shader's WG / ceil(headDim / 4) lanes of 4 dims each, merged after one barrier
+    const groups = Math.max(1, Math.floor(this.wg / Math.ceil(headDim / 4)));
+    return { kernel: 'attention-combine', workgroups: nHeads * rows, threads: this.wg, bytesRead: partBytes, bytesWritten: rows * nHeads * headDim * 4, flops: 2 * rows * nHeads * splits * headDim, chain: Math.ceil(splits / (4 * groups)) + 2 };
   }
 
   destroy(): void {
