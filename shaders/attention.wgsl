@@ -7,10 +7,12 @@
 // in f32 (online softmax). Rows of a tile with different slots are handled one slot after another.
 //   Prefill (PARTIAL = false): dispatch (x = rows in the last tile (1..BR), nKvHeads, ceil(rows/BR));
 //     workgroups with id.x > 0 exit at once: x only tells the shader the row count. Writes out = acc / l.
-//   Decode (PARTIAL = true, BR = 1): dispatch (nSplits, nKvHeads, rows). Split s of a row covers
-//     positions [s*c, min((s+1)*c, pos+1)) with c = ceil((pos+1)/nSplits); it writes the partial record
-//     (m, l, 0, 0, acc[HD]) number (row*nHeads + head)*nSplits + s; workgroup (0,0,0) writes nSplits
-//     into the header part[0] for entry `combine`.
+//   Decode (PARTIAL = true, BR = 1), only for head dims entry `decode` does not take: dispatch
+//     (nSplits, nKvHeads, rows). Split s of a row covers positions [s*c, min((s+1)*c, pos+1)) with
+//     c = ceil((pos+1)/nSplits); it writes the partial record (m, l, 0, 0, acc[HD]) number
+//     (row*nHeads + head)*nSplits + s; workgroup (0,0,0) writes nSplits into the header part[0] for `combine`.
+// Entry `decode` (further below): the decode path, K and V read as vec4<u32> straight from storage, the query
+//   heads of a kv head scored in parallel; the same splits and partial records (one split: the output itself).
 // Entry `combine`: dispatch (nHeads, rows), after the decode dispatch; merges a row's nSplits records:
 //   M = max m_s, out = sum_s acc_s e^(m_s - M) / sum_s l_s e^(m_s - M), in split groups (see below).
 // Bindings (group 0):
@@ -19,13 +21,14 @@
 //   2 storage  rowMeta: array<vec2<u32>>  [maxRows]                  read ((pos, slot) per row)
 //   3 storage  kc:      array<u32>        [slots, context, kvDim]    read (f16 pairs or f32 bits)
 //   4 storage  vc:      array<u32>        [slots, context, kvDim]    read
+//   7, 8 storage kc4, vc4: array<vec4<u32>> the same caches, 16-byte chunks (entry `decode` only, instead of 3, 4)
 //   5 storage  outp:    array<f32>        [rows, nHeads*HD]          write
 //   6 storage  part:    array<f32>        [4 + partRecords * (4 + HD)]  header, then [rows, nHeads, nSplits] records
 // Overrides: WG threads, G = nHeads/nKvHeads, HD = headDim, BR rows per tile, BK positions per tile,
-//   KV_F16 cache format, PARTIAL mode. Workgroup memory: 4*(2*BQ*HD + BK*(HD+1) + BQ*(BK+1) + 3*BQ) + 8*BR + 8 bytes.
+//   KV_F16 cache format, PARTIAL mode; GW, T, DBK, RED for entry `decode`. Entry `main`'s workgroup memory: 4*(2*BQ*HD + BK*(HD+1) + BQ*(BK+1) + 3*BQ) + 8*BR + 8 bytes.
 // params.hd/bk/br repeat HD/BK/BR as loop bounds read at run time, so compilers do not fully unroll the
 // loops (Mesa lavapipe otherwise compiles this shader for tens of seconds). No subgroup operations: every
-// reduction here is a per-thread loop over a tile, so the shader is the same on every adapter.
+// reduction here is a loop over workgroup memory, so the shader is the same on every adapter.
 
 struct Params { nHeads: u32, nKvHeads: u32, context: u32, slots: u32, scale: f32, partRecords: u32, pad0: u32, hd: u32, bk: u32, br: u32 }
 
@@ -475,7 +478,7 @@ fn decode(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
       for (var g = 0u; g < GW; g++) {
         let a = dalpha[g * PV + jv];
         av[g].a *= a;
-        av[g].b *= a;
+        if (KV_F16) { av[g].b *= a; }
       }
       for (var k = 0u; k < NV; k++) {
         let j = jv + k * PV;
@@ -484,7 +487,7 @@ fn decode(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
         for (var g = 0u; g < GW; g++) {
           let pw = dsc[g * DBK + j];
           av[g].a += pw * v.a;
-          av[g].b += pw * v.b;
+          if (KV_F16) { av[g].b += pw * v.b; }
         }
       }
     }

@@ -6,9 +6,9 @@
 //     splits fill a large GPU (DECODE_TARGET_WORKGROUPS workgroups) with at least MIN_SPLIT_POSITIONS positions
 //     each, and a combine dispatch merges the partial (max, sum, acc) records. With one split (at most 64
 //     positions, or a full GPU without splitting) the decode workgroup writes the output itself: one dispatch.
-//     Why 64: a split's partial records (GW x (4 + headDim) f32 written, then read by combine) must stay small
-//     next to the K and V it reads (64 x 2 x headDim values: about a tenth for 6 heads of f16 KV), and a split
-//     is at least one 32-position block on both halves.
+//     Why 64: a split writes GW partial records of (4 + headDim) f32 that combine reads back; at 64 positions of
+//     f16 K and V that traffic is a fifth of the split's K/V bytes for the 1.5B's 6 heads a kv head (less for
+//     longer splits), and a 64-position split is two 32-position blocks, so few lanes idle in a partial block.
 //     Head dims whose kv vector is not whole 16-byte chunks (headDim not a multiple of 8 for f16, of 4 for f32)
 //     take entry `main` in PARTIAL mode instead (tiles staged in workgroup memory, the tiled path for one split).
 // Everything (layouts, pipeline requests, uniforms, the partials buffer) is made at construction (the pipelines
