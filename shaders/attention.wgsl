@@ -7,25 +7,28 @@
 // in f32 (online softmax). Rows of a tile with different slots are handled one slot after another.
 //   Prefill (PARTIAL = false): dispatch (x = rows in the last tile (1..BR), nKvHeads, ceil(rows/BR));
 //     workgroups with id.x > 0 exit at once: x only tells the shader the row count. Writes out = acc / l.
-//   Decode (PARTIAL = true, BR = 1): dispatch (nSplits, nKvHeads, rows). Split s of a row covers
-//     positions [s*c, min((s+1)*c, pos+1)) with c = ceil((pos+1)/nSplits); it writes the partial record
-//     (m, l, 0, 0, acc[HD]) number (row*nHeads + head)*nSplits + s; workgroup (0,0,0) writes nSplits
-//     into the header part[0] for entry `combine`.
+//   Decode (PARTIAL = true, BR = 1), only for head dims entry `decode` does not take: dispatch
+//     (nSplits, nKvHeads, rows). Split s of a row covers positions [s*c, min((s+1)*c, pos+1)) with
+//     c = ceil((pos+1)/nSplits); it writes the partial record (m, l, 0, 0, acc[HD]) number
+//     (row*nHeads + head)*nSplits + s; workgroup (0,0,0) writes nSplits into the header part[0] for `combine`.
+// Entry `decode` (further below): the decode path, K and V read as vec4<u32> straight from storage, the query
+//   heads of a kv head scored in parallel; the same splits and partial records (one split: the output itself).
 // Entry `combine`: dispatch (nHeads, rows), after the decode dispatch; merges a row's nSplits records:
-//   M = max m_s, out = sum_s acc_s e^(m_s - M) / sum_s l_s e^(m_s - M).
+//   M = max m_s, out = sum_s acc_s e^(m_s - M) / sum_s l_s e^(m_s - M), in split groups (see below).
 // Bindings (group 0):
 //   0 uniform  params { nHeads, nKvHeads, context, slots, scale: f32, partRecords, _, hd, bk, br }
 //   1 storage  q:       array<f32>        [rows, nHeads*HD]          read (rotated)
 //   2 storage  rowMeta: array<vec2<u32>>  [maxRows]                  read ((pos, slot) per row)
 //   3 storage  kc:      array<u32>        [slots, context, kvDim]    read (f16 pairs or f32 bits)
 //   4 storage  vc:      array<u32>        [slots, context, kvDim]    read
+//   7, 8 storage kc4, vc4: array<vec4<u32>> the same caches, 16-byte chunks (entry `decode` only, instead of 3, 4)
 //   5 storage  outp:    array<f32>        [rows, nHeads*HD]          write
 //   6 storage  part:    array<f32>        [4 + partRecords * (4 + HD)]  header, then [rows, nHeads, nSplits] records
 // Overrides: WG threads, G = nHeads/nKvHeads, HD = headDim, BR rows per tile, BK positions per tile,
-//   KV_F16 cache format, PARTIAL mode. Workgroup memory: 4*(2*BQ*HD + BK*(HD+1) + BQ*(BK+1) + 3*BQ) + 8*BR + 8 bytes.
+//   KV_F16 cache format, PARTIAL mode; GW, T, DBK, RED for entry `decode`. Entry `main`'s workgroup memory: 4*(2*BQ*HD + BK*(HD+1) + BQ*(BK+1) + 3*BQ) + 8*BR + 8 bytes.
 // params.hd/bk/br repeat HD/BK/BR as loop bounds read at run time, so compilers do not fully unroll the
 // loops (Mesa lavapipe otherwise compiles this shader for tens of seconds). No subgroup operations: every
-// reduction here is a per-thread loop over a tile, so the shader is the same on every adapter.
+// reduction here is a loop over workgroup memory, so the shader is the same on every adapter.
 
 struct Params { nHeads: u32, nKvHeads: u32, context: u32, slots: u32, scale: f32, partRecords: u32, pad0: u32, hd: u32, bk: u32, br: u32 }
 
@@ -235,29 +238,302 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
 }
 
+// combine: lane = (split group sg of CG = WG / ceil(HD/4), 4 dims); a group merges splits sg, sg + CG, ... online
+// (its records' loads do not wait on each other), then the groups are merged through workgroup memory.
+var<workgroup> cm: array<f32, WG>;
+var<workgroup> cl: array<f32, WG>;
+var<workgroup> cacc: array<f32, WG * 4u>;
+var<workgroup> cN: u32;
+
 @compute @workgroup_size(WG)
 fn combine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let head = wid.x;
   let row = wid.y;
-  let nSplits = u32(part[0]);
+  if (lid == 0u) { cN = u32(part[0]); }
+  let nSplits = workgroupUniformLoad(&cN);
   let base = (row * params.nHeads + head) * nSplits;
   let stride = 4u + HD;
   if (base + nSplits > params.partRecords) { return; }
-  var mMax = NEG;
-  for (var s = 0u; s < nSplits; s++) { mMax = max(mMax, part[4u + (base + s) * stride]); }
+  let nc = (HD + 3u) / 4u; // 4-dim chunks of a record
+  let cg = WG / nc;        // split groups
+  let c = lid % nc;
+  let sg = lid / nc;
+  var m = NEG;
   var l = 0.0;
-  for (var s = 0u; s < nSplits; s++) {
-    let m = part[4u + (base + s) * stride];
-    if (m > -3.0e38) { l += part[4u + (base + s) * stride + 1u] * exp(m - mMax); }
+  var a = vec4<f32>(0.0);
+  if (sg < cg) {
+    for (var s = sg; s < nSplits; s += cg) {
+      let rec = 4u + (base + s) * stride;
+      let ms = part[rec];
+      if (ms <= -3.0e38) { continue; }
+      let d = 4u * c;
+      var v = vec4<f32>(0.0);
+      for (var e = 0u; e < 4u; e++) {
+        if (d + e < HD) { v[e] = part[rec + 4u + d + e]; }
+      }
+      let mNew = max(m, ms);
+      let f = exp(m - mNew);
+      let fs = exp(ms - mNew);
+      a = a * f + v * fs;
+      l = l * f + part[rec + 1u] * fs;
+      m = mNew;
+    }
   }
+  if (c == 0u) {
+    cm[sg] = m;
+    cl[sg] = l;
+  }
+  workgroupBarrier();
+  var mMax = NEG;
+  for (var g = 0u; g < cg; g++) { mMax = max(mMax, cm[g]); }
+  var lt = 0.0;
+  for (var g = 0u; g < cg; g++) {
+    if (cm[g] > -3.0e38) { lt += cl[g] * exp(cm[g] - mMax); }
+  }
+  if (sg < cg) {
+    var f = 0.0;
+    if (m > -3.0e38) { f = exp(m - mMax); }
+    for (var e = 0u; e < 4u; e++) { cacc[sg * nc * 4u + 4u * c + e] = a[e] * f; }
+  }
+  workgroupBarrier();
   let qDim = params.nHeads * HD;
   for (var d = lid; d < HD; d += WG) {
     var o = 0.0;
-    for (var s = 0u; s < nSplits; s++) {
-      let m = part[4u + (base + s) * stride];
-      if (m > -3.0e38) { o += part[4u + (base + s) * stride + 4u + d] * exp(m - mMax); }
-    }
-    if (l > 0.0) { o = o / l; }
+    for (var g = 0u; g < cg; g++) { o += cacc[g * nc * 4u + d]; }
+    if (lt > 0.0) { o = o / lt; }
     outp[row * qDim + head * HD + d] = o;
   }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Entry `decode` (the decode path where every position's kv-head vector is whole 16-byte chunks: headDim a
+// multiple of 8 for f16, of 4 for f32). Dispatch (nSplits, nKvHeads * HG, rows), HG = ceil(G / GW) head groups.
+// A workgroup scores GW (<= MAXG) query heads of one kv head over its split's positions [kStart, kEnd), reading
+// K and V straight from storage as vec4<u32> chunks (8 f16 or 4 f32 values; L = HD / VPC chunks a position), in
+// blocks of DBK positions. The V step's lane (c_v = lid % L, position group jv = lid / L of PV = WG / L) takes
+// chunk c_v of positions jv, jv + PV, ... of a block (NV of them); each position group keeps its own online
+// softmax state (m, l per head: like a split of its own), so no step waits on a block-wide maximum. Per block,
+// two barriers:
+//   1. each lane first issues the loads of its V chunks (kept in registers, so they arrive while K is scored),
+//      then scores: T lanes per position (lane s takes chunks s, s+T, ...) compute partial dot products with all
+//      GW query vectors (workgroup memory, pre-scaled) into dred[g][j][s];
+//   2. one lane per (head, position group): the group's NV scores (sums of T partials, masked: -inf), its new
+//      running max m, rescale factor alpha, p = exp(s - m) and l (f32);
+//   then each lane rescales its accumulators (GW x VPC values in registers) by alpha and adds p * v.
+// At the end, one head at a time, the position groups are merged (M = max m, acc e^(m - M), l e^(m - M)) through
+// workgroup memory. One split (nSplits = 1): out = acc / l directly (no combine dispatch); more: the partial
+// record as entry `main` writes it. No subgroup operations. Bindings 7, 8 are the K and V caches seen as
+// vec4<u32> (the same buffers as 3, 4).
+// Workgroup memory: 4 * (GW*HD + RED + GW*DBK + 3*GW*PV) + 8 bytes, RED = max(GW*DBK*T, PV*HD).
+
+const MAXG: u32 = 8u; // query heads of one decode workgroup at most (their accumulators live in registers)
+const MAXV: u32 = 8u; // V chunks a lane loads per block at most
+
+override GW: u32 = 1u;   // query heads per decode workgroup
+override T: u32 = 1u;    // lanes per position in the score step (a power of two)
+override DBK: u32 = 32u; // positions per block
+override RED: u32 = 128u; // floats of the reduction scratch
+
+@group(0) @binding(7) var<storage, read> kc4: array<vec4<u32>>;
+@group(0) @binding(8) var<storage, read> vc4: array<vec4<u32>>;
+
+var<workgroup> dq: array<f32, GW * HD>;   // query vectors, pre-scaled
+var<workgroup> dred: array<f32, RED>;     // partial dot products [GW][DBK][T]; at the end [WG / L][HD]
+var<workgroup> dsc: array<f32, GW * DBK>; // p of the block's positions
+// online softmax state per (head, position group): running max, sum, this block's rescale factor
+var<workgroup> dm: array<f32, GW * (WG / (HD / select(4u, 8u, KV_F16)))>;
+var<workgroup> dl: array<f32, GW * (WG / (HD / select(4u, 8u, KV_F16)))>;
+var<workgroup> dalpha: array<f32, GW * (WG / (HD / select(4u, 8u, KV_F16)))>;
+var<workgroup> dPos: u32;
+var<workgroup> dSlot: u32;
+
+struct Chunk { a: vec4<f32>, b: vec4<f32> }
+
+// one 16-byte chunk as values: 8 f16 (a, b) or 4 f32 (a)
+fn unpackChunk(w: vec4<u32>) -> Chunk {
+  if (KV_F16) {
+    return Chunk(vec4<f32>(unpack2x16float(w.x), unpack2x16float(w.y)), vec4<f32>(unpack2x16float(w.z), unpack2x16float(w.w)));
+  }
+  return Chunk(bitcast<vec4<f32>>(w), vec4<f32>(0.0));
+}
+
+@compute @workgroup_size(WG)
+fn decode(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+          @builtin(local_invocation_index) lid: u32) {
+  let VPC = select(4u, 8u, KV_F16);
+  let L = HD / VPC;      // chunks of one position
+  let P = WG / T;        // positions scored at once
+  let PV = WG / L;       // position groups of the V step
+  let NV = (DBK + PV - 1u) / PV;
+  let bk = params.bk;
+  let hd = params.hd;
+  let rows = nwg.z;
+  let split = wid.x;
+  let nSplits = nwg.x;
+  let hgCount = (G + GW - 1u) / GW;
+  let kvHead = wid.y / hgCount;
+  let h0 = (wid.y % hgCount) * GW; // first head of the group, within the kv head's G
+  let nh = min(GW, G - h0);
+  let row = wid.z;
+  let qDim = params.nHeads * HD;
+
+  if (lid == 0u) {
+    let m = rowMeta[row];
+    var span = 0u;
+    var slot = 0u;
+    if (m.x < params.context && m.y < params.slots) { span = m.x + 1u; slot = m.y; }
+    dPos = span;
+    dSlot = slot;
+  }
+  for (var i = lid; i < GW * hd; i += WG) {
+    let g = i / HD;
+    var v = 0.0;
+    if (g < nh) { v = q[row * qDim + (kvHead * G + h0 + g) * HD + i % HD] * params.scale; }
+    dq[i] = v;
+  }
+  for (var i = lid; i < GW * PV; i += WG) {
+    dm[i] = NEG;
+    dl[i] = 0.0;
+  }
+  let span = workgroupUniformLoad(&dPos);
+  let slot = workgroupUniformLoad(&dSlot);
+  let chunk = (span + nSplits - 1u) / nSplits;
+  let kStart = min(split * chunk, span);
+  let kEnd = min(kStart + chunk, span);
+  // chunk index of position p's vector of this kv head
+  let cBase = (slot * params.context * params.nKvHeads + kvHead) * L;
+  let cStride = params.nKvHeads * L;
+
+  let cv = lid % L;
+  let jv = lid / L;
+  let s = lid % T;
+  let j0 = lid / T;
+  var av: array<Chunk, MAXG>;
+  for (var g = 0u; g < GW; g++) { av[g] = Chunk(vec4<f32>(0.0), vec4<f32>(0.0)); }
+
+  for (var t0 = kStart; t0 < kEnd; t0 += DBK) {
+    // this lane's V chunks of the block, loaded first so they arrive while K is scored
+    var vw: array<vec4<u32>, MAXV>;
+    for (var k = 0u; k < NV; k++) {
+      let j = jv + k * PV;
+      var w = vec4<u32>(0u);
+      if (jv < PV && j < bk && t0 + j < kEnd) { w = vc4[cBase + (t0 + j) * cStride + cv]; }
+      vw[k] = w;
+    }
+    // partial dot products of T lanes per position with every query vector
+    if (j0 < P) {
+      for (var j = j0; j < bk; j += P) {
+        var pd: array<f32, MAXG>;
+        for (var g = 0u; g < GW; g++) { pd[g] = 0.0; }
+        if (t0 + j < kEnd) {
+          let pb = cBase + (t0 + j) * cStride;
+          for (var c = s; c < L; c += T) {
+            let kk = unpackChunk(kc4[pb + c]);
+            for (var g = 0u; g < GW; g++) {
+              let o = g * HD + c * VPC;
+              var d = dot(vec4<f32>(dq[o], dq[o + 1u], dq[o + 2u], dq[o + 3u]), kk.a);
+              if (KV_F16) { d += dot(vec4<f32>(dq[o + 4u], dq[o + 5u], dq[o + 6u], dq[o + 7u]), kk.b); }
+              pd[g] += d;
+            }
+          }
+        }
+        for (var g = 0u; g < GW; g++) { dred[(g * DBK + j) * T + s] = pd[g]; }
+      }
+    }
+    workgroupBarrier();
+    // online softmax of each (head, position group) over its positions of the block
+    for (var i = lid; i < GW * PV; i += WG) {
+      let g = i / PV;
+      let jg = i % PV;
+      var sv: array<f32, MAXV>;
+      let mOld = dm[i];
+      var mNew = mOld;
+      for (var k = 0u; k < NV; k++) {
+        let j = jg + k * PV;
+        var sc = NEG;
+        if (g < nh && j < bk && t0 + j < kEnd) {
+          var sum = 0.0;
+          for (var r = 0u; r < T; r++) { sum += dred[(g * DBK + j) * T + r]; }
+          sc = sum;
+        }
+        sv[k] = sc;
+        mNew = max(mNew, sc);
+      }
+      var a = 1.0;
+      if (mNew > mOld) { a = exp(mOld - mNew); }
+      var sum = 0.0;
+      for (var k = 0u; k < NV; k++) {
+        let j = jg + k * PV;
+        var pv = 0.0;
+        if (sv[k] > -3.0e38) { pv = exp(sv[k] - mNew); }
+        if (j < bk) { dsc[g * DBK + j] = pv; }
+        sum += pv;
+      }
+      dm[i] = mNew;
+      dl[i] = dl[i] * a + sum;
+      dalpha[i] = a;
+    }
+    workgroupBarrier();
+    if (jv < PV) {
+      for (var g = 0u; g < GW; g++) {
+        let a = dalpha[g * PV + jv];
+        av[g].a *= a;
+        if (KV_F16) { av[g].b *= a; }
+      }
+      for (var k = 0u; k < NV; k++) {
+        let j = jv + k * PV;
+        if (j >= bk) { break; }
+        let v = unpackChunk(vw[k]);
+        for (var g = 0u; g < GW; g++) {
+          let pw = dsc[g * DBK + j];
+          av[g].a += pw * v.a;
+          if (KV_F16) { av[g].b += pw * v.b; }
+        }
+      }
+    }
+  }
+
+  // merge the position groups, one head at a time: M = max m, acc e^(m - M), l e^(m - M)
+  for (var g = 0u; g < GW; g++) {
+    workgroupBarrier();
+    var mMax = NEG;
+    for (var r = 0u; r < PV; r++) { mMax = max(mMax, dm[g * PV + r]); }
+    var l = 0.0;
+    for (var r = 0u; r < PV; r++) {
+      let m = dm[g * PV + r];
+      if (m > -3.0e38) { l += dl[g * PV + r] * exp(m - mMax); }
+    }
+    if (jv < PV) {
+      let m = dm[g * PV + jv];
+      var f = 0.0;
+      if (m > -3.0e38) { f = exp(m - mMax); }
+      let o = jv * HD + cv * VPC;
+      for (var e = 0u; e < 4u; e++) { dred[o + e] = av[g].a[e] * f; }
+      if (KV_F16) {
+        for (var e = 0u; e < 4u; e++) { dred[o + 4u + e] = av[g].b[e] * f; }
+      }
+    }
+    workgroupBarrier();
+    if (g >= nh) { continue; }
+    let head = kvHead * G + h0 + g;
+    for (var d = lid; d < hd; d += WG) {
+      var o = 0.0;
+      for (var r = 0u; r < PV; r++) { o += dred[r * HD + d]; }
+      if (nSplits == 1u) {
+        var ov = 0.0;
+        if (l > 0.0) { ov = o / l; }
+        outp[row * qDim + head * HD + d] = ov;
+      } else {
+        let index = (row * params.nHeads + head) * nSplits + split;
+        if (index >= params.partRecords) { continue; }
+        let rec = 4u + index * (4u + HD);
+        if (d == 0u) {
+          part[rec] = mMax;
+          part[rec + 1u] = l;
+        }
+        part[rec + 4u + d] = o;
+      }
+    }
+  }
+  if (nSplits > 1u && lid == 0u && split == 0u && wid.y == 0u && row == 0u) { part[0] = f32(nSplits); }
 }

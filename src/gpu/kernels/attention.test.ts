@@ -3,7 +3,9 @@ import { nodeContext, PROFILES } from '../test-device';
 import type { GpuContext } from '../context';
 import type { KvFormat } from '../../protocol/engine';
 import { uploadBuffer, createBuffer, readF32, writeBuffer } from '../buffers';
-import { AttentionKernel, type AttentionPath } from './attention';
+import { AttentionKernel, chooseDecode, type AttentionPath } from './attention';
+import { DECODE_TARGET_WORKGROUPS } from './matmul-tiling';
+import { ROOFLINE_TARGETS, dispatchSeconds, roofline, MEMORY_LATENCY_S } from '../roofline';
 import { KvCache } from '../kv';
 import { attention } from '../../cpu/attention';
 import { cpuKvLayer, f32ToF16Bits, roundF16, type CpuKvLayer } from '../../cpu/rope';
@@ -14,8 +16,8 @@ const CONTEXT = 1100;
 const SLOTS = 3;
 
 /** A CPU cache with random K and V at every position, rounded through f16 for the f16 format. */
-function randomCache(kvDim: number, format: KvFormat, seed: number): CpuKvLayer {
-  const c = cpuKvLayer(SLOTS, CONTEXT, kvDim);
+function randomCache(kvDim: number, format: KvFormat, seed: number, slots = SLOTS, context = CONTEXT): CpuKvLayer {
+  const c = cpuKvLayer(slots, context, kvDim);
   c.k.set(randomNormal(c.k.length, seed));
   c.v.set(randomNormal(c.v.length, seed + 1));
   if (format === 'f16') {
@@ -91,7 +93,7 @@ describe.each(Object.entries(PROFILES))('attention on the %s profile', (_name, p
     });
   });
 
-  it('decodes rows over 8200 cached positions in 129 and 128 splits', async () => {
+  it('decodes rows over 8200 cached positions in 129 and 66 splits', async () => {
     const shape = { nHeads: 6, nKvHeads: 2, headDim: 24, context: 8200 };
     const kvDim = 48;
     const meta = new Uint32Array([8199, 0, 5432, 0]);
@@ -102,8 +104,8 @@ describe.each(Object.entries(PROFILES))('attention on the %s profile', (_name, p
     const want = attention(shape, q, meta, 2, cpu);
     const kernel = new AttentionKernel(ctx, { ...shape, kvFormat: 'f16', maxRows: 8 });
     await ctx.pipelines.compile(); // the kernel's pipelines, asynchronously
-    expect(kernel.splitsFor(1, 8200)).toBe(129);
-    expect(kernel.splitsFor(2, 8200)).toBe(128);
+    expect(kernel.splitsFor(1, 8200)).toBe(129); // 64 positions a split
+    expect(kernel.splitsFor(2, 8200)).toBe(66); // 2 rows x 2 kv heads x 66 splits >= DECODE_TARGET_WORKGROUPS
     const cache = new KvCache(ctx, { nLayers: 1, kvDim, slots: 1, context: shape.context, format: 'f16' });
     writeBuffer(ctx, cache.k(0), 0, packed(cpu.k, 'f16'));
     writeBuffer(ctx, cache.v(0), 0, packed(cpu.v, 'f16'));
@@ -126,12 +128,132 @@ describe.each(Object.entries(PROFILES))('attention on the %s profile', (_name, p
     expect(kernel.pathFor(1)).toBe('decode');
     expect(kernel.pathFor(512)).toBe('prefill');
     expect(kernel.splitsFor(1, 1)).toBe(1);
-    expect(kernel.splitsFor(1, 100)).toBe(2); // at least 64 positions a split
-    expect(kernel.splitsFor(1, 50000)).toBe(256); // one long row: many workgroups
-    expect(kernel.splitsFor(16, 50000)).toBe(16); // 16 rows x 2 kv heads x 16 splits = 512 workgroups
-    expect(kernel.splitsFor(64, 50000)).toBe(4);
+    expect(kernel.splitsFor(1, 64)).toBe(1); // one split: no combine dispatch
+    expect(kernel.splitsFor(1, 65)).toBe(2); // at least 64 positions a split
+    expect(kernel.splitsFor(1, 100)).toBe(2);
+    expect(DECODE_TARGET_WORKGROUPS).toBe(264);
+    expect(kernel.splitsFor(1, 50000)).toBe(132); // one long row: 132 splits x 2 kv heads = 264 workgroups
+    expect(kernel.splitsFor(16, 50000)).toBe(9); // 16 rows x 2 kv heads x 9 splits >= 264
+    expect(kernel.splitsFor(64, 50000)).toBe(3);
+    // the decode entry: the 6 query heads of a kv head in one workgroup, 4 lanes per position (4 chunks each)
+    expect(kernel.decodeShape).toMatchObject({ gw: 6, hg: 1, t: 4, bk: 32 });
     // the real model's shape fits this device's workgroup memory with rows tiled
     expect(kernel.prefillTiling.br).toBeGreaterThanOrEqual(1);
     kernel.destroy();
+  });
+});
+
+// The decode path on its own over the lengths around its thresholds (one split up to 64 positions, then more and a
+// combine dispatch) and long ones, for GQA ratios 1, 6 (the 1.5B: 12 / 2 heads, headDim 128), 2 with headDim 24
+// (3 chunks a position) and 9 with headDim 20 (two head groups of 5 and 4 heads; f16: not whole 16-byte chunks, so
+// entry `main` in PARTIAL mode), f16 and f32 caches, rows in two slots.
+const LONG_CONTEXT = 4100;
+const LENGTHS = [1, 63, 64, 65, 1000, 4097];
+
+describe.each(Object.entries(PROFILES))('decode attention on the %s profile', (_name, profile) => {
+  let ctx: GpuContext;
+  beforeAll(async () => {
+    ctx = await nodeContext(profile);
+  });
+
+  describe.each([
+    [2, 2, 64, 'f16'],
+    [2, 2, 64, 'f32'],
+    [12, 2, 128, 'f16'],
+    [12, 2, 128, 'f32'],
+    [4, 2, 24, 'f16'],
+    [9, 1, 20, 'f16'],
+    [9, 1, 20, 'f32'],
+  ] as const)('nHeads %i / nKvHeads %i, headDim %i, %s cache', (nHeads, nKvHeads, headDim, format) => {
+    it('one row at each length and all of them in one step match the CPU', async () => {
+      const shape = { nHeads, nKvHeads, headDim, context: LONG_CONTEXT };
+      const qDim = nHeads * headDim;
+      const kvDim = nKvHeads * headDim;
+      const cpuCache = randomCache(kvDim, format, headDim + 7 * nHeads, 2, LONG_CONTEXT);
+      const kernel = new AttentionKernel(ctx, { ...shape, kvFormat: format, maxRows: 8 });
+      expect(kernel.decodeShape === null).toBe(headDim % (format === 'f16' ? 8 : 4) !== 0);
+      if (kernel.decodeShape) expect(kernel.decodeShape.hg).toBe(Math.ceil(nHeads / nKvHeads / 8));
+      await ctx.pipelines.compile();
+      const cache = new KvCache(ctx, { nLayers: 1, kvDim, slots: 2, context: LONG_CONTEXT, format });
+      writeBuffer(ctx, cache.k(0), 0, packed(cpuCache.k, format));
+      writeBuffer(ctx, cache.v(0), 0, packed(cpuCache.v, format));
+      const qB = createBuffer(ctx, 'q', 8 * qDim * 4);
+      const metaB = createBuffer(ctx, 'meta', 8 * 8);
+      const outB = createBuffer(ctx, 'out', 8 * qDim * 4);
+      const bound = kernel.bind(qB, metaB, cache.k(0), cache.v(0), outB);
+      const run = async (meta: Uint32Array, seed: number, what: string) => {
+        const rows = meta.length / 2;
+        const maxPos = Math.max(...Array.from({ length: rows }, (_, r) => meta[2 * r] + 1));
+        const q = randomNormal(rows * qDim, seed, 2);
+        writeBuffer(ctx, qB, 0, q);
+        writeBuffer(ctx, metaB, 0, meta);
+        const splits = kernel.splitsFor(rows, maxPos);
+        const before = ctx.stats.dispatches;
+        const enc = ctx.device.createCommandEncoder();
+        const pass = enc.beginComputePass();
+        kernel.encode(pass, bound, rows, maxPos, 'decode');
+        pass.end();
+        ctx.submit([enc.finish()]);
+        // one split: a single dispatch; more: the combine dispatch too
+        expect(ctx.stats.dispatches - before, what).toBe(splits > 1 ? 2 : 1);
+        assertClose(await readF32(ctx, outB, rows * qDim), attention(shape, q, meta, rows, cpuCache), 2e-5, 1e-4, what);
+        return splits;
+      };
+      for (const n of LENGTHS) {
+        const splits = await run(new Uint32Array([n - 1, n % 2]), n, `one row over ${n} positions`);
+        expect(splits === 1).toBe(n <= 64);
+      }
+      await run(new Uint32Array(LENGTHS.flatMap((n, r) => [n - 1, r % 2])), 99, 'six rows in one step');
+      cache.destroy();
+      kernel.destroy();
+      for (const b of [qB, metaB, outB, ...bound.params]) b.destroy();
+    });
+  });
+
+  it('decode over 32K positions fills an H200 and is bandwidth-bound in the roofline', async () => {
+    const [nHeads, nKvHeads, headDim, context] = [12, 2, 128, 32768];
+    const kernel = new AttentionKernel(ctx, { nHeads, nKvHeads, headDim, context, kvFormat: 'f16', maxRows: 16 });
+    await ctx.pipelines.compile();
+    const small = (label: string, bytes: number) => createBuffer(ctx, label, bytes);
+    const bound = kernel.bind(small('q', 16 * nHeads * headDim * 4), small('meta', 16 * 8), small('k', context * nKvHeads * headDim * 2), small('v', context * nKvHeads * headDim * 2), small('out', 16 * nHeads * headDim * 4));
+    const h200 = ROOFLINE_TARGETS.h200;
+    for (const rows of [1, 4, 16]) {
+      ctx.trace = [];
+      const enc = ctx.device.createCommandEncoder();
+      const pass = enc.beginComputePass();
+      kernel.encode(pass, bound, rows, context, 'decode');
+      pass.end();
+      enc.finish();
+      const [dec, comb] = ctx.trace;
+      ctx.trace = null;
+      expect(dec.kernel).toBe('attention-decode');
+      expect(comb.kernel).toBe('attention-combine');
+      expect(dec.workgroups).toBeGreaterThanOrEqual(DECODE_TARGET_WORKGROUPS);
+      // K and V once: 2 x rows x 32768 x 256 f16 values
+      expect(dec.bytesRead).toBe(rows * nHeads * headDim * 4 + 2 * rows * context * nKvHeads * headDim * 2);
+      // the K/V stream outlasts the chain of dependent round trips
+      expect(dec.bytesRead / h200.bandwidth).toBeGreaterThan(dec.chain * MEMORY_LATENCY_S);
+      expect(dispatchSeconds(dec, h200)).toBeCloseTo((dec.bytesRead + dec.bytesWritten) / h200.bandwidth, 12);
+      const r = roofline([dec, comb], rows, { dispatches: 2, apiCalls: 0, submits: 0, writes: 0, readbacks: 0 }, dec.bytesRead);
+      expect(r.under_filled.h200['attention-decode']).toBeUndefined();
+    }
+    kernel.destroy();
+  });
+});
+
+describe('chooseDecode', () => {
+  it('fits the models and falls back where a position is not whole 16-byte chunks', () => {
+    // 1.5B (G 6), 7B (G 7), G 12: two head groups of 6; within 16 KiB of workgroup memory
+    for (const [g, hd, kv] of [[6, 128, 'f16'], [6, 128, 'f32'], [7, 128, 'f16'], [12, 128, 'f16'], [1, 64, 'f16'], [2, 256, 'f32']] as const) {
+      const d = chooseDecode(g, hd, kv, 128, 16384);
+      expect(d, `G ${g} headDim ${hd} ${kv}`).not.toBeNull();
+      expect(d!.bytes).toBeLessThanOrEqual(16384);
+      expect(d!.gw * d!.hg).toBeGreaterThanOrEqual(g);
+      expect(d!.gw).toBeLessThanOrEqual(8);
+    }
+    expect(chooseDecode(12, 128, 'f16', 128, 16384)).toMatchObject({ gw: 6, hg: 2 });
+    expect(chooseDecode(6, 20, 'f16', 128, 16384)).toBeNull(); // 20 f16 values: not whole chunks of 8
+    expect(chooseDecode(6, 20, 'f32', 128, 16384)).not.toBeNull(); // 5 chunks of 4 f32
+    expect(chooseDecode(6, 1024, 'f32', 128, 1 << 20)).toBeNull(); // 256 chunks a position > 128 lanes
   });
 });
