@@ -18,7 +18,7 @@ enable f16;
 // Group 1: 0 uniform rowsU { rows } (the step's row count; one small bind group per count, made at load).
 // Dispatch: ceil(nChunk / TN) * ceil(rows / TM) workgroups, folded into (x, y) as id.y * nwg.x + id.x;
 //   tile t covers output columns tn = t % tilesN, rows tm = t / tilesN.
-// Tiling (src/gpu/kernels/prefill-tiling.ts picks it per adapter and shape): workgroup (WX, WY) threads
+// Tiling (src/gpu/kernels/prefill-tiling.ts picks it per adapter and shape; wf16 on GPUs only): workgroup (WX, WY) threads
 // (16 x 16, 16 x 8, 8 x 16 or 8 x 8), output tile TM x TN = 4*WY x 4*WX (64 x 64 .. 32 x 32), K steps of TK = 32
 // (one quantization group). Per step the workgroup stages x[TM, TK] (f32) and the dequantized W[TN, TK] (scale
 // and gain applied; f16 with `wf16`, else f32) k-major in workgroup memory as vec4s (4 rows of x, 4 columns of

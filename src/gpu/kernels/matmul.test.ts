@@ -320,9 +320,9 @@ describe('prefillTiling (pure)', () => {
     expect(prefillTiling(512, 17920, PREFILL_ADAPTERS.nvidia, false)).toEqual({ wx: 16, wy: 16, double: true, wf16: false });
   });
 
-  it('keeps 64 x 64 on CPU adapters, single-buffered where workgroup storage is 16 KiB', () => {
+  it('keeps 64 x 64 f32 tiles on CPU adapters, single-buffered where workgroup storage is 16 KiB', () => {
     for (const rows of [128, 512]) {
-      expect(picks('lavapipe', rows)).toEqual(Array(4).fill('64x64 double f16'));
+      expect(picks('lavapipe', rows)).toEqual(Array(4).fill('64x64 double')); // f16 reads are slower on a CPU
       expect(picks('swiftshader', rows)).toEqual(Array(4).fill('64x64'));
     }
     // the LM head (151936 x 1536) runs the last row only: the decode path; were it a prefill, 64 x 64
@@ -340,7 +340,7 @@ describe('prefillTiling (pure)', () => {
             const t = prefillTiling(rows, N, a, low);
             expect(prefillStorage(t)).toBeLessThanOrEqual(a.maxStorage);
             expect(t.wx * t.wy).toBeLessThanOrEqual(a.maxInvocations);
-            expect(t.wf16).toBe(a.f16 && low);
+            expect(t.wf16).toBe(a.f16 && low && !a.fallback);
           }
         }
       }

@@ -71,11 +71,12 @@ export function prefillWorkgroups(rows: number, n: number, t: PrefillTiling): nu
  * largest tile whose grid reaches PREFILL_TARGET_WORKGROUPS (tiles of 32 rows when rows <= 32), else the one with
  * the most workgroups (32 x 32), so narrow matrices (o, down) and short chunks still fill the GPU. CPU adapters
  * (a workgroup's invocations are SIMD lanes of one thread, workgroups spread over a few cores): 64 x 64 always,
- * fewest re-reads. Double-buffered where the two buffers fit the adapter's workgroup storage, the W tile f16 where
- * shader-f16 is on and its values are exact in f16; the largest tile that fits a 16 KiB limit is 64 x 64 single.
+ * fewest re-reads. Double-buffered where the two buffers fit the adapter's workgroup storage, the W tile f16 on a
+ * GPU with shader-f16 when its values are exact in f16; the largest tile that fits a 16 KiB limit is 64 x 64 single.
  */
 export function prefillTiling(rows: number, N: number, a: PrefillAdapter, f16Exact: boolean): PrefillTiling {
-  const wf16 = a.f16 && f16Exact;
+  // CPU adapters convert each f16 to f32 on every read: slower there (measured on lavapipe), so f32
+  const wf16 = a.f16 && f16Exact && !a.fallback;
   const fits = (wx: number, wy: number) => wx * wy <= a.maxInvocations;
   const make = (wx: number, wy: number): PrefillTiling => {
     const t = { wx, wy, double: true, wf16 };
