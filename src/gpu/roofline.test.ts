@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { roofline, dispatchSeconds, ROOFLINE_TARGETS, DISPATCH_GAP_S, MEMORY_LATENCY_S } from './roofline';
+import { roofline, dispatchSeconds, computeSeconds, ROOFLINE_TARGETS, DISPATCH_GAP_S, MEMORY_LATENCY_S } from './roofline';
 import type { DispatchCost } from './context';
 
 const counts = { dispatches: 2, apiCalls: 9, submits: 1, writes: 2, readbacks: 1 };
@@ -29,5 +29,13 @@ describe('roofline', () => {
     expect(r.bytes_over_min).toBeCloseTo((4.1e9 + 1e3) / 4e9, 9);
     expect(r.by_kernel.wide.dispatches).toBe(1);
     expect(r.counts).toEqual(counts);
+  });
+  it('reports the FP32 ALU time at the share of SMs a dispatch fills', () => {
+    // 67 GFLOP: 1 ms on all 132 SMs; 48 workgroups fill 48 of them
+    expect(computeSeconds(d({ flops: 67e9 }), h200)).toBeCloseTo(1e-3, 9);
+    expect(computeSeconds(d({ flops: 67e9, gpu: { workgroups: 48, threads: 256, chain: 1 } }), h200)).toBeCloseTo((1e-3 * 132) / 48, 9);
+    const r = roofline([d({ flops: 67e9, bytesRead: 1e3 }), d({ flops: 67e9, workgroups: 66 })], 2, counts, 1e3);
+    expect(r.compute_ms.h200).toBeCloseTo(3, 6);
+    expect(r.predicted_ms.h200).toBeLessThan(0.01); // bytes and latency only
   });
 });

@@ -7,6 +7,10 @@
 // Constants: ~2 µs per dependent dispatch inside one compute pass on a discrete GPU, ~0.6 µs memory latency.
 // Bandwidths: NVIDIA H200 4.8 TB/s peak (4.1 achievable), RTX 4090 1.0 TB/s, Apple M3 Max 0.4 TB/s.
 // A dispatch with fewer workgroups than the GPU has SMs (cores) leaves some idle: it is flagged.
+// Prefill's matmuls do rows x 2 FLOPs per weight, which bytes do not bound: compute_ms is the FP32 ALU time alone,
+//   Σ_d flops_d / (fp32 peak × min(1, w_d / S)), reported beside predicted_ms (not added to it): a prefill chunk
+//   takes at least max(predicted_ms, compute_ms). FP32 peaks (FMA = 2 FLOPs, no tensor cores): H200 67 TFLOP/s,
+//   RTX 4090 82.6 TFLOP/s, M3 Max (40 cores) 16.4 TFLOP/s.
 import type { DispatchCost } from './context';
 
 export interface GpuTarget {
@@ -14,12 +18,14 @@ export interface GpuTarget {
   bandwidth: number;
   /** streaming multiprocessors (NVIDIA), GPU cores (Apple) */
   sms: number;
+  /** FP32 FLOP/s at peak (no tensor cores) */
+  flops: number;
 }
 
 export const ROOFLINE_TARGETS: Readonly<Record<'h200' | 'rtx4090' | 'm3max', GpuTarget>> = {
-  h200: { bandwidth: 4.1e12, sms: 132 },
-  rtx4090: { bandwidth: 1.0e12, sms: 128 },
-  m3max: { bandwidth: 0.4e12, sms: 40 },
+  h200: { bandwidth: 4.1e12, sms: 132, flops: 67e12 },
+  rtx4090: { bandwidth: 1.0e12, sms: 128, flops: 82.6e12 },
+  m3max: { bandwidth: 0.4e12, sms: 40, flops: 16.4e12 },
 };
 export type TargetName = keyof typeof ROOFLINE_TARGETS;
 
@@ -50,11 +56,18 @@ export interface RooflineReport {
   predicted_ms: Record<TargetName, number>;
   /** rows / predicted time */
   predicted_tokens_per_s: Record<TargetName, number>;
+  /** the FP32 ALU time alone: Σ flops / (peak × the dispatch's SM share); a step takes at least max(predicted_ms, compute_ms) */
+  compute_ms: Record<TargetName, number>;
   /** dispatches with fewer workgroups than the target's SMs, by kernel: count */
   under_filled: Record<TargetName, Record<string, number>>;
   /** the costs summed by kernel: dispatches, workgroups, threads and chain (of one, as a discrete GPU runs it), bytes, FLOPs, H200 µs */
   by_kernel: Record<string, { dispatches: number; workgroups: number; threads: number; bytes_read: number; bytes_written: number; flops: number; chain: number; h200_us: number }>;
   per_dispatch: DispatchCost[];
+}
+
+/** Seconds the FP32 ALUs of a target need for one dispatch, at the share of SMs its workgroups fill. */
+export function computeSeconds(d: DispatchCost, t: GpuTarget): number {
+  return d.flops / (t.flops * Math.min(1, (d.gpu ?? d).workgroups / t.sms));
 }
 
 /** Predicted seconds of one dispatch on a target (without the gap). */
@@ -69,6 +82,7 @@ export function roofline(trace: readonly DispatchCost[], rows: number, counts: S
   const predicted_ms = {} as Record<TargetName, number>;
   const predicted_tokens_per_s = {} as Record<TargetName, number>;
   const under_filled = {} as Record<TargetName, Record<string, number>>;
+  const compute_ms = {} as Record<TargetName, number>;
   for (const n of names) {
     const t = ROOFLINE_TARGETS[n];
     let s = trace.length * DISPATCH_GAP_S;
@@ -78,6 +92,7 @@ export function roofline(trace: readonly DispatchCost[], rows: number, counts: S
       if ((d.gpu ?? d).workgroups < t.sms) flagged[d.kernel] = (flagged[d.kernel] ?? 0) + 1;
     }
     predicted_ms[n] = s * 1e3;
+    compute_ms[n] = trace.reduce((sum, d) => sum + computeSeconds(d, t), 0) * 1e3;
     predicted_tokens_per_s[n] = rows / s;
     under_filled[n] = flagged;
   }
@@ -107,6 +122,7 @@ export function roofline(trace: readonly DispatchCost[], rows: number, counts: S
     flops,
     predicted_ms,
     predicted_tokens_per_s,
+    compute_ms,
     under_filled,
     by_kernel,
     per_dispatch: [...trace],

@@ -1,5 +1,6 @@
-// Kernel micro-benchmark at the 1.5B model's shapes: decode-path matmuls (and two prefill ones), decode
-// attention over an f16 KV cache, and the GPU sampler over the vocab.
+// Kernel micro-benchmark at the 1.5B model's shapes: decode-path matmuls, prefill matmuls (the adapter's tiling,
+// and forced tilings: single- vs double-buffered, f32 vs f16 W tile, 64 x 64 vs 32 x 32), decode attention over an
+// f16 KV cache, and the GPU sampler over the vocab.
 // Not part of the test suite (vitest includes only *.test.ts). Run it with
 //   npx vitest bench --run src/gpu/kernels/kernels.bench.ts
 // Environment: BENCH_ONLY=<substring> keeps the cases whose name contains it; BENCH_RUNS=<n> timed runs (default 5);
@@ -140,6 +141,11 @@ const CASES: Case[] = [
   matmulCase('o 1536x1536 f16 residual r1', { N: 1536, K: 1536, format: 'f16', residual: true }, 1, 4),
   matmulCase('prefill qkv 2048x1536 q4 norm+bias r64', { N: 2048, K: 1536, format: 'q4', norm: { eps: 1e-6 }, bias: true }, 64, 1),
   matmulCase('prefill down 1536x8960 q4 residual r64', { N: 1536, K: 8960, format: 'q4', residual: true }, 64, 1),
+  matmulCase('prefill o 1536x1536 q4 residual r128', { N: 1536, K: 1536, format: 'q4', residual: true }, 128, 1),
+  matmulCase('prefill o r128 64x64 single f32', { N: 1536, K: 1536, format: 'q4', residual: true, prefillTiling: { wx: 16, wy: 16, double: false, wf16: false } }, 128, 1),
+  matmulCase('prefill o r128 64x64 double f32', { N: 1536, K: 1536, format: 'q4', residual: true, prefillTiling: { wx: 16, wy: 16, double: true, wf16: false } }, 128, 1),
+  matmulCase('prefill o r128 64x64 double f16', { N: 1536, K: 1536, format: 'q4', residual: true, prefillTiling: { wx: 16, wy: 16, double: true, wf16: true } }, 128, 1),
+  matmulCase('prefill o r128 32x32 double f16', { N: 1536, K: 1536, format: 'q4', residual: true, prefillTiling: { wx: 8, wy: 8, double: true, wf16: true } }, 128, 1),
   attentionCase('attention decode pos 4096 r1', 4096, 1, 2),
   attentionCase('attention decode pos 4096 r4', 4096, 4, 1),
   sampleCase('sample greedy 151936 r1', 0, 1, 1, 1),

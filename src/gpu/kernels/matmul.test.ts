@@ -4,6 +4,7 @@ import { GpuContext } from '../context';
 import { uploadBuffer, createBuffer, readF32 } from '../buffers';
 import { uploadWeight, destroyWeight, type GpuWeight } from '../weights';
 import { MatmulKernel, DECODE_MAX_ROWS, type MatmulOptions } from './matmul';
+import { PREFILL_ADAPTERS, PREFILL_TK, prefillStorage, prefillTiling, prefillWorkgroups, tileIndexW, tileIndexX, type PrefillTiling } from './prefill-tiling';
 import { packWeight, dequantize, type WeightFormat } from '../../loader/quant';
 import { matmul, matmulFused } from '../../cpu/matmul';
 import { randomNormal } from '../../cpu/random';
@@ -20,6 +21,8 @@ interface Case {
   swiglu?: boolean;
   /** kernel maxRows (default rows): larger checks that rows past `rows` are left alone */
   maxRows?: number;
+  /** force a prefill tiling instead of the adapter's */
+  tiling?: PrefillTiling;
 }
 
 const EPS = 1e-6;
@@ -38,6 +41,8 @@ interface Run {
   x: Float32Array;
   y0: Float32Array;
   bias?: Float32Array;
+  /** the prefill W tile was f16 */
+  wf16: boolean;
 }
 
 async function run(ctx: GpuContext, c: Case, seed: number): Promise<Run> {
@@ -58,6 +63,7 @@ async function run(ctx: GpuContext, c: Case, seed: number): Promise<Run> {
     swiglu: c.swiglu,
     maxRows,
     label: 'test',
+    prefillTiling: c.tiling,
   };
   const kernel = new MatmulKernel(ctx, opts);
   await ctx.pipelines.compile(); // the kernel's pipelines, asynchronously
@@ -76,7 +82,9 @@ async function run(ctx: GpuContext, c: Case, seed: number): Promise<Run> {
   const all = await readF32(ctx, yb, maxRows * outW);
   destroyWeight(w);
   for (const buf of [xb, yb, bb, bound.params]) buf?.destroy();
+  const wf16 = c.rows > DECODE_MAX_ROWS && Boolean(kernel.prefillTilingUsed?.wf16);
   return {
+    wf16,
     got: all.slice(0, c.rows * outW),
     tail: all.slice(c.rows * outW),
     want: reference(c, x, dequantize(packed), bias, y0),
@@ -165,6 +173,20 @@ describe.each(Object.entries(PROFILES))('matmul on the %s profile', (_name, prof
     destroyWeight(w);
   });
 
+  // The other tile shapes and the single-buffered path (the default above: 64 x 64 double-buffered), f16 W tile
+  // where the profile has shader-f16; rows and N multiples of no tile side.
+  it.each([
+    [{ wx: 8, wy: 8, double: true, wf16: true }, 37, 257],
+    [{ wx: 16, wy: 8, double: false, wf16: true }, 70, 130],
+    [{ wx: 8, wy: 16, double: true, wf16: false }, 70, 257],
+  ] as [PrefillTiling, number, number][])('prefill tiling %o on rows=%i K=1000 N=%i q4 matches the CPU oracle', async (tiling, rows, N) => {
+    const c: Case = { rows, K: 1000, N, format: 'q4', ...VARIANT.q4, maxRows: rows + 5, tiling };
+    const r = await run(ctx, c, rows * 13 + N);
+    expect(r.wf16).toBe(tiling.wf16 && ctx.caps.shaderF16);
+    assertClose(r.got, r.want, 1e-4 * maxAbs(r.want), 1e-4, title(c));
+    expect(Array.from(r.tail)).toEqual(Array.from(r.y0.slice(c.rows * N)));
+  });
+
   it('rejects mismatched weights, buffers and row counts with typed errors', () => {
     const kernel = new MatmulKernel(ctx, { N: 8, K: 32, format: 'q4', maxRows: 2, label: 'bad' });
     const w = uploadWeight(ctx, 'w', packWeight(randomNormal(8 * 40, 1), 8, 40, 'q8'));
@@ -215,6 +237,43 @@ describe('matmul against the original f32 weight (quantization error, full profi
   });
 });
 
+describe('the f16 W tile of the prefill path against the f32 one (full profile)', () => {
+  let ctx: GpuContext;
+  beforeAll(async () => {
+    ctx = await nodeContext(PROFILES.full);
+  });
+  // ‖y - y_exact‖ / ‖y_exact - residual‖ against the exact dequantized weight, rows 37 K 1000 N 46: the f16 tile
+  // rounds nothing (q8 stages its integers, the scale applied in f32 after each step; f16 values are f16), so both
+  // tiles are at the f32 sums' rounding (lavapipe: q8 7.6e-7 f32 tile, 4.5e-7 f16 tile; f16 5.5e-7, bit for bit the same). Staging
+  // s * q rounded to f16 instead measured 2.8e-4 for q8, and the 26-row model prefill test then failed its 2e-4.
+  it.each([
+    ['q8', 1e-5],
+    ['f16', 1e-5],
+  ] as [WeightFormat, number][])('%s: the f16 tile is as exact as the f32 one (within %f)', async (format, bound) => {
+    const rel = async (wf16: boolean) => {
+      const c: Case = { rows: 37, K: 1000, N: 46, format, ...VARIANT[format], tiling: { wx: 16, wy: 16, double: true, wf16 } };
+      const r = await run(ctx, c, 4242);
+      const exact = reference(c, r.x, dequantize(packWeight(r.wOrig, c.N, c.K, format)), r.bias, r.y0);
+      const base = c.residual ? r.y0.slice(0, exact.length) : new Float32Array(exact.length);
+      let num = 0;
+      let den = 0;
+      for (let i = 0; i < exact.length; i++) {
+        num += (r.got[i] - exact[i]) ** 2;
+        den += (exact[i] - base[i]) ** 2;
+      }
+      return { wf16: r.wf16, rel: Math.sqrt(num / den) };
+    };
+    const f32 = await rel(false);
+    const f16 = await rel(true);
+    expect(f32.wf16).toBe(false);
+    expect(f16.wf16).toBe(ctx.caps.shaderF16);
+    expect(f32.rel).toBeLessThan(1e-5);
+    expect(f16.rel).toBeLessThan(bound);
+    console.log(`prefill ${format}: relative error f32 tile ${f32.rel.toExponential(2)}, f16 tile ${f16.rel.toExponential(2)}`);
+    if (format === 'f16') expect(f16.rel).toBe(f32.rel);
+  });
+});
+
 describe('weight chunks (bindings capped at 64 KiB) and folded grids (3 workgroups per dimension)', () => {
   let ctx: GpuContext;
   beforeAll(async () => {
@@ -237,5 +296,114 @@ describe('weight chunks (bindings capped at 64 KiB) and folded grids (3 workgrou
     destroyWeight(w);
     const r = await run(ctx, c, 1234 + c.rows);
     assertClose(r.got, r.want, 1e-4 * maxAbs(r.want), 1e-4, title(c));
+  });
+});
+
+describe('prefillTiling (pure)', () => {
+  const tile = (t: PrefillTiling) => `${4 * t.wy}x${4 * t.wx}${t.double ? ' double' : ''}${t.wf16 ? ' f16' : ''}`;
+  // the 1.5B's prefill matrices: qkv [2048, 1536], o [1536, 1536], gate/up interleaved [17920, 1536], down [1536, 8960]
+  const shapes: [string, number][] = [['qkv', 2048], ['o', 1536], ['gateUp', 17920], ['down', 1536]];
+  const picks = (a: keyof typeof PREFILL_ADAPTERS, rows: number) => shapes.map(([, N]) => tile(prefillTiling(rows, N, PREFILL_ADAPTERS[a], true)));
+
+  it('fills a discrete GPU: smaller tiles for the narrow matrices and short chunks, 64 x 64 where the grid is large', () => {
+    for (const a of ['nvidia', 'amd', 'intel', 'apple'] as const) {
+      expect(picks(a, 128)).toEqual(['32x32 double f16', '32x32 double f16', '64x64 double f16', '32x32 double f16']);
+      expect(picks(a, 512)).toEqual(['32x64 double f16', '32x64 double f16', '64x64 double f16', '32x64 double f16']);
+      for (const rows of [128, 512]) {
+        for (const [, N] of shapes) expect(prefillWorkgroups(rows, N, prefillTiling(rows, N, PREFILL_ADAPTERS[a], true))).toBeGreaterThanOrEqual(192);
+      }
+    }
+    // what 64 x 64 alone gave an H200's 132 SMs at a 128-row chunk: 64 (qkv) and 48 (o, down) workgroups
+    expect(prefillWorkgroups(128, 1536, { wx: 16, wy: 16, double: true, wf16: true })).toBe(48);
+    // chunks of at most 32 rows get 32-row tiles; f32 weights keep an f32 tile
+    expect(prefillTiling(20, 2048, PREFILL_ADAPTERS.nvidia, true)).toEqual({ wx: 8, wy: 8, double: true, wf16: true });
+    expect(prefillTiling(512, 17920, PREFILL_ADAPTERS.nvidia, false)).toEqual({ wx: 16, wy: 16, double: true, wf16: false });
+  });
+
+  it('keeps 64 x 64 f32 tiles on CPU adapters, single-buffered where workgroup storage is 16 KiB', () => {
+    for (const rows of [128, 512]) {
+      expect(picks('lavapipe', rows)).toEqual(Array(4).fill('64x64 double')); // f16 reads are slower on a CPU
+      expect(picks('swiftshader', rows)).toEqual(Array(4).fill('64x64'));
+    }
+    // the LM head (151936 x 1536) runs the last row only: the decode path; were it a prefill, 64 x 64
+    expect(tile(prefillTiling(128, 151936, PREFILL_ADAPTERS.nvidia, true))).toBe('64x64 double f16');
+  });
+
+  it('fits every adapter\'s limits', () => {
+    expect(prefillStorage({ wx: 16, wy: 16, double: true, wf16: false })).toBe(32768);
+    expect(prefillStorage({ wx: 16, wy: 16, double: true, wf16: true })).toBe(24576 + 512); // + the W rows' scales
+    expect(prefillStorage({ wx: 16, wy: 16, double: false, wf16: false })).toBe(16384);
+    for (const a of Object.values(PREFILL_ADAPTERS)) {
+      for (const rows of [17, 33, 128, 512]) {
+        for (const N of [7, 1536, 17920]) {
+          for (const low of [false, true]) {
+            const t = prefillTiling(rows, N, a, low);
+            expect(prefillStorage(t)).toBeLessThanOrEqual(a.maxStorage);
+            expect(t.wx * t.wy).toBeLessThanOrEqual(a.maxInvocations);
+            expect(t.wf16).toBe(a.f16 && low && !a.fallback);
+          }
+        }
+      }
+    }
+    expect(() => prefillTiling(128, 64, { maxInvocations: 32, maxStorage: 16384, f16: false, fallback: false }, true)).toThrow(/no prefill tile fits/);
+  });
+
+  // Each store instruction of the staging loops and each vec4 read of the inner product, per warp of 32 lanes:
+  // how many lanes hit the busiest bank with distinct words (1 = conflict-free; a vec4 read of D distinct vec4s
+  // needs ceil(4D / 32) wavefronts, more is a conflict).
+  function worstBank(addrs: number[]): number {
+    const byBank = new Map<number, Set<number>>();
+    for (const a of addrs) {
+      const b = byBank.get(a % 32) ?? new Set<number>();
+      b.add(a);
+      byBank.set(a % 32, b);
+    }
+    return Math.max(...[...byBank.values()].map((v) => v.size));
+  }
+  it.each([
+    [16, 16],
+    [16, 8],
+    [8, 16],
+    [8, 8],
+  ])('the %i x %i workgroup\'s tile layout is a bijection free of bank conflicts (f32 tiles)', (wx, wy) => {
+    const [tm, tn, wg] = [4 * wy, 4 * wx, wx * wy];
+    for (const b of [0, 1]) {
+      const xs = new Set<number>();
+      for (let kk = 0; kk < PREFILL_TK; kk++) for (let m = 0; m < tm; m++) xs.add(tileIndexX(kk, m, tm, b));
+      expect([Math.min(...xs), Math.max(...xs), xs.size]).toEqual([b * PREFILL_TK * tm, (b + 1) * PREFILL_TK * tm - 1, PREFILL_TK * tm]);
+      const ws = new Set<number>();
+      for (let kk = 0; kk < PREFILL_TK; kk++) for (let n = 0; n < tn; n++) ws.add(tileIndexW(kk, n, tn, b));
+      expect([Math.min(...ws), Math.max(...ws), ws.size]).toEqual([b * PREFILL_TK * tn, (b + 1) * PREFILL_TK * tn - 1, PREFILL_TK * tn]);
+    }
+    const naive = (kk: number, m: number, t: number) => kk * t + m;
+    for (let w0 = 0; w0 < wg; w0 += 32) {
+      const lanes = Array.from({ length: 32 }, (_, l) => w0 + l);
+      // x store: item i = (row i / 8, k quad i % 8), 4 stores of one k each
+      for (let i0 = w0; i0 < tm * 8; i0 += wg) {
+        for (let c = 0; c < 4; c++) {
+          const items = lanes.map((l) => l - w0 + i0);
+          expect(worstBank(items.map((i) => tileIndexX(4 * (i % 8) + c, Math.floor(i / 8), tm)))).toBe(1);
+          expect(worstBank(items.map((i) => naive(4 * (i % 8) + c, Math.floor(i / 8), tm)))).toBeGreaterThan(1); // the check can fail
+        }
+      }
+      // W store: item i = (row i / 4, block i % 4), 8 stores of one k each
+      for (let i0 = w0; i0 < tn * 4; i0 += wg) {
+        for (let c = 0; c < 8; c++) {
+          const items = lanes.map((l) => l - w0 + i0);
+          expect(worstBank(items.map((i) => tileIndexW(8 * (i % 4) + c, Math.floor(i / 4), tn)))).toBe(1);
+        }
+      }
+      // inner product: lane (tx, ty) reads the vec4s of x rows 4ty.. and W columns 4tx..
+      for (let kk = 0; kk < PREFILL_TK; kk++) {
+        for (const [vecs, count] of [
+          [lanes.map((l) => tileIndexX(kk, 4 * Math.floor(l / wx), tm)), new Set(lanes.map((l) => Math.floor(l / wx))).size],
+          [lanes.map((l) => tileIndexW(kk, 4 * (l % wx), tn)), new Set(lanes.map((l) => l % wx)).size],
+        ] as [number[], number][]) {
+          const words = vecs.flatMap((a) => [a, a + 1, a + 2, a + 3]);
+          expect(vecs.every((a) => a % 4 === 0)).toBe(true);
+          expect(worstBank(words)).toBe(Math.ceil((4 * count) / 32));
+        }
+      }
+    }
   });
 });

@@ -19,8 +19,10 @@ import type { KvFormat } from '../../protocol/engine';
 import { ropeTable } from './ropeKv';
 import { BoxedError } from '../../protocol/errors';
 import { DECODE_MAX_ROWS, DECODE_UNIT, NAMED_ADAPTERS, decodeTiling, decodeWorkgroups, type DecodeTiling } from './matmul-tiling';
+import { PREFILL_ADAPTERS, PREFILL_TK, prefillStorage, prefillTiling, prefillWorkgroups, type PrefillAdapter, type PrefillTiling } from './prefill-tiling';
 
 export { DECODE_MAX_ROWS, decodeTiling, type DecodeTiling } from './matmul-tiling';
+export { prefillTiling, type PrefillTiling } from './prefill-tiling';
 
 export interface MatmulOptions {
   /** Output width (weight rows); for swiglu 2 * F with gate/up rows interleaved. */
@@ -55,6 +57,11 @@ export interface MatmulOptions {
   anyFormat?: boolean;
   /** Tests and benchmarks: force the decode tiling instead of the one decodeTiling() picks for this adapter. */
   decodeTiling?: DecodeTiling;
+  /**
+   * Tests and benchmarks: force the prefill tile shape and buffering instead of what prefillTiling() picks (wf16 is
+   * still applied only where shader-f16 is on and the W values are exact in f16).
+   */
+  prefillTiling?: PrefillTiling;
 }
 
 export interface RopeEpilogue {
@@ -82,8 +89,8 @@ export interface MatmulBinding {
   chunkRows: number[];
   /** the per-chunk Params uniform buffer (rope: and the RopeParams after them) */
   params: GPUBuffer;
-  /** each chunk's pipelines (its format's) */
-  pipelines: { decode: PipelineHandle; prefill: PipelineHandle | null }[];
+  /** each chunk's pipelines (its format's) and prefill tiling */
+  pipelines: { decode: PipelineHandle; prefill: PipelineHandle | null; tiling: PrefillTiling | null }[];
   /** each chunk's format */
   formats: GpuFormat[];
 }
@@ -91,14 +98,18 @@ export interface MatmulBinding {
 interface Variant {
   decode: PipelineHandle;
   prefill: PipelineHandle | null;
+  /** the prefill path's tiling for this format (null without a prefill path) */
+  tiling: PrefillTiling | null;
   layouts: Layouts;
 }
 
-// Prefill tiling: 16 x 16 threads, 64 x 64 output tile, K steps of 32.
-const PREFILL_WX = 16;
-const PREFILL_WY = 16;
-// the prefill tile's workgroup-memory swizzles need 64-wide tiles' property: 4 * WX and 4 * WY multiples of 32
-if ((4 * PREFILL_WX) % 32 !== 0 || (4 * PREFILL_WY) % 32 !== 0) throw new Error('prefill tile sides must be multiples of 32');
+/**
+ * Whether a prefill W tile of this format holds values exact in f16 (shaders/matmul-prefill.wgsl, wf16): q4/q8
+ * integers (their scales applied in f32 after each step's sums) and f16 values; not with a gain on the columns.
+ */
+function f16Exact(f: GpuFormat, gain: boolean): boolean {
+  return (f === 'q4' || f === 'q8' || f === 'f16') && !gain;
+}
 const PARAMS_BYTES = 32;
 
 interface Layouts {
@@ -144,6 +155,12 @@ function decodeChain(K: number, t: DecodeTiling): number {
   return t.nr * Math.ceil(Math.ceil(K / DECODE_UNIT) / t.tpr);
 }
 
+/** The prefill dispatch as an NVIDIA GPU runs it (the roofline's predictions): the tiling it would pick. */
+function gpuPrefill(rows: number, maxRows: number, K: number, n: number, format: GpuFormat, gain: boolean, quads: boolean): DispatchCost['gpu'] {
+  const t = prefillTiling(maxRows, n, PREFILL_ADAPTERS.nvidia, f16Exact(format, gain));
+  return { workgroups: prefillWorkgroups(rows, n, t), threads: t.wx * t.wy, chain: Math.ceil(K / PREFILL_TK) + (quads ? 2 : 0) };
+}
+
 /** The decode dispatch as an NVIDIA GPU runs it (the roofline's predictions). */
 function gpuDecode(K: number, n: number, swiglu?: boolean, quads?: boolean): DispatchCost['gpu'] {
   const t = decodeTiling(K, n, NAMED_ADAPTERS.nvidia, swiglu, quads);
@@ -153,6 +170,8 @@ function gpuDecode(K: number, n: number, swiglu?: boolean, quads?: boolean): Dis
 export class MatmulKernel {
   readonly decodePipeline: PipelineHandle;
   readonly prefillPipeline: PipelineHandle | null = null;
+  /** the prefill path's tiling for the kernel's format (null without a prefill path) */
+  readonly prefillTilingUsed: PrefillTiling | null = null;
   readonly outWidth: number;
   /** the decode path's tiling */
   readonly decodeTilingUsed: DecodeTiling;
@@ -222,13 +241,24 @@ export class MatmulKernel {
     this.rowsPerWorkgroup = (t.nr * t.wg) / t.tpr;
     const storage = 16 * t.wg + 4 + (rope ? 4 * 16 * this.rowsPerWorkgroup : 0); // red, sgCount (rope: staged)
     if (storage > lim.maxComputeWorkgroupStorageSize) throw bad(`decode needs ${storage} B of workgroup storage, limit ${lim.maxComputeWorkgroupStorageSize}`);
-    // prefill: 16 x 16 tile threads (256 is every adapter's minimum), row count from a small uniform
-    if (maxRows > DECODE_MAX_ROWS) {
-      const storage = 4 * 32 * 4 * (PREFILL_WX + PREFILL_WY);
-      if (PREFILL_WX * PREFILL_WY > lim.maxComputeInvocationsPerWorkgroup || storage > lim.maxComputeWorkgroupStorageSize) {
-        throw bad('the adapter cannot run a 16 x 16 workgroup with 16 KiB of workgroup storage');
+    // prefill: the tile shape from the chunk's rows, N and the adapter (prefill-tiling.ts), row count from a
+    // small uniform
+    const prefillAdapter: PrefillAdapter = {
+      maxInvocations: Math.min(lim.maxComputeInvocationsPerWorkgroup, lim.maxComputeWorkgroupSizeX),
+      maxStorage: lim.maxComputeWorkgroupStorageSize,
+      f16: ctx.caps.shaderF16,
+      fallback: info?.isFallbackAdapter ?? false,
+    };
+    const prefillFor = (f: GpuFormat): PrefillTiling => {
+      const forced = opts.prefillTiling;
+      const exact = f16Exact(f, Boolean(opts.gain));
+      const pt = forced ? { ...forced, wf16: forced.wf16 && ctx.caps.shaderF16 && exact } : prefillTiling(maxRows, N, prefillAdapter, exact);
+      const shapeOk = [8, 16].includes(pt.wx) && [8, 16].includes(pt.wy);
+      if (!shapeOk || pt.wx * pt.wy > prefillAdapter.maxInvocations || prefillStorage(pt) > prefillAdapter.maxStorage) {
+        throw bad(`the adapter cannot run the prefill tiling ${JSON.stringify(pt)} (${prefillStorage(pt)} B of workgroup storage)`);
       }
-    }
+      return pt;
+    };
     this.makeVariant = (f: GpuFormat): Variant => {
       const defines = definesFor(f);
       const layouts = f === format ? this.layouts : layoutsOf(f);
@@ -239,21 +269,22 @@ export class MatmulKernel {
         constants: { WG: t.wg, TPR: t.tpr, NR: t.nr },
         layout: layouts.pipeline,
       });
-      const prefill =
-        maxRows > DECODE_MAX_ROWS
-          ? ctx.pipelines.request({
-              shader: 'matmul-prefill',
-              source: `${prefillSource}\n${formatsSource}${epilogue}`,
-              defines,
-              constants: { WX: PREFILL_WX, WY: PREFILL_WY },
-              layout: layouts.pipeline,
-            })
-          : null;
-      return { decode, prefill, layouts };
+      const tiling = maxRows > DECODE_MAX_ROWS ? prefillFor(f) : null;
+      const prefill = tiling
+        ? ctx.pipelines.request({
+            shader: 'matmul-prefill',
+            source: `${prefillSource}\n${formatsSource}${epilogue}`,
+            defines: { ...defines, double: tiling.double, wf16: tiling.wf16 },
+            constants: { WX: tiling.wx, WY: tiling.wy },
+            layout: layouts.pipeline,
+          })
+        : null;
+      return { decode, prefill, tiling, layouts };
     };
     const main = this.variant(format);
     this.decodePipeline = main.decode;
     this.prefillPipeline = main.prefill;
+    this.prefillTilingUsed = main.tiling;
 
     // the row-count table: rows r at offset (r - 1) * stride, one bind group each
     const stride = Math.max(16, lim.minUniformBufferOffsetAlignment);
@@ -332,7 +363,7 @@ export class MatmulKernel {
       if (this.opts.swiglu && c.rowStart % 2 !== 0) throw bad(`chunk ${i} of ${w.label} starts at an odd row`);
       if (rope && (c.rowStart % 4 !== 0 || c.rows % 4 !== 0)) throw bad(`chunk ${i} of ${w.label} is not whole RoPE quads (rows ${c.rowStart}+${c.rows})`);
       const v = this.variant(c.format);
-      pipelines.push({ decode: v.decode, prefill: v.prefill });
+      pipelines.push({ decode: v.decode, prefill: v.prefill, tiling: v.tiling });
       const u = new Uint32Array(raw, i * stride, PARAMS_BYTES / 4);
       u.set([K, c.wordsPerRow, c.groupsPerRow, c.rows, c.rowStart, this.outWidth]);
       new Float32Array(raw, i * stride + 24, 1)[0] = this.opts.norm?.eps ?? 0;
@@ -354,8 +385,8 @@ export class MatmulKernel {
   }
 
   /** What one dispatch over n weight rows costs (the roofline's input; made only while a trace is on). */
-  private cost(path: 'decode' | 'prefill', rows: number, n: number, workgroups: number, format: GpuFormat): DispatchCost {
-    const { K, bias, residual, swiglu, gain, rope, label } = this.opts;
+  private cost(path: 'decode' | 'prefill', rows: number, n: number, workgroups: number, format: GpuFormat, pt: PrefillTiling | null): DispatchCost {
+    const { K, maxRows, bias, residual, swiglu, gain, rope, label } = this.opts;
     const { wordsPerRow, groupsPerRow } = gpuRowLayout(K, format);
     const weightBytes = n * (wordsPerRow + groupsPerRow) * 4;
     // rope: q rows as f32, k and v rows into the cache (f16 or f32), and each row's (cos, sin) pairs
@@ -365,20 +396,21 @@ export class MatmulKernel {
     const extraRead = (gain ? K * 4 : 0) + (rope ? rows * (8 + (rope.headDim / 2) * 8) : 0);
     const t = this.decodeTilingUsed;
     // decode: each weight byte once, x once per workgroup (from cache after the first); prefill: the weight
-    // tile once per 64-row tile of x, x once per 64-column tile of W
-    const tilesM = Math.ceil(rows / (4 * PREFILL_WY));
-    const tilesN = Math.ceil(n / (4 * PREFILL_WX));
+    // tile once per TM-row tile of x, x once per TN-column tile of W (the tiling an NVIDIA GPU picks)
+    const gt = path === 'prefill' ? prefillTiling(maxRows, n, PREFILL_ADAPTERS.nvidia, f16Exact(format, Boolean(gain))) : null;
+    const tilesM = gt ? Math.ceil(rows / (4 * gt.wy)) : 1;
+    const tilesN = gt ? Math.ceil(n / (4 * gt.wx)) : 1;
     const read = path === 'decode' ? weightBytes + rows * K * 4 : weightBytes * tilesM + rows * K * 4 * tilesN;
     return {
       kernel: `matmul-${path} ${label}`,
       workgroups,
-      threads: path === 'decode' ? t.wg : PREFILL_WX * PREFILL_WY,
+      threads: path === 'decode' ? t.wg : pt!.wx * pt!.wy,
       bytesRead: read + (bias ? n * 4 : 0) + (residual ? outBytes : 0) + extraRead,
       bytesWritten: outBytes,
       flops: 2 * rows * n * K,
       // rope: each row's (pos, slot), then its (cos, sin), are two more dependent loads after the dot products
-      chain: (path === 'decode' ? decodeChain(K, t) : Math.ceil(K / 32)) + (rope ? 2 : 0),
-      gpu: path === 'decode' ? gpuDecode(K, n, swiglu, Boolean(rope)) : undefined,
+      chain: (path === 'decode' ? decodeChain(K, t) : Math.ceil(K / PREFILL_TK)) + (rope ? 2 : 0),
+      gpu: path === 'decode' ? gpuDecode(K, n, swiglu, Boolean(rope)) : gpuPrefill(rows, maxRows, K, n, format, Boolean(gain), Boolean(rope)),
     };
   }
 
@@ -401,16 +433,16 @@ export class MatmulKernel {
       for (let c = 0; c < b.groups.length; c++) {
         const total = Math.ceil(b.chunkRows[c] / this.rowsPerWorkgroup);
         const gy = Math.ceil(total / max);
-        this.ctx.trace?.push(this.cost('decode', rows, b.chunkRows[c], total, b.formats[c]));
+        this.ctx.trace?.push(this.cost('decode', rows, b.chunkRows[c], total, b.formats[c], null));
         this.ctx.dispatch(pass, b.pipelines[c].decode, b.groups[c], Math.ceil(total / gy), gy);
       }
       return;
     }
-    const tilesM = Math.ceil(rows / (4 * PREFILL_WY));
     for (let c = 0; c < b.groups.length; c++) {
-      const total = Math.ceil(b.chunkRows[c] / (4 * PREFILL_WX)) * tilesM;
+      const pt = b.pipelines[c].tiling!;
+      const total = prefillWorkgroups(rows, b.chunkRows[c], pt);
       const gy = Math.ceil(total / max);
-      this.ctx.trace?.push(this.cost('prefill', rows, b.chunkRows[c], total, b.formats[c]));
+      this.ctx.trace?.push(this.cost('prefill', rows, b.chunkRows[c], total, b.formats[c], pt));
       this.ctx.dispatch(pass, b.pipelines[c].prefill!, b.groups[c], Math.ceil(total / gy), gy);
     }
   }
