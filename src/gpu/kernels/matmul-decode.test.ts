@@ -122,6 +122,30 @@ describe('decode matvec, the tilings picked for named GPUs, rows 1..16 (full pro
   });
 });
 
+// A lane group's rows are done in passes of up to 4 (each x block loaded once a pass): NR 3, 4, 6 and 8 give
+// whole and partial passes; N not a multiple of a workgroup's rows leaves lane groups straddling the chunk's end.
+const PASS_CASES: Case[] = [
+  { K: 72, N: 61, format: 'q4', bias: true, norm: true, residual: true, tiling: { wg: 16, tpr: 1, nr: 3 } },
+  { K: 333, N: 45, format: 'q8', norm: true, tiling: { wg: 16, tpr: 1, nr: 4 } },
+  { K: 136, N: 90, format: 'f16', norm: true, swiglu: true, tiling: { wg: 8, tpr: 1, nr: 6 } },
+  { K: 200, N: 70, format: 'q4', norm: true, swiglu: true, tiling: { wg: 16, tpr: 1, nr: 8 } },
+  { K: 520, N: 37, format: 'f32', bias: true, tiling: { wg: 32, tpr: 4, nr: 4 } },
+];
+
+describe('decode matvec, rows of a lane group in passes of 4 (NR 3, 4, 6, 8)', () => {
+  let full: GpuContext;
+  let weak: GpuContext;
+  beforeAll(async () => {
+    [full, weak] = await Promise.all([nodeContext(PROFILES.full), nodeContext(PROFILES.weak)]);
+  });
+  it.each(PASS_CASES.map((c) => [name(c), c] as const))('full profile: %s matches the CPU oracle', async (_n, c) => {
+    await check(full, c, c.K * 5 + c.N, [1, 4, 7, 16]);
+  });
+  it.each([PASS_CASES[0], PASS_CASES[2], PASS_CASES[4]].map((c) => [name(c), c] as const))('weak profile: %s matches the CPU oracle', async (_n, c) => {
+    await check(weak, c, c.K * 3 + c.N, [2, 5, 13]);
+  });
+});
+
 describe('decode matvec, the tilings picked for named GPUs, rows 1..16 (weak profile: no subgroups)', () => {
   let ctx: GpuContext;
   beforeAll(async () => {
