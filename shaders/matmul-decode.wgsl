@@ -23,13 +23,17 @@
 // q4/q8 scale group; one vec4<u32> load of q4 words): lane t takes units t, t + TPR, ..., so consecutive lanes
 // read consecutive 16-byte words. Each weight unit is decoded once and applied to every x row of the step
 // (up to 16, as 4 quads of vec4 accumulators), so each weight byte is read once per step whatever the rows.
+// A lane group's NR rows go in passes of up to 4 rows (a..d; rows b..d exist only where NR allows, a condition
+// the compiler folds): a pass decodes its rows' blocks of a unit, then loads each x block ONCE and applies it
+// to all of them (4 accumulator sets), so x is read ceil(NR / 4) times per lane, not NR times.
 // x is read straight from storage (small, cached). Accumulators are vec4 quads (component c = x row 4 * quad + c)
 // behind uniform `rows > r` branches. Lane partials are reduced with
 // subgroupShuffleXor / subgroupAdd when subgroups exist and through workgroup memory otherwise (or across
 // subgroups when TPR > subgroup size). No layout of subgroups is assumed: each subgroup takes a run of
 // `subgroup_size` virtual lane indices (its index from a workgroup atomic), and lanes are numbered by
 // subgroup_invocation_id, so a lane group always lies inside one subgroup (or spans whole subgroups).
-// The RMS norm's sum of squares is gathered by the same lanes from the same x reads (x̂·w = invRms · (x·w)).
+// The RMS norm's sums of squares are gathered once per lane before the passes, over the lane's own units, and
+// reduced like the dot products (x̂·w = invRms · (x·w)): one more read of x, none per output row.
 // Overrides: WG (power of two), TPR (power of two <= WG), NR (rows a lane group owns; even for swiglu).
 // The quad loop runs ceil(rows / 4) times; quads are picked by switches (get4/set4), never by a dynamic index.
 //#if subgroups
