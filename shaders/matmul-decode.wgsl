@@ -23,13 +23,17 @@
 // q4/q8 scale group; one vec4<u32> load of q4 words): lane t takes units t, t + TPR, ..., so consecutive lanes
 // read consecutive 16-byte words. Each weight unit is decoded once and applied to every x row of the step
 // (up to 16, as 4 quads of vec4 accumulators), so each weight byte is read once per step whatever the rows.
+// A lane group's NR rows go in passes of up to 4 rows (a..d; rows b..d exist only where NR allows, a condition
+// the compiler folds): a pass decodes its rows' blocks of a unit, then loads each x block ONCE and applies it
+// to all of them (4 accumulator sets), so x is read ceil(NR / 4) times per lane, not NR times.
 // x is read straight from storage (small, cached). Accumulators are vec4 quads (component c = x row 4 * quad + c)
 // behind uniform `rows > r` branches. Lane partials are reduced with
 // subgroupShuffleXor / subgroupAdd when subgroups exist and through workgroup memory otherwise (or across
 // subgroups when TPR > subgroup size). No layout of subgroups is assumed: each subgroup takes a run of
 // `subgroup_size` virtual lane indices (its index from a workgroup atomic), and lanes are numbered by
 // subgroup_invocation_id, so a lane group always lies inside one subgroup (or spans whole subgroups).
-// The RMS norm's sum of squares is gathered by the same lanes from the same x reads (x̂·w = invRms · (x·w)).
+// The RMS norm's sums of squares are gathered once per lane before the passes, over the lane's own units, and
+// reduced like the dot products (x̂·w = invRms · (x·w)): one more read of x, none per output row.
 // Overrides: WG (power of two), TPR (power of two <= WG), NR (rows a lane group owns; even for swiglu).
 // The quad loop runs ceil(rows / 4) times; quads are picked by switches (get4/set4), never by a dynamic index.
 //#if subgroups
@@ -145,13 +149,17 @@ fn reduce_lanes(v: vec4<f32>, vl: u32, sgSize: u32) -> vec4<f32> {
 }
 
 //#if gain
-// block b of W's row with the column gains applied (columns past K get any finite gain: their x is 0)
-fn gained(w: Block, b: u32) -> Block {
+// block b of the gain vector (columns past K get any finite gain: their x is 0), applied to every weight row's block
+fn gain_block(b: u32) -> Block {
   let k = vec4<u32>(8u * b) + vec4<u32>(0u, 1u, 2u, 3u);
   let last = vec4<u32>(p.K - 1u);
   let k4 = min(k + vec4<u32>(4u), last);
   let kl = min(k, last);
-  return Block(w.lo * vec4<f32>(gain[kl.x], gain[kl.y], gain[kl.z], gain[kl.w]), w.hi * vec4<f32>(gain[k4.x], gain[k4.y], gain[k4.z], gain[k4.w]));
+  return Block(vec4<f32>(gain[kl.x], gain[kl.y], gain[kl.z], gain[kl.w]), vec4<f32>(gain[k4.x], gain[k4.y], gain[k4.z], gain[k4.w]));
+}
+
+fn mul8(a: Block, b: Block) -> Block {
+  return Block(a.lo * b.lo, a.hi * b.hi);
 }
 //#endif
 
@@ -197,6 +205,45 @@ fn add4(a: ptr<function, array<vec4<f32>, 4>>, i: u32, v: vec4<f32>) {
   set4(a, i, get4(a, i) + v);
 }
 
+// One output quad of a row: the lane partials reduced (every lane calls it, in uniform control flow), times the
+// norm's inverse RMS, plus the row's bias.
+fn finish4(a: vec4<f32>, inv: vec4<f32>, n: u32, vl: u32, sgSize: u32) -> vec4<f32> {
+  var v = reduce_lanes(a, vl, sgSize);
+//#if norm
+  v *= inv;
+//#endif
+//#if bias
+  v += vec4<f32>(bias[p.rowStart + min(n, p.nChunk - 1u)]);
+//#endif
+  return v;
+}
+
+// the quad qd of output row n (chunk row) for x rows 4 * qd + c < rows
+fn write4(n: u32, qd: u32, v: vec4<f32>, rows: u32) {
+  for (var c = 0u; c < 4u; c++) {
+    let r = 4u * qd + c;
+    if (rows > r) { write_row(r, n, v[c]); }
+  }
+}
+
+//#if swiglu
+// h = silu(gate) * up for the interleaved pair (n even: gate row n, up row n + 1)
+fn write_swiglu4(n: u32, qd: u32, gt: vec4<f32>, up: vec4<f32>, rows: u32) {
+  let h = gt / (vec4<f32>(1.0) + exp(-gt)) * up;
+  let o = (p.rowStart + n) / 2u;
+  for (var c = 0u; c < 4u; c++) {
+    let r = 4u * qd + c;
+    if (rows > r) { y[r * p.outStride + o] = h[c]; }
+  }
+}
+//#endif
+
+//#if rope
+fn stage4(l: u32, qd: u32, v: vec4<f32>) {
+  for (var c = 0u; c < 4u; c++) { staged[l * 16u + 4u * qd + c] = v[c]; }
+}
+//#endif
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32,
 //#if subgroups
@@ -224,99 +271,155 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let g = vl / TPR;
   let lane = vl % TPR;
   let nUnits = (p.K + 31u) / 32u;
-//#if swiglu
-  var gate = array<vec4<f32>, 4>();
-//#endif
-//#if norm
+  let lastRow = p.nChunk - 1u;
+
+  // the norm's inverse RMS of each x row, from this lane's units (x̂·w = invRms · (x·w)): once, not per output row
   var inv = array<vec4<f32>, 4>();
+//#if norm
+  var ss = array<vec4<f32>, 4>();
+  for (var u = lane; u < nUnits; u += TPR) {
+    for (var j = 0u; j < p.unitBlocks; j++) {
+      let b = 4u * u + j;
+      if (8u * b >= p.K) { break; }
+      for (var qd = 0u; qd < quads; qd++) {
+        var s2 = vec4<f32>(0.0);
+        for (var c = 0u; c < 4u; c++) {
+          let r = 4u * qd + c;
+          if (rows > r) {
+            let xb = load_x(r, b);
+            s2[c] = dot8(xb, xb);
+          }
+        }
+        add4(&ss, qd, s2);
+      }
+    }
+  }
+  for (var qd = 0u; qd < quads; qd++) {
+    set4(&inv, qd, inverseSqrt(reduce_lanes(get4(&ss, qd), vl, sgSize) / f32(p.K) + p.eps));
+  }
 //#endif
 
-  for (var q = 0u; q < NR; q++) {
-    let n = n0 + g * NR + q;
-    var acc = array<vec4<f32>, 4>();  // [rows] partial dot products of row n, by quads
-//#if norm
-    var ss = array<vec4<f32>, 4>();   // [rows] partial sums of squares of x
-//#endif
-    if (n < p.nChunk) {
-      let base = n * p.wordsPerRow;
-      let sbase = n * p.groupsPerRow;
+  // The lane group's NR rows in passes of up to 4 (rows a..d = q0 + 0..3; b, c, d exist only when NR allows,
+  // a compile-time condition). Each x block is loaded once a pass and applied to every row of the pass.
+  for (var q0 = 0u; q0 < NR; q0 += 4u) {
+    let na = n0 + g * NR + q0;
+    var accA = array<vec4<f32>, 4>();  // [rows] partial dot products of row na, by quads
+    var accB = array<vec4<f32>, 4>();
+    var accC = array<vec4<f32>, 4>();
+    var accD = array<vec4<f32>, 4>();
+    if (na < p.nChunk) {
+      // rows past the chunk's end (or past NR) read the chunk's last row and write nothing
+      let baseA = na * p.wordsPerRow;
+      let baseB = min(na + 1u, lastRow) * p.wordsPerRow;
+      let baseC = min(na + 2u, lastRow) * p.wordsPerRow;
+      let baseD = min(na + 3u, lastRow) * p.wordsPerRow;
+      let sbase = na * p.groupsPerRow;
       for (var u = lane; u < nUnits; u += TPR) {
 //#if wvec
-        let words = wq[base / 4u + u];
+        let wordsA = wq[baseA / 4u + u];
+        var wordsB = vec4<u32>(0u);
+        var wordsC = vec4<u32>(0u);
+        var wordsD = vec4<u32>(0u);
+        if (NR > 1u) { wordsB = wq[baseB / 4u + u]; }
+        if (NR > 2u) { wordsC = wq[baseC / 4u + u]; wordsD = wq[baseD / 4u + u]; }
 //#else
-        let words = vec4<u32>(0u);
+        let wordsA = vec4<u32>(0u);
+        let wordsB = vec4<u32>(0u);
+        let wordsC = vec4<u32>(0u);
+        let wordsD = vec4<u32>(0u);
 //#endif
-        let s = block_scale(sbase + u);
-        // a runtime bound (4): the block loop stays a loop, and only the row loops below are unrolled
+        let sA = block_scale(sbase + u);
+        var sB = 0.0;
+        var sC = 0.0;
+        var sD = 0.0;
+        if (NR > 1u) { sB = block_scale(min(na + 1u, lastRow) * p.groupsPerRow + u); }
+        if (NR > 2u) {
+          sC = block_scale(min(na + 2u, lastRow) * p.groupsPerRow + u);
+          sD = block_scale(min(na + 3u, lastRow) * p.groupsPerRow + u);
+        }
+        // a runtime bound (4): the block loop stays a loop
         for (var j = 0u; j < p.unitBlocks; j++) {
           let b = 4u * u + j;
           if (8u * b >= p.K) { break; }
+          var wA = unit_block(baseA, u, j, sA, wordsA);
+          var wB = Block(vec4<f32>(0.0), vec4<f32>(0.0));
+          var wC = wB;
+          var wD = wB;
+          if (NR > 1u) { wB = unit_block(baseB, u, j, sB, wordsB); }
+          if (NR > 2u) {
+            wC = unit_block(baseC, u, j, sC, wordsC);
+            wD = unit_block(baseD, u, j, sD, wordsD);
+          }
 //#if gain
-          let w = gained(unit_block(base, u, j, s, words), b);
-//#else
-          let w = unit_block(base, u, j, s, words);
+          let gb = gain_block(b);
+          wA = mul8(wA, gb);
+          if (NR > 1u) { wB = mul8(wB, gb); }
+          if (NR > 2u) {
+            wC = mul8(wC, gb);
+            wD = mul8(wD, gb);
+          }
 //#endif
           for (var qd = 0u; qd < quads; qd++) {
-            if (rows > 4u * qd) {
-              var d = vec4<f32>(0.0);
-//#if norm
-              var s2 = vec4<f32>(0.0);
-//#endif
-              for (var c = 0u; c < 4u; c++) {
-                let r = 4u * qd + c;
-                if (rows > r) {
-                  let xb = load_x(r, b);
-                  d[c] = dot8(w, xb);
-//#if norm
-                  s2[c] = dot8(xb, xb);
-//#endif
+            var dA = vec4<f32>(0.0);
+            var dB = vec4<f32>(0.0);
+            var dC = vec4<f32>(0.0);
+            var dD = vec4<f32>(0.0);
+            for (var c = 0u; c < 4u; c++) {
+              let r = 4u * qd + c;
+              if (rows > r) {
+                let xb = load_x(r, b);
+                dA[c] = dot8(wA, xb);
+                if (NR > 1u) { dB[c] = dot8(wB, xb); }
+                if (NR > 2u) {
+                  dC[c] = dot8(wC, xb);
+                  dD[c] = dot8(wD, xb);
                 }
               }
-              add4(&acc, qd, d);
-//#if norm
-              add4(&ss, qd, s2);
-//#endif
+            }
+            add4(&accA, qd, dA);
+            if (NR > 1u) { add4(&accB, qd, dB); }
+            if (NR > 2u) {
+              add4(&accC, qd, dC);
+              add4(&accD, qd, dD);
             }
           }
         }
       }
     }
+    let okA = na < p.nChunk;
+    let okB = NR > 1u && q0 + 1u < NR && na + 1u < p.nChunk;
+    let okC = NR > 2u && q0 + 2u < NR && na + 2u < p.nChunk;
+    let okD = NR > 2u && q0 + 3u < NR && na + 3u < p.nChunk;
+    let la = g * NR + q0;  // local row of row a
     for (var qd = 0u; qd < quads; qd++) {
-      if (rows > 4u * qd) {
-        var v = reduce_lanes(get4(&acc, qd), vl, sgSize);
-//#if norm
-        // the lanes of a group read all of x for its first row; groups past the chunk's end get a zero sum
-        // (and write nothing)
-        if (q == 0u) { set4(&inv, qd, inverseSqrt(reduce_lanes(get4(&ss, qd), vl, sgSize) / f32(p.K) + p.eps)); }
-        v *= get4(&inv, qd);
-//#endif
-        if (lane == 0u && n < p.nChunk) {
-//#if bias
-          v += vec4<f32>(bias[p.rowStart + n]);
-//#endif
+      let iv = get4(&inv, qd);
+      let vA = finish4(get4(&accA, qd), iv, na, vl, sgSize);
+      var vB = vec4<f32>(0.0);
+      var vC = vec4<f32>(0.0);
+      var vD = vec4<f32>(0.0);
+      if (NR > 1u) { vB = finish4(get4(&accB, qd), iv, na + 1u, vl, sgSize); }
+      if (NR > 2u) {
+        vC = finish4(get4(&accC, qd), iv, na + 2u, vl, sgSize);
+        vD = finish4(get4(&accD, qd), iv, na + 3u, vl, sgSize);
+      }
+      if (lane == 0u) {
 //#if rope
-          for (var c = 0u; c < 4u; c++) { staged[(g * NR + q) * 16u + 4u * qd + c] = v[c]; }
+        if (okA) { stage4(la, qd, vA); }
+        if (okB) { stage4(la + 1u, qd, vB); }
+        if (okC) { stage4(la + 2u, qd, vC); }
+        if (okD) { stage4(la + 3u, qd, vD); }
 //#else
 //#if swiglu
-          if (q % 2u == 0u) {
-            set4(&gate, qd, v);
-          } else {
-            let gt = get4(&gate, qd);
-            let h = gt / (vec4<f32>(1.0) + exp(-gt)) * v;
-            let o = (p.rowStart + n) / 2u;
-            for (var c = 0u; c < 4u; c++) {
-              let r = 4u * qd + c;
-              if (rows > r) { y[r * p.outStride + o] = h[c]; }
-            }
-          }
+        // NR is even: pairs (a, b) and (c, d); a pair is written when its up row exists
+        if (okB) { write_swiglu4(na, qd, vA, vB, rows); }
+        if (okD) { write_swiglu4(na + 2u, qd, vC, vD, rows); }
 //#else
-          for (var c = 0u; c < 4u; c++) {
-            let r = 4u * qd + c;
-            if (rows > r) { write_row(r, n, v[c]); }
-          }
+        if (okA) { write4(na, qd, vA, rows); }
+        if (okB) { write4(na + 1u, qd, vB, rows); }
+        if (okC) { write4(na + 2u, qd, vC, rows); }
+        if (okD) { write4(na + 3u, qd, vD, rows); }
 //#endif
 //#endif
-        }
       }
     }
   }

@@ -4,7 +4,8 @@
 // Not part of the test suite (vitest includes only *.test.ts). Run it with
 //   npx vitest bench --run src/gpu/kernels/kernels.bench.ts
 // Environment: BENCH_ONLY=<substring> keeps the cases whose name contains it; BENCH_RUNS=<n> timed runs (default 5);
-// BENCH_PROFILE=weak uses the SwiftShader-like profile (no f16, no subgroups, 256 invocations).
+// BENCH_PROFILE=weak uses the SwiftShader-like profile (no f16, no subgroups, 256 invocations);
+// BENCH_TILING=wg,tpr,nr forces the decode tiling of every decode matmul (e.g. 64,1,4 to compare NR on a CPU adapter).
 // Each case is built once (pipelines, buffers, bind groups), run once to warm up, then timed BENCH_RUNS times:
 // one run = record `reps` calls into one command buffer, submit, wait for onSubmittedWorkDone. The table gives
 // the median and the minimum per call in milliseconds, and the bandwidth the median implies (weight bytes for
@@ -54,17 +55,20 @@ function matmulCase(name: string, o: Omit<MatmulOptions, 'label' | 'maxRows' | '
     bytes: o.N * (wordsPerRow + groupsPerRow) * 4,
     setup(ctx) {
       const maxRows = Math.max(4, rows);
-      const kernel = new MatmulKernel(ctx, { ...o, maxRows, label: name });
+      const forced = process.env.BENCH_TILING?.split(',').map(Number);
+      const decodeTiling = forced && rows <= 16 ? { wg: forced[0], tpr: forced[1], nr: forced[2] } : undefined;
+      const kernel = new MatmulKernel(ctx, { ...o, maxRows, label: name, decodeTiling });
       const w: GpuWeight = uploadWeight(ctx, name, randomPacked(o.N, o.K, o.format, o.N + o.K));
       const x = uploadBuffer(ctx, 'x', randomNormal(maxRows * o.K, 7));
       const y = createBuffer(ctx, 'y', maxRows * kernel.outWidth * 4);
       const bias = o.bias ? uploadBuffer(ctx, 'bias', randomNormal(o.N, 8)) : undefined;
-      const b = kernel.bind(w, x, y, bias);
+      const gain = o.gain ? uploadBuffer(ctx, 'gain', randomNormal(o.K, 9)) : undefined;
+      const b = kernel.bind(w, x, y, bias, { gain });
       return {
         record: (pass) => kernel.encode(pass, b, rows),
         dispose: () => {
           destroyWeight(w);
-          for (const buf of [x, y, bias, b.params]) buf?.destroy();
+          for (const buf of [x, y, bias, gain, b.params]) buf?.destroy();
           kernel.destroy();
         },
       };
@@ -125,6 +129,8 @@ function attentionCase(name: string, pos: number, rows: number, reps: number): C
 
 const V = 151936;
 const CASES: Case[] = [
+  // the tiny and k256 synthetic models' tied LM heads (the final norm's gain applied as the weight is decoded)
+  ...[1, 8].flatMap((r) => [64, 256].map((K) => matmulCase(`lm_head ${V}x${K} q4 gain r${r}`, { N: V, K, format: 'q4', gain: true }, r, 1))),
   matmulCase('lm_head 151936x64 q4 r1', { N: V, K: 64, format: 'q4' }, 1, 1),
   matmulCase('lm_head 151936x64 f32 r1', { N: V, K: 64, format: 'f32' }, 1, 1),
   matmulCase('lm_head 151936x1536 q4 r1', { N: V, K: 1536, format: 'q4' }, 1, 1),

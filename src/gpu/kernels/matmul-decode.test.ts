@@ -1,5 +1,5 @@
 // The decode matvec's tilings, for 1 to 16 rows. On this machine's CPU adapter decodeTiling() picks one lane per
-// row; the tilings it picks for NVIDIA, AMD, Intel and Apple adapters (lane groups reduced with subgroupAdd,
+// 4 rows; the tilings it picks for NVIDIA, AMD, Intel and Apple adapters (lane groups reduced with subgroupAdd,
 // subgroupShuffleXor, subgroups + workgroup memory, or workgroup memory alone) are forced here through
 // MatmulOptions.decodeTiling and checked against the CPU oracle on awkward shapes (K not a multiple of 32 or of
 // the lane count, N not of the rows a workgroup covers), every row count 1..16 through one kernel. lavapipe's
@@ -105,20 +105,46 @@ describe('decode matvec, the tilings picked for named GPUs, rows 1..16 (full pro
   it.each(VENDOR_CASES.map(([v, sh]) => [`${v} ${name(forVendor(v, sh))}`, forVendor(v, sh)] as const))('%s matches the CPU oracle', async (_n, c) => {
     await check(ctx, c, c.K * 13 + c.N);
   });
-  it('lavapipe\'s own tiling (one lane a row) for every format and epilogue', async () => {
-    const shapes: Shape[] = [
-      { K: 333, N: 45, format: 'q4', bias: true, norm: true, residual: true },
-      { K: 200, N: 46, format: 'q8', norm: true, swiglu: true },
-      { K: 136, N: 67, format: 'f16', residual: true },
-      { K: 72, N: 301, format: 'f32' },
-    ];
-    for (const sh of shapes) {
-      const c = { ...sh, tiling: decodeTiling(sh.K, sh.N, NAMED_ADAPTERS.lavapipe, sh.swiglu) };
-      await check(ctx, c, sh.K * 7 + sh.N, [1, 2, 3, 4, 5, 8, 11, 16]);
-    }
-  });
+  // lavapipe's own tiling (one lane per 4 rows) for every format and epilogue, one test a shape (each compiles
+  // its own pipeline, seconds on lavapipe)
+  const OWN_SHAPES: Shape[] = [
+    { K: 333, N: 45, format: 'q4', bias: true, norm: true, residual: true },
+    { K: 200, N: 46, format: 'q8', norm: true, swiglu: true },
+    { K: 136, N: 67, format: 'f16', residual: true },
+    { K: 72, N: 301, format: 'f32' },
+  ];
+  it.each(OWN_SHAPES.map((sh) => ({ ...sh, tiling: decodeTiling(sh.K, sh.N, NAMED_ADAPTERS.lavapipe, sh.swiglu) })).map((c) => [name(c), c] as const))(
+    'lavapipe\'s own tiling: %s matches the CPU oracle',
+    async (_n, c) => {
+      await check(ctx, c, c.K * 7 + c.N, [1, 2, 3, 4, 5, 8, 11, 16]);
+    },
+  );
   it('a tiling with lane groups smaller than a subgroup (subgroupShuffleXor)', async () => {
     await check(ctx, { K: 200, N: 46, format: 'q8', norm: true, swiglu: true, tiling: { wg: 64, tpr: 4, nr: 2 } }, 5, [1, 6, 16]);
+  });
+});
+
+// A lane group's rows are done in passes of up to 4 (each x block loaded once a pass): NR 3, 4, 6 and 8 give
+// whole and partial passes; N not a multiple of a workgroup's rows leaves lane groups straddling the chunk's end.
+const PASS_CASES: Case[] = [
+  { K: 72, N: 61, format: 'q4', bias: true, norm: true, residual: true, tiling: { wg: 16, tpr: 1, nr: 3 } },
+  { K: 333, N: 45, format: 'q8', norm: true, tiling: { wg: 16, tpr: 1, nr: 4 } },
+  { K: 136, N: 90, format: 'f16', norm: true, swiglu: true, tiling: { wg: 8, tpr: 1, nr: 6 } },
+  { K: 200, N: 70, format: 'q4', norm: true, swiglu: true, tiling: { wg: 16, tpr: 1, nr: 8 } },
+  { K: 520, N: 37, format: 'f32', bias: true, tiling: { wg: 32, tpr: 4, nr: 4 } },
+];
+
+describe('decode matvec, rows of a lane group in passes of 4 (NR 3, 4, 6, 8)', () => {
+  let full: GpuContext;
+  let weak: GpuContext;
+  beforeAll(async () => {
+    [full, weak] = await Promise.all([nodeContext(PROFILES.full), nodeContext(PROFILES.weak)]);
+  });
+  it.each(PASS_CASES.map((c) => [name(c), c] as const))('full profile: %s matches the CPU oracle', async (_n, c) => {
+    await check(full, c, c.K * 5 + c.N, [1, 4, 7, 16]);
+  });
+  it.each([PASS_CASES[0], PASS_CASES[2], PASS_CASES[4]].map((c) => [name(c), c] as const))('weak profile: %s matches the CPU oracle', async (_n, c) => {
+    await check(weak, c, c.K * 3 + c.N, [2, 5, 13]);
   });
 });
 
@@ -138,7 +164,7 @@ describe('decode matvec, the tilings picked for named GPUs, rows 1..16 (weak pro
 });
 
 describe('decodeTiling', () => {
-  it('takes one lane per row on CPU adapters and up to a subgroup of lanes, from K, on GPUs', () => {
+  it('takes one lane per 4 rows on CPU adapters and up to a subgroup of lanes, from K, on GPUs', () => {
     const gpu = NAMED_ADAPTERS.nvidia;
     expect(decodeTiling(8960, 17920, gpu, true)).toEqual({ wg: 256, tpr: 32, nr: 2 }); // gate/up: plenty of rows
     expect(decodeTiling(64, 151936, gpu)).toEqual({ wg: 256, tpr: 1, nr: 2 }); // 2 units a row: one lane
@@ -146,7 +172,8 @@ describe('decodeTiling', () => {
     expect(decodeTiling(8960, 1536, { ...gpu, subgroupMin: 8 }).tpr).toBe(32); // unless the chain gets long
     expect(decodeTiling(8960, 151936, { ...gpu, subgroupMin: 0 }).tpr).toBe(32); // no subgroups
     expect(decodeTiling(1536, 151936, { ...gpu, maxWorkgroup: 200 }).wg).toBe(128);
-    expect(decodeTiling(1536, 2048, NAMED_ADAPTERS.lavapipe)).toEqual({ wg: 64, tpr: 1, nr: 2 });
+    expect(decodeTiling(1536, 2048, NAMED_ADAPTERS.lavapipe)).toEqual({ wg: 64, tpr: 1, nr: 4 });
+    expect(decodeTiling(64, 151936, NAMED_ADAPTERS.swiftshader, false, true)).toEqual({ wg: 32, tpr: 1, nr: 4 }); // RoPE: 128 rows a workgroup
   });
 
   it('fills a 132-SM GPU for every matrix of the 1.5B model, with short chains of loads per lane', () => {

@@ -44,6 +44,10 @@ const MAX_TPR = 32;
 const MAX_LANE_CHAIN = 8;
 /** Rows of one workgroup at most with the RoPE epilogue (it stages them in workgroup memory). */
 const QUAD_MAX_ROWS = 128;
+// Rows a lane owns on a CPU adapter: one pass of the shader's 4-row loop, so each x block a lane loads (a
+// broadcast of the same address to every SIMD lane) serves 4 output rows; NR 4 beat NR 2 and NR 8 on lavapipe's
+// tied LM heads (kernels.bench: 151936 x 64 and x 256, 1 and 8 rows).
+const CPU_ROWS_PER_LANE = 4;
 /** Workgroups a dispatch should reach when the shape allows: two per SM of a 132-SM GPU. */
 export const DECODE_TARGET_WORKGROUPS = 264;
 
@@ -56,8 +60,8 @@ export function decodeWorkgroups(n: number, t: DecodeTiling): number {
  * Decode tiling for a [N, K] weight. GPUs: TPR from K (<= 32, within one subgroup so the reduction is shuffles
  * only, unless a lane would then take more than MAX_LANE_CHAIN units in sequence), then fewer rows per workgroup (NR 1, smaller workgroups, down to 64 threads) until the dispatch has
  * DECODE_TARGET_WORKGROUPS, so narrow matrices (down, o) still fill a large GPU. CPU adapters run a workgroup's
- * invocations as SIMD lanes of one thread: there one lane per row is fastest (every x read is the same address
- * for all lanes, no reduction, no barrier). `quads` (the RoPE epilogue, shaders/rope-epilogue.wgsl, which takes
+ * invocations as SIMD lanes of one thread: there one lane per 4 rows is fastest (every x read is the same address
+ * for all lanes and serves 4 rows, no reduction, no barrier). `quads` (the RoPE epilogue, shaders/rope-epilogue.wgsl, which takes
  * aligned runs of 4 output rows from workgroup memory) makes a workgroup's rows a multiple of 4.
  */
 export function decodeTiling(K: number, N: number, a: DecodeAdapter, swiglu = false, quads = false): DecodeTiling {
@@ -71,7 +75,7 @@ export function decodeTiling(K: number, N: number, a: DecodeAdapter, swiglu = fa
 
 function pickTiling(K: number, N: number, a: DecodeAdapter, swiglu: boolean): DecodeTiling {
   const pow2floor = (v: number) => 2 ** Math.floor(Math.log2(Math.max(1, v)));
-  if (a.fallback) return { wg: pow2floor(Math.min(64, a.maxWorkgroup)), tpr: 1, nr: 2 };
+  if (a.fallback) return { wg: pow2floor(Math.min(64, a.maxWorkgroup)), tpr: 1, nr: CPU_ROWS_PER_LANE };
   const units = Math.ceil(K / DECODE_UNIT);
   let wg = pow2floor(Math.min(256, a.maxWorkgroup));
   let tpr = Math.min(pow2floor(units / UNITS_PER_LANE), MAX_TPR, wg);

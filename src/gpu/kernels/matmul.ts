@@ -224,7 +224,7 @@ export class MatmulKernel {
     const epilogue = rope ? `\n${ropeSource}` : '';
     this.paramsStride = Math.max(256, lim.minUniformBufferOffsetAlignment);
 
-    // decode: lane groups of TPR threads per output row pair (tiling from K and the adapter); x read as vec4s
+    // decode: lane groups of TPR threads per NR output rows (tiling from K and the adapter); x read as vec4s
     // when rows are whole blocks of 8
     const info = ctx.device.adapterInfo as GPUAdapterInfo | undefined;
     const t = opts.decodeTiling ?? decodeTiling(K, N, {
