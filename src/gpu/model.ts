@@ -9,12 +9,13 @@ import { forward, type StepOps } from '../model/forward';
 import { mapWeights } from '../model/weights';
 import { concatRows, foldColumns, interleaveRows, ropeQuadRows } from '../model/fused';
 import type { KvFormat, MemoryPlan, WeightFormat } from '../protocol/engine';
+import { STEPS_IN_FLIGHT, activationBuffers, limitBreach, limitError, planMemory, type ActivationName } from '../model/memory-plan';
 import { BoxedError } from '../protocol/errors';
 import { packWeight, packedBytes, rowLayout } from '../loader/quant';
 import type { GpuContext } from './context';
 import type { CompileProgress } from './pipelines';
-import { USAGE, createBuffer, readF32, uploadBuffer, writeBuffer } from './buffers';
-import { uploadWeight, destroyWeight, type GpuWeight, blockRows, gpuFormatOfGgml, gpuPackedBytes, gpuRowLayout, gpuWeightBytes, joinWeights, rowsPerChunk } from './weights';
+import { STORAGE, USAGE, createBuffer, readF32, uploadBuffer, writeBuffer } from './buffers';
+import { uploadWeight, destroyWeight, type GpuWeight, blockRows, gpuFormatOfGgml, gpuRowLayout, gpuWeightBytes, joinWeights, rowsPerChunk } from './weights';
 import type { GgmlTensors } from '../loader/gguf/checkpoint';
 import { RmsnormKernel, type RmsnormBinding } from './kernels/rmsnorm';
 import { streamWeight, type RowPieceReader } from './weight-stream';
@@ -23,7 +24,7 @@ import { MatmulKernel, type MatmulBinding } from './kernels/matmul';
 import { RopeKvKernel, type RopeKvBinding } from './kernels/ropeKv';
 import { AttentionKernel, type AttentionBinding } from './kernels/attention';
 import { SampleKernel, type SampleBinding } from './kernels/sample';
-import { KvCache, planKvBytes } from './kv';
+import { KvCache } from './kv';
 import type { DispatchCost } from './context';
 import { roofline, type RooflineReport } from './roofline';
 
@@ -117,53 +118,8 @@ interface LayerBindings {
   down: MatmulBinding;
 }
 
-/** Bytes of the activation buffers for these shapes (the memory plan counts them). */
-function activationBytes(cfg: ModelConfig, o: GpuModelOptions, ggml = false): number {
-  const qDim = cfg.nHeads * cfg.headDim;
-  const rows = Math.max(o.chunk, o.slots);
-  // x, q, attn, h, tokens and meta; xNorm only for GGUF blocks (their layer norms are dispatches of their own;
-  // the final norm is in the LM head); q/k/v only when RoPE is a separate pass (GGUF blocks included)
-  const qkv = ggml || o.fuseRope === false || cfg.headDim % 4 !== 0 ? qDim + 2 * cfg.kvDim : 0;
-  const perRow = cfg.dim * (ggml ? 2 : 1) + qkv + qDim * 2 + cfg.ffnDim + 8;
-  return 4 * (rows * perRow + o.slots * (cfg.vocab + cfg.dim));
-}
-
-/** GPU bytes of a GGUF file's matrices kept in their block types (gate/up of two types: packed as `fallback`). */
-function ggmlWeightBytes(cfg: ModelConfig, g: GgmlTensors, fallback: WeightFormat): number {
-  const names = mapWeights(cfg, (n) => n);
-  const qDim = cfg.nHeads * cfg.headDim;
-  const of = (name: string, rows: number, cols: number) => gpuPackedBytes(rows, cols, gpuFormatOfGgml(g.type(name)));
-  let bytes = of(names.embed, cfg.vocab, cfg.dim) + cfg.dim * 4 + (names.lmHead ? of(names.lmHead, cfg.vocab, cfg.dim) : 0);
-  for (const l of names.layers) {
-    bytes += of(l.wq, qDim, cfg.dim) + of(l.wk, cfg.kvDim, cfg.dim) + of(l.wv, cfg.kvDim, cfg.dim) + (qDim + 2 * cfg.kvDim) * 4 + 2 * cfg.dim * 4;
-    bytes += of(l.wo, cfg.dim, qDim) + of(l.wDown, cfg.dim, cfg.ffnDim);
-    bytes += g.type(l.wGate) === g.type(l.wUp) ? of(l.wGate, cfg.ffnDim, cfg.dim) + of(l.wUp, cfg.ffnDim, cfg.dim) : packedBytes(2 * cfg.ffnDim, cfg.dim, fallback);
-  }
-  return bytes;
-}
-
-export function planMemory(cfg: ModelConfig, o: GpuModelOptions, ggml?: GgmlTensors): MemoryPlan {
-  const qDim = cfg.nHeads * cfg.headDim;
-  const f = o.weights;
-  if (ggml) {
-    const weights = ggmlWeightBytes(cfg, ggml, f);
-    const kvCache = planKvBytes({ nLayers: cfg.nLayers, kvDim: cfg.kvDim, slots: o.slots, context: o.context, format: o.kv });
-    const activations = activationBytes(cfg, o, true);
-    return { weights, kvCache, activations, total: weights + kvCache + activations };
-  }
-  let weights = packedBytes(cfg.vocab, cfg.dim, f) + cfg.dim * 4;
-  if (!cfg.tiedEmbeddings) weights += packedBytes(cfg.vocab, cfg.dim, f);
-  weights +=
-    cfg.nLayers *
-    (packedBytes(qDim + 2 * cfg.kvDim, cfg.dim, f) +
-      (qDim + 2 * cfg.kvDim) * 4 +
-      packedBytes(cfg.dim, qDim, f) +
-      packedBytes(2 * cfg.ffnDim, cfg.dim, f) +
-      packedBytes(cfg.dim, cfg.ffnDim, f));
-  const kvCache = planKvBytes({ nLayers: cfg.nLayers, kvDim: cfg.kvDim, slots: o.slots, context: o.context, format: o.kv });
-  const activations = activationBytes(cfg, o);
-  return { weights, kvCache, activations, total: weights + kvCache + activations };
-}
+// the memory plan is one pure formula (src/model/memory-plan.ts): allocate() below creates its activation table
+export { planMemory } from '../model/memory-plan';
 
 export type LoadProgress = (tensor: string, done: number, total: number) => void;
 
@@ -232,7 +188,9 @@ export class GpuModel implements StepOps {
     ggml: GgmlTensors | null = null,
   ) {
     this.ggml = ggml;
-    this.memory = planMemory(cfg, opts, ggml ?? undefined);
+    // GGUF blocks are uploaded as stored, not in RoPE-quad order: their RoPE stays a pass of its own
+    this.ropeFused = opts.fuseRope !== false && this.canFuseRope() && ggml === null;
+    this.memory = planMemory(cfg, this.planOptions, ggml ?? undefined);
     this.metaScratch = new Uint32Array(2 * Math.max(opts.chunk, opts.slots));
   }
 
@@ -241,7 +199,12 @@ export class GpuModel implements StepOps {
    * buffer). Three hides a readback's latency (a map callback can take longer than a step on a fast GPU)
    * behind two steps of GPU work.
    */
-  readonly stepsInFlight = 3;
+  readonly stepsInFlight = STEPS_IN_FLIGHT;
+
+  /** The options the memory plan is made for: the model's, with the RoPE fusion as decided for this device. */
+  private get planOptions(): GpuModelOptions {
+    return { ...this.opts, fuseRope: this.ropeFused };
+  }
 
   get rowsPerStep(): number {
     return Math.max(this.opts.chunk, this.opts.slots);
@@ -256,8 +219,6 @@ export class GpuModel implements StepOps {
     if (opts.slots < 1 || opts.chunk < 1 || opts.context < 2) throw new BoxedError('InvalidRequest', `bad model options ${JSON.stringify(opts)}`);
     if (cfg.headDim % 2 !== 0) throw new BoxedError('ModelFormat', `head_dim ${cfg.headDim} must be even for RoPE`);
     const m = new GpuModel(ctx, cfg, opts, Math.min(validVocab, cfg.vocab), reader.ggml ?? null);
-    // GGUF blocks are uploaded as stored, not in RoPE-quad order: their RoPE stays a pass of its own
-    m.ropeFused = opts.fuseRope !== false && m.canFuseRope() && m.ggml === null;
     ctx.device.pushErrorScope('out-of-memory');
     let failure: unknown = null;
     try {
@@ -294,30 +255,29 @@ export class GpuModel implements StepOps {
     return per >= n || per % 4 === 0;
   }
 
+  /** Creates the KV cache and exactly the memory plan's activation buffers (nothing else lists their widths). */
   private allocate(): void {
     const { cfg, opts, ctx } = this;
-    const R = this.rowsPerStep;
-    const qDim = cfg.nHeads * cfg.headDim;
+    const breach = limitBreach(cfg, opts, ctx.caps.limits);
+    if (breach) throw limitError(breach, opts);
     this.kv = new KvCache(ctx, { nLayers: cfg.nLayers, kvDim: cfg.kvDim, slots: opts.slots, context: opts.context, format: opts.kv });
-    this.x = createBuffer(ctx, 'x', R * cfg.dim * 4);
-    if (this.ggml) this.xNorm = createBuffer(ctx, 'xNorm', R * cfg.dim * 4);
-    if (!this.ropeFused) this.qkv = createBuffer(ctx, 'qkv', R * (qDim + 2 * cfg.kvDim) * 4);
-    this.q = createBuffer(ctx, 'q', R * qDim * 4);
-    this.attnOut = createBuffer(ctx, 'attn', R * qDim * 4);
-    this.h = createBuffer(ctx, 'h', R * cfg.ffnDim * 4);
-    this.xLast = createBuffer(ctx, 'xLast', opts.slots * cfg.dim * 4);
-    const logitsBytes = opts.slots * cfg.vocab * 4;
-    if (logitsBytes > ctx.caps.limits.maxStorageBufferBindingSize) {
-      throw new BoxedError('OutOfMemory', `logits for ${opts.slots} sequences (${mb(logitsBytes)} MB) exceed this GPU's largest binding (${mb(ctx.caps.limits.maxStorageBufferBindingSize)} MB): use fewer parallel solutions`, {
-        detail: { neededBytes: logitsBytes, limitBytes: ctx.caps.limits.maxStorageBufferBindingSize },
-      });
+    const made = new Map<ActivationName, GPUBuffer[]>();
+    for (const a of activationBuffers(cfg, this.planOptions, this.ggml !== null)) {
+      const usage = a.readback ? USAGE.MAP_READ | USAGE.COPY_DST : STORAGE;
+      made.set(a.name, Array.from({ length: a.copies }, (_, i) => createBuffer(ctx, a.copies > 1 ? `${a.name}${i}` : a.name, a.rows * a.width * 4, usage)));
     }
-    this.logitsBuf = createBuffer(ctx, 'logits', logitsBytes);
-    this.tokens = createBuffer(ctx, 'tokens', R * 4);
-    this.meta = createBuffer(ctx, 'meta', R * 8);
-    for (let i = 0; i < this.stepsInFlight; i++) {
-      this.staging.push(ctx.device.createBuffer({ label: `tokens:readback${i}`, size: Math.max(16, R * 4), usage: USAGE.MAP_READ | USAGE.COPY_DST }));
-    }
+    const one = (name: ActivationName) => made.get(name)?.[0] ?? null;
+    this.x = one('x')!;
+    this.xNorm = one('xNorm');
+    this.qkv = one('qkv');
+    this.q = one('q')!;
+    this.attnOut = one('attnOut')!;
+    this.h = one('h')!;
+    this.xLast = one('xLast')!;
+    this.logitsBuf = one('logits')!;
+    this.tokens = one('tokens')!;
+    this.meta = one('meta')!;
+    this.staging = made.get('staging') ?? [];
   }
 
   private async uploadWeights(reader: TensorReader, onProgress?: LoadProgress): Promise<void> {
