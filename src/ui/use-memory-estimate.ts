@@ -8,6 +8,7 @@ import { parseConfig } from '../model/config';
 import { sizeOfRepo } from '../model/config-sizes';
 import { DEFAULT_SETTINGS, type Settings } from '../state/settings';
 import { DEFAULT_SHAPE, estimateMemory, type ModelShape } from './memory-estimate';
+import type { MemoryPlan } from '../protocol/engine';
 
 /** Typing settles for this long before a repository's config.json is requested. */
 const SETTLE_MS = 500;
@@ -37,10 +38,8 @@ function configUrl(s: Pick<Settings, 'endpoint' | 'repo' | 'revision'>): string 
   }
 }
 
-export interface MemoryEstimate {
-  weights: number;
-  kvCache: number;
-  total: number;
+/** The memory plan for the shapes (weights, KV cache, activations, total). */
+export interface MemoryEstimate extends MemoryPlan {
   /** The repository whose config.json gave the shapes, or null for the 1.5B defaults. */
   from: string | null;
 }
