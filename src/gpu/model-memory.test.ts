@@ -1,7 +1,8 @@
 // GpuModel's buffers against its memory plan, counted on the real test device through a wrapper around
 // device.createBuffer: the weights, KV cache and activation buffers a load creates add up to the plan's numbers
 // (src/model/memory-plan.ts) exactly, every other buffer is a kernel's own (uniforms, tables, scratch), and after
-// destroy() no buffer the load or a step made is alive (safetensors and GGUF, both device profiles).
+// destroy() no buffer the load or a step made is alive (safetensors and GGUF, both device profiles); a load
+// that fails halfway (a tensor that cannot be read) leaves none alive either.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,7 +13,7 @@ import { openGgufCheckpoint } from '../loader/gguf/checkpoint';
 import { dirProvider, fileSource } from '../cli/file-source';
 import { nodeContext, PROFILES } from './test-device';
 import type { GpuContext } from './context';
-import { GpuModel, type GpuModelOptions } from './model';
+import { GpuModel, type GpuModelOptions, type TensorReader } from './model';
 import { activationBuffers } from '../model/memory-plan';
 
 interface Made {
@@ -119,5 +120,35 @@ describe('GpuModel buffers = the memory plan, none left after destroy', () => {
     expect(r.kinds.other.length).toBeGreaterThan(0);
     for (const label of r.kinds.other) expect(label).toMatch(KERNEL);
     expect(r.liveAfter, `${r.made} buffers made`).toBe(0);
+  });
+});
+
+/** The checkpoint, except that reading `failing` (any rows of it) rejects. */
+function failingReader(ckpt: Checkpoint, failing: string): TensorReader {
+  const fail = (name: string) => Promise.reject(new Error(`cannot read ${name}`));
+  const g = ckpt.ggml;
+  return {
+    read: (name) => (name === failing ? fail(name) : ckpt.read(name)),
+    readRows: ckpt.readRows ? (name, start, count) => (name === failing ? fail(name) : ckpt.readRows!(name, start, count)) : undefined,
+    ggml: g && { type: (name) => g.type(name), readRows: (name, start, count) => (name === failing ? fail(name) : g.readRows(name, start, count)) },
+  };
+}
+
+describe('a load that fails halfway leaves no buffer alive', () => {
+  it.each([
+    // the up rows are read into the gate/up chunk already made (a streamed weight's piece)
+    ['safetensors: layer 1 up_proj', () => stUntied, 'model.layers.1.mlp.up_proj.weight', { weights: 'q4', kv: 'f16', context: 16, slots: 2, chunk: 4 }],
+    ['GGUF: layer 1 down_proj', () => gguf, 'model.layers.1.mlp.down_proj.weight', { weights: 'q8', kv: 'f32', context: 16, slots: 1, chunk: 4 }],
+  ] as [string, () => Checkpoint, string, GpuModelOptions][])('%s', async (_name, ckpt, failing, opts) => {
+    const ctx = await nodeContext(PROFILES.full);
+    const t = trackBuffers(ctx);
+    try {
+      const err = await GpuModel.load(ctx, ckpt().config, failingReader(ckpt(), failing), opts, ckpt().config.vocab).catch((e: unknown) => e);
+      expect(String(err)).toContain(`cannot read ${failing}`);
+      expect(t.made.length).toBeGreaterThan(10); // the KV cache, activations and earlier weights were made
+      expect(t.made.filter((m) => m.live).map((m) => m.label)).toEqual([]);
+    } finally {
+      t.stop();
+    }
   });
 });

@@ -125,6 +125,11 @@ export type LoadProgress = (tensor: string, done: number, total: number) => void
 
 export class GpuModel implements StepOps {
   readonly memory: MemoryPlan;
+  /**
+   * Everything this model created that holds GPU memory (buffers, weights, the KV cache, kernels with their
+   * tables and bindings' uniforms), registered where it is created: destroy() destroys exactly this list.
+   */
+  private readonly owned: { destroy(): void }[] = [];
   // weights
   private embedW!: GpuWeight;
   private headW!: GpuWeight;
@@ -260,11 +265,11 @@ export class GpuModel implements StepOps {
     const { cfg, opts, ctx } = this;
     const breach = limitBreach(cfg, opts, ctx.caps.limits);
     if (breach) throw limitError(breach, opts);
-    this.kv = new KvCache(ctx, { nLayers: cfg.nLayers, kvDim: cfg.kvDim, slots: opts.slots, context: opts.context, format: opts.kv });
+    this.kv = this.own(new KvCache(ctx, { nLayers: cfg.nLayers, kvDim: cfg.kvDim, slots: opts.slots, context: opts.context, format: opts.kv }));
     const made = new Map<ActivationName, GPUBuffer[]>();
     for (const a of activationBuffers(cfg, this.planOptions, this.ggml !== null)) {
       const usage = a.readback ? USAGE.MAP_READ | USAGE.COPY_DST : STORAGE;
-      made.set(a.name, Array.from({ length: a.copies }, (_, i) => createBuffer(ctx, a.copies > 1 ? `${a.name}${i}` : a.name, a.rows * a.width * 4, usage)));
+      made.set(a.name, Array.from({ length: a.copies }, (_, i) => this.own(createBuffer(ctx, a.copies > 1 ? `${a.name}${i}` : a.name, a.rows * a.width * 4, usage))));
     }
     const one = (name: ActivationName) => made.get(name)?.[0] ?? null;
     this.x = one('x')!;
@@ -291,15 +296,15 @@ export class GpuModel implements StepOps {
 
     // every matrix streams to the GPU a piece of rows at a time (weight-stream.ts): JS never holds a whole tensor
     const { dim, kvDim, ffnDim } = cfg;
-    this.embedW = await streamWeight(ctx, 'embed', cfg.vocab, dim, f, rowSource(reader, names.embed, dim));
+    this.embedW = this.ownWeight(await streamWeight(ctx, 'embed', cfg.vocab, dim, f, rowSource(reader, names.embed, dim)));
     tick(names.embed);
     if (names.lmHead) {
-      this.headW = await streamWeight(ctx, 'lm_head', cfg.vocab, dim, f, rowSource(reader, names.lmHead, dim));
+      this.headW = this.ownWeight(await streamWeight(ctx, 'lm_head', cfg.vocab, dim, f, rowSource(reader, names.lmHead, dim)));
       tick(names.lmHead);
     } else {
       this.headW = this.embedW;
     }
-    this.finalNorm = uploadBuffer(ctx, 'norm', await reader.read(names.norm));
+    this.finalNorm = this.own(uploadBuffer(ctx, 'norm', await reader.read(names.norm)));
     tick(names.norm);
 
     const qDim = cfg.nHeads * cfg.headDim;
@@ -321,11 +326,11 @@ export class GpuModel implements StepOps {
       const up = rowSource(reader, n.wUp, dim);
       const gateUpRows: RowPieceReader = async (start, count) => interleaveRows(await gate(start / 2, count / 2), await up(start / 2, count / 2), count / 2, dim);
       this.layerW.push({
-        qkv: await streamWeight(ctx, `L${l}.qkv`, qDim + 2 * kvDim, dim, f, async (s, c) => wqkv.subarray(s * dim, (s + c) * dim)),
-        qkvBias: uploadBuffer(ctx, `L${l}.qkv.bias`, bqkv),
-        out: await streamWeight(ctx, `L${l}.o`, dim, qDim, f, rowSource(reader, n.wo, qDim)),
-        gateUp: await streamWeight(ctx, `L${l}.gateUp`, 2 * ffnDim, dim, f, async (s, c) => foldColumns(await gateUpRows(s, c), mlpNorm, dim), { rowMultiple: 2 }),
-        down: await streamWeight(ctx, `L${l}.down`, dim, ffnDim, f, rowSource(reader, n.wDown, ffnDim)),
+        qkv: this.ownWeight(await streamWeight(ctx, `L${l}.qkv`, qDim + 2 * kvDim, dim, f, async (s, c) => wqkv.subarray(s * dim, (s + c) * dim))),
+        qkvBias: this.own(uploadBuffer(ctx, `L${l}.qkv.bias`, bqkv)),
+        out: this.ownWeight(await streamWeight(ctx, `L${l}.o`, dim, qDim, f, rowSource(reader, n.wo, qDim))),
+        gateUp: this.ownWeight(await streamWeight(ctx, `L${l}.gateUp`, 2 * ffnDim, dim, f, async (s, c) => foldColumns(await gateUpRows(s, c), mlpNorm, dim), { rowMultiple: 2 })),
+        down: this.ownWeight(await streamWeight(ctx, `L${l}.down`, dim, ffnDim, f, rowSource(reader, n.wDown, ffnDim))),
       });
       tick(`model.layers.${l}`);
     }
@@ -339,34 +344,34 @@ export class GpuModel implements StepOps {
     let done = 0;
     const tick = (name: string) => onProgress?.(name, ++done, total);
     const qDim = cfg.nHeads * cfg.headDim;
-    this.embedW = await uploadGgml(ctx, 'embed', g, [names.embed], [cfg.vocab], cfg.dim);
+    this.embedW = this.ownWeight(await uploadGgml(ctx, 'embed', g, [names.embed], [cfg.vocab], cfg.dim));
     tick(names.embed);
     if (names.lmHead) {
-      this.headW = await uploadGgml(ctx, 'lm_head', g, [names.lmHead], [cfg.vocab], cfg.dim);
+      this.headW = this.ownWeight(await uploadGgml(ctx, 'lm_head', g, [names.lmHead], [cfg.vocab], cfg.dim));
       tick(names.lmHead);
     } else {
       this.headW = this.embedW;
     }
-    this.finalNorm = uploadBuffer(ctx, 'norm', await reader.read(names.norm));
+    this.finalNorm = this.own(uploadBuffer(ctx, 'norm', await reader.read(names.norm)));
     tick(names.norm);
     for (let l = 0; l < cfg.nLayers; l++) {
       const n = names.layers[l];
       const bqkv = concatRows([await reader.read(n.bq), await reader.read(n.bk), await reader.read(n.bv)]);
       let gateUp: GpuWeight;
       if (g.type(n.wGate) === g.type(n.wUp)) {
-        gateUp = await uploadGgml(ctx, `L${l}.gateUp`, g, [n.wGate, n.wUp], [cfg.ffnDim, cfg.ffnDim], cfg.dim, true);
+        gateUp = this.ownWeight(await uploadGgml(ctx, `L${l}.gateUp`, g, [n.wGate, n.wUp], [cfg.ffnDim, cfg.ffnDim], cfg.dim, true));
       } else {
         // gate and up of two types cannot share one row layout: decoded and packed in the --weights format
-        gateUp = uploadWeight(ctx, `L${l}.gateUp`, packWeight(interleaveRows(await reader.read(n.wGate), await reader.read(n.wUp), cfg.ffnDim, cfg.dim), 2 * cfg.ffnDim, cfg.dim, opts.weights));
+        gateUp = this.ownWeight(uploadWeight(ctx, `L${l}.gateUp`, packWeight(interleaveRows(await reader.read(n.wGate), await reader.read(n.wUp), cfg.ffnDim, cfg.dim), 2 * cfg.ffnDim, cfg.dim, opts.weights)));
       }
       this.layerW.push({
-        qkv: await uploadGgml(ctx, `L${l}.qkv`, g, [n.wq, n.wk, n.wv], [qDim, cfg.kvDim, cfg.kvDim], cfg.dim),
-        qkvBias: uploadBuffer(ctx, `L${l}.qkv.bias`, bqkv),
-        out: await uploadGgml(ctx, `L${l}.o`, g, [n.wo], [cfg.dim], qDim),
+        qkv: this.ownWeight(await uploadGgml(ctx, `L${l}.qkv`, g, [n.wq, n.wk, n.wv], [qDim, cfg.kvDim, cfg.kvDim], cfg.dim)),
+        qkvBias: this.own(uploadBuffer(ctx, `L${l}.qkv.bias`, bqkv)),
+        out: this.ownWeight(await uploadGgml(ctx, `L${l}.o`, g, [n.wo], [cfg.dim], qDim)),
         gateUp,
-        down: await uploadGgml(ctx, `L${l}.down`, g, [n.wDown], [cfg.dim], cfg.ffnDim),
+        down: this.ownWeight(await uploadGgml(ctx, `L${l}.down`, g, [n.wDown], [cfg.dim], cfg.ffnDim)),
       });
-      this.layerNorms.push({ attn: uploadBuffer(ctx, `L${l}.attnNorm`, await reader.read(n.attnNorm)), mlp: uploadBuffer(ctx, `L${l}.mlpNorm`, await reader.read(n.mlpNorm)) });
+      this.layerNorms.push({ attn: this.own(uploadBuffer(ctx, `L${l}.attnNorm`, await reader.read(n.attnNorm))), mlp: this.own(uploadBuffer(ctx, `L${l}.mlpNorm`, await reader.read(n.mlpNorm))) });
       tick(`model.layers.${l}`);
     }
   }
@@ -385,17 +390,17 @@ export class GpuModel implements StepOps {
     const fmt = (w: GpuWeight | undefined) => (gg && w ? { format: w.format, anyFormat: true } : { format: f });
     const norm = gg ? undefined : { eps };
     this.k = {
-      embed: new EmbedKernel(ctx, { dim: cfg.dim, vocab: cfg.vocab, format: gg ? this.embedW.format : f, maxRows: R }),
-      qkv: new MatmulKernel(ctx, { N: qDim + 2 * cfg.kvDim, K: cfg.dim, ...fmt(l0?.qkv), bias: true, norm, rope: fused ? ropeShape : undefined, maxRows: R, label: 'qkv' }),
-      rope: fused ? null : new RopeKvKernel(ctx, { ...ropeShape, maxRows: R }),
-      attn: new AttentionKernel(ctx, { nHeads: cfg.nHeads, nKvHeads: cfg.nKvHeads, headDim: cfg.headDim, context: opts.context, kvFormat: opts.kv, maxRows: R }),
-      out: new MatmulKernel(ctx, { N: cfg.dim, K: qDim, ...fmt(l0?.out), residual: true, maxRows: R, label: 'o' }),
-      gateUp: new MatmulKernel(ctx, { N: 2 * cfg.ffnDim, K: cfg.dim, ...fmt(l0?.gateUp), norm, swiglu: true, maxRows: R, label: 'gateUp' }),
-      down: new MatmulKernel(ctx, { N: cfg.dim, K: cfg.ffnDim, ...fmt(l0?.down), residual: true, maxRows: R, label: 'down' }),
-      layerNorm: gg ? new RmsnormKernel(ctx, cfg.dim, eps) : null,
+      embed: this.own(new EmbedKernel(ctx, { dim: cfg.dim, vocab: cfg.vocab, format: gg ? this.embedW.format : f, maxRows: R })),
+      qkv: this.own(new MatmulKernel(ctx, { N: qDim + 2 * cfg.kvDim, K: cfg.dim, ...fmt(l0?.qkv), bias: true, norm, rope: fused ? ropeShape : undefined, maxRows: R, label: 'qkv' })),
+      rope: fused ? null : this.own(new RopeKvKernel(ctx, { ...ropeShape, maxRows: R })),
+      attn: this.own(new AttentionKernel(ctx, { nHeads: cfg.nHeads, nKvHeads: cfg.nKvHeads, headDim: cfg.headDim, context: opts.context, kvFormat: opts.kv, maxRows: R })),
+      out: this.own(new MatmulKernel(ctx, { N: cfg.dim, K: qDim, ...fmt(l0?.out), residual: true, maxRows: R, label: 'o' })),
+      gateUp: this.own(new MatmulKernel(ctx, { N: 2 * cfg.ffnDim, K: cfg.dim, ...fmt(l0?.gateUp), norm, swiglu: true, maxRows: R, label: 'gateUp' })),
+      down: this.own(new MatmulKernel(ctx, { N: cfg.dim, K: cfg.ffnDim, ...fmt(l0?.down), residual: true, maxRows: R, label: 'down' })),
+      layerNorm: gg ? this.own(new RmsnormKernel(ctx, cfg.dim, eps)) : null,
       // the final norm: each row's inverse RMS in the head's prologue, the gain applied to the head's columns
-      head: new MatmulKernel(ctx, { N: cfg.vocab, K: cfg.dim, ...fmt(this.headW), norm: { eps }, gain: true, maxRows: opts.slots, label: 'lm_head' }),
-      sample: new SampleKernel(ctx, { vocab: cfg.vocab, validVocab: this.validVocab, maxRows: opts.slots }),
+      head: this.own(new MatmulKernel(ctx, { N: cfg.vocab, K: cfg.dim, ...fmt(this.headW), norm: { eps }, gain: true, maxRows: opts.slots, label: 'lm_head' })),
+      sample: this.own(new SampleKernel(ctx, { vocab: cfg.vocab, validVocab: this.validVocab, maxRows: opts.slots })),
     };
     const k = this.k;
     this.b = {
@@ -603,33 +608,19 @@ export class GpuModel implements StepOps {
     return { weights: this.memory.weights, kvCache: this.kv.bytes, activations: this.memory.activations };
   }
 
+  /** Frees everything the model created (the registry, newest first); a second call frees nothing. */
   destroy(): void {
-    // kernels' own buffers (row-count tables, tables, partials, uniforms) and the bindings' uniforms
-    if (this.k) {
-      const k = this.k;
-      for (const kernel of [k.qkv, k.rope, k.attn, k.out, k.gateUp, k.down, k.layerNorm, k.head, k.sample]) kernel?.destroy();
-    }
-    if (this.b) {
-      const params: GPUBuffer[] = [this.b.embed.params, this.b.headRows.params, this.b.headLast.params];
-      for (const l of this.b.layers) params.push(l.qkv.params, ...(l.rope ? [l.rope.params] : []), ...l.attn.params, l.out.params, l.gateUp.params, l.down.params);
-      for (const p of params) p.destroy();
-    }
-    const bufs = [this.x, this.xNorm, this.qkv, this.q, this.attnOut, this.h, this.xLast, this.logitsBuf, this.tokens, this.meta, this.finalNorm, ...this.staging];
-    for (const b of bufs) b?.destroy();
-    for (const n of this.layerNorms) {
-      n.attn.destroy();
-      n.mlp.destroy();
-    }
-    for (const w of this.layerW) {
-      destroyWeight(w.qkv);
-      destroyWeight(w.out);
-      destroyWeight(w.gateUp);
-      destroyWeight(w.down);
-      w.qkvBias.destroy();
-    }
-    if (this.embedW) destroyWeight(this.embedW);
-    if (this.headW && this.headW !== this.embedW) destroyWeight(this.headW);
-    this.kv?.destroy();
+    for (const x of this.owned.splice(0).reverse()) x.destroy();
+  }
+
+  private own<T extends { destroy(): void }>(x: T): T {
+    this.owned.push(x);
+    return x;
+  }
+
+  private ownWeight(w: GpuWeight): GpuWeight {
+    this.owned.push({ destroy: () => destroyWeight(w) });
+    return w;
   }
 }
 
