@@ -6,7 +6,7 @@
 // (planMemory's GGUF path, given the file's GgmlTensors), not in the Boxed format the request names.
 import type { ModelConfig } from '../model/config';
 import type { GpuModelOptions } from '../gpu/model';
-import { planMemory } from '../gpu/model';
+import { largestBatchWithin, limitBreach, limitError, planMemory } from '../model/memory-plan';
 import { kvLayerBytes } from '../gpu/kv';
 import type { GpuContext } from '../gpu/context';
 import type { GgmlTensors } from '../loader/gguf/checkpoint';
@@ -16,13 +16,9 @@ import { rowsPerChunk } from '../gpu/weights';
 
 const mb = (b: number) => Math.round(b / 1e6);
 
-/** The largest batch whose buffers each fit the adapter's limits (0 when not even one does). */
+/** The largest batch whose buffers each fit the adapter's limits (0 when not even one does): the plan's limit rule. */
 export function largestBatchByLimits(ctx: GpuContext, cfg: ModelConfig, opts: GpuModelOptions): number {
-  const { maxStorageBufferBindingSize: binding, maxBufferSize } = ctx.caps.limits;
-  const limit = Math.min(binding, maxBufferSize);
-  const perSlotKv = kvLayerBytes({ nLayers: cfg.nLayers, kvDim: cfg.kvDim, slots: 1, context: opts.context, format: opts.kv });
-  const perSlotLogits = cfg.vocab * 4;
-  return Math.max(0, Math.min(Math.floor(limit / perSlotKv), Math.floor(binding / perSlotLogits)));
+  return largestBatchWithin(cfg, opts, ctx.caps.limits);
 }
 
 /** Throws OutOfMemory, naming the largest batch that fits the limits, when `opts.slots` does not. */
@@ -133,22 +129,10 @@ export interface TrialAllocation {
  */
 export async function trialAllocation(ctx: GpuContext, cfg: ModelConfig, opts: GpuModelOptions, ggml?: GgmlTensors): Promise<TrialAllocation> {
   const sizes = plannedBuffers(ctx, cfg, opts, ggml);
-  const { maxStorageBufferBindingSize: binding, maxBufferSize } = ctx.caps.limits;
-  const limit = Math.min(binding, maxBufferSize);
   const total = sizes.reduce((a, b) => a + b, 0);
   const largest = Math.max(...sizes);
-  const kvLayer = kvLayerBytes({ nLayers: cfg.nLayers, kvDim: cfg.kvDim, slots: opts.slots, context: opts.context, format: opts.kv });
-  if (kvLayer > limit) {
-    throw new BoxedError('OutOfMemory', `one layer's KV cache at a context of ${opts.context} is ${mb(kvLayer)} MB, more than this GPU's largest buffer (${mb(limit)} MB): use a shorter context`, {
-      detail: { neededBytes: total, kvLayerBytes: kvLayer, limitBytes: limit },
-    });
-  }
-  const logits = opts.slots * cfg.vocab * 4;
-  if (logits > binding) {
-    throw new BoxedError('OutOfMemory', `logits for ${opts.slots} sequences (${mb(logits)} MB) exceed this GPU's largest binding (${mb(binding)} MB): use fewer parallel solutions`, {
-      detail: { neededBytes: logits, limitBytes: binding },
-    });
-  }
+  const breach = limitBreach(cfg, opts, ctx.caps.limits);
+  if (breach) throw limitError(breach, opts, breach.what === 'kvLayer' ? total : breach.bytes);
   // the activations figure is several buffers in a load; it is allocated in pieces below the limit
   const { failure, buffers } = await allocateAndFree(ctx, sizes);
   if (failure !== null) {

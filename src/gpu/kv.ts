@@ -2,34 +2,12 @@
 // (heavy mode decodes several at once). Format 'f16' packs two f16 per u32 (pack2x16float, core WGSL:
 // no shader-f16 needed); 'f32' stores plain f32.
 import type { GpuContext } from './context';
-import type { KvFormat } from '../protocol/engine';
 import { BoxedError } from '../protocol/errors';
 import { createBuffer, STORAGE } from './buffers';
+import { kvBytesPerElement, kvLayerBytes, planKvBytes, type KvShape } from '../model/memory-plan';
 
-export interface KvShape {
-  nLayers: number;
-  /** nKvHeads * headDim (even for 'f16') */
-  kvDim: number;
-  /** sequences held at once */
-  slots: number;
-  /** positions per slot */
-  context: number;
-  format: KvFormat;
-}
-
-export function kvBytesPerElement(format: KvFormat): number {
-  return format === 'f16' ? 2 : 4;
-}
-
-/** Bytes of one layer's K (or V) buffer. */
-export function kvLayerBytes(s: KvShape): number {
-  return s.slots * s.context * s.kvDim * kvBytesPerElement(s.format);
-}
-
-/** Total bytes of the cache: K and V for every layer. */
-export function planKvBytes(s: KvShape): number {
-  return 2 * s.nLayers * kvLayerBytes(s);
-}
+// the cache's byte rules live with the rest of the memory plan (src/model/memory-plan.ts)
+export { kvBytesPerElement, kvLayerBytes, planKvBytes, type KvShape } from '../model/memory-plan';
 
 // copySlot goes through a scratch buffer (WebGPU forbids a copy within one buffer), in chunks of at most this size
 const SCRATCH_BYTES = 8 * 1024 * 1024;

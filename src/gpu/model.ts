@@ -9,12 +9,13 @@ import { forward, type StepOps } from '../model/forward';
 import { mapWeights } from '../model/weights';
 import { concatRows, foldColumns, interleaveRows, ropeQuadRows } from '../model/fused';
 import type { KvFormat, MemoryPlan, WeightFormat } from '../protocol/engine';
+import { STEPS_IN_FLIGHT, activationBuffers, limitBreach, limitError, planMemory, type ActivationName } from '../model/memory-plan';
 import { BoxedError } from '../protocol/errors';
 import { packWeight, packedBytes, rowLayout } from '../loader/quant';
 import type { GpuContext } from './context';
 import type { CompileProgress } from './pipelines';
-import { USAGE, createBuffer, readF32, uploadBuffer, writeBuffer } from './buffers';
-import { uploadWeight, destroyWeight, type GpuWeight, blockRows, gpuFormatOfGgml, gpuPackedBytes, gpuRowLayout, gpuWeightBytes, joinWeights, rowsPerChunk } from './weights';
+import { STORAGE, USAGE, createBuffer, readF32, uploadBuffer, writeBuffer } from './buffers';
+import { uploadWeight, destroyWeight, type GpuWeight, blockRows, gpuFormatOfGgml, gpuRowLayout, gpuWeightBytes, joinWeights, rowsPerChunk } from './weights';
 import type { GgmlTensors } from '../loader/gguf/checkpoint';
 import { RmsnormKernel, type RmsnormBinding } from './kernels/rmsnorm';
 import { streamWeight, type RowPieceReader } from './weight-stream';
@@ -23,7 +24,7 @@ import { MatmulKernel, type MatmulBinding } from './kernels/matmul';
 import { RopeKvKernel, type RopeKvBinding } from './kernels/ropeKv';
 import { AttentionKernel, type AttentionBinding } from './kernels/attention';
 import { SampleKernel, type SampleBinding } from './kernels/sample';
-import { KvCache, planKvBytes } from './kv';
+import { KvCache } from './kv';
 import type { DispatchCost } from './context';
 import { roofline, type RooflineReport } from './roofline';
 
@@ -117,58 +118,18 @@ interface LayerBindings {
   down: MatmulBinding;
 }
 
-/** Bytes of the activation buffers for these shapes (the memory plan counts them). */
-function activationBytes(cfg: ModelConfig, o: GpuModelOptions, ggml = false): number {
-  const qDim = cfg.nHeads * cfg.headDim;
-  const rows = Math.max(o.chunk, o.slots);
-  // x, q, attn, h, tokens and meta; xNorm only for GGUF blocks (their layer norms are dispatches of their own;
-  // the final norm is in the LM head); q/k/v only when RoPE is a separate pass (GGUF blocks included)
-  const qkv = ggml || o.fuseRope === false || cfg.headDim % 4 !== 0 ? qDim + 2 * cfg.kvDim : 0;
-  const perRow = cfg.dim * (ggml ? 2 : 1) + qkv + qDim * 2 + cfg.ffnDim + 8;
-  return 4 * (rows * perRow + o.slots * (cfg.vocab + cfg.dim));
-}
-
-/** GPU bytes of a GGUF file's matrices kept in their block types (gate/up of two types: packed as `fallback`). */
-function ggmlWeightBytes(cfg: ModelConfig, g: GgmlTensors, fallback: WeightFormat): number {
-  const names = mapWeights(cfg, (n) => n);
-  const qDim = cfg.nHeads * cfg.headDim;
-  const of = (name: string, rows: number, cols: number) => gpuPackedBytes(rows, cols, gpuFormatOfGgml(g.type(name)));
-  let bytes = of(names.embed, cfg.vocab, cfg.dim) + cfg.dim * 4 + (names.lmHead ? of(names.lmHead, cfg.vocab, cfg.dim) : 0);
-  for (const l of names.layers) {
-    bytes += of(l.wq, qDim, cfg.dim) + of(l.wk, cfg.kvDim, cfg.dim) + of(l.wv, cfg.kvDim, cfg.dim) + (qDim + 2 * cfg.kvDim) * 4 + 2 * cfg.dim * 4;
-    bytes += of(l.wo, cfg.dim, qDim) + of(l.wDown, cfg.dim, cfg.ffnDim);
-    bytes += g.type(l.wGate) === g.type(l.wUp) ? of(l.wGate, cfg.ffnDim, cfg.dim) + of(l.wUp, cfg.ffnDim, cfg.dim) : packedBytes(2 * cfg.ffnDim, cfg.dim, fallback);
-  }
-  return bytes;
-}
-
-export function planMemory(cfg: ModelConfig, o: GpuModelOptions, ggml?: GgmlTensors): MemoryPlan {
-  const qDim = cfg.nHeads * cfg.headDim;
-  const f = o.weights;
-  if (ggml) {
-    const weights = ggmlWeightBytes(cfg, ggml, f);
-    const kvCache = planKvBytes({ nLayers: cfg.nLayers, kvDim: cfg.kvDim, slots: o.slots, context: o.context, format: o.kv });
-    const activations = activationBytes(cfg, o, true);
-    return { weights, kvCache, activations, total: weights + kvCache + activations };
-  }
-  let weights = packedBytes(cfg.vocab, cfg.dim, f) + cfg.dim * 4;
-  if (!cfg.tiedEmbeddings) weights += packedBytes(cfg.vocab, cfg.dim, f);
-  weights +=
-    cfg.nLayers *
-    (packedBytes(qDim + 2 * cfg.kvDim, cfg.dim, f) +
-      (qDim + 2 * cfg.kvDim) * 4 +
-      packedBytes(cfg.dim, qDim, f) +
-      packedBytes(2 * cfg.ffnDim, cfg.dim, f) +
-      packedBytes(cfg.dim, cfg.ffnDim, f));
-  const kvCache = planKvBytes({ nLayers: cfg.nLayers, kvDim: cfg.kvDim, slots: o.slots, context: o.context, format: o.kv });
-  const activations = activationBytes(cfg, o);
-  return { weights, kvCache, activations, total: weights + kvCache + activations };
-}
+// the memory plan is one pure formula (src/model/memory-plan.ts): allocate() below creates its activation table
+export { planMemory } from '../model/memory-plan';
 
 export type LoadProgress = (tensor: string, done: number, total: number) => void;
 
 export class GpuModel implements StepOps {
   readonly memory: MemoryPlan;
+  /**
+   * Everything this model created that holds GPU memory (buffers, weights, the KV cache, kernels with their
+   * tables and bindings' uniforms), registered where it is created: destroy() destroys exactly this list.
+   */
+  private readonly owned: { destroy(): void }[] = [];
   // weights
   private embedW!: GpuWeight;
   private headW!: GpuWeight;
@@ -232,7 +193,9 @@ export class GpuModel implements StepOps {
     ggml: GgmlTensors | null = null,
   ) {
     this.ggml = ggml;
-    this.memory = planMemory(cfg, opts, ggml ?? undefined);
+    // GGUF blocks are uploaded as stored, not in RoPE-quad order: their RoPE stays a pass of its own
+    this.ropeFused = opts.fuseRope !== false && this.canFuseRope() && ggml === null;
+    this.memory = planMemory(cfg, this.planOptions, ggml ?? undefined);
     this.metaScratch = new Uint32Array(2 * Math.max(opts.chunk, opts.slots));
   }
 
@@ -241,7 +204,12 @@ export class GpuModel implements StepOps {
    * buffer). Three hides a readback's latency (a map callback can take longer than a step on a fast GPU)
    * behind two steps of GPU work.
    */
-  readonly stepsInFlight = 3;
+  readonly stepsInFlight = STEPS_IN_FLIGHT;
+
+  /** The options the memory plan is made for: the model's, with the RoPE fusion as decided for this device. */
+  private get planOptions(): GpuModelOptions {
+    return { ...this.opts, fuseRope: this.ropeFused };
+  }
 
   get rowsPerStep(): number {
     return Math.max(this.opts.chunk, this.opts.slots);
@@ -256,8 +224,6 @@ export class GpuModel implements StepOps {
     if (opts.slots < 1 || opts.chunk < 1 || opts.context < 2) throw new BoxedError('InvalidRequest', `bad model options ${JSON.stringify(opts)}`);
     if (cfg.headDim % 2 !== 0) throw new BoxedError('ModelFormat', `head_dim ${cfg.headDim} must be even for RoPE`);
     const m = new GpuModel(ctx, cfg, opts, Math.min(validVocab, cfg.vocab), reader.ggml ?? null);
-    // GGUF blocks are uploaded as stored, not in RoPE-quad order: their RoPE stays a pass of its own
-    m.ropeFused = opts.fuseRope !== false && m.canFuseRope() && m.ggml === null;
     ctx.device.pushErrorScope('out-of-memory');
     let failure: unknown = null;
     try {
@@ -294,30 +260,29 @@ export class GpuModel implements StepOps {
     return per >= n || per % 4 === 0;
   }
 
+  /** Creates the KV cache and exactly the memory plan's activation buffers (nothing else lists their widths). */
   private allocate(): void {
     const { cfg, opts, ctx } = this;
-    const R = this.rowsPerStep;
-    const qDim = cfg.nHeads * cfg.headDim;
-    this.kv = new KvCache(ctx, { nLayers: cfg.nLayers, kvDim: cfg.kvDim, slots: opts.slots, context: opts.context, format: opts.kv });
-    this.x = createBuffer(ctx, 'x', R * cfg.dim * 4);
-    if (this.ggml) this.xNorm = createBuffer(ctx, 'xNorm', R * cfg.dim * 4);
-    if (!this.ropeFused) this.qkv = createBuffer(ctx, 'qkv', R * (qDim + 2 * cfg.kvDim) * 4);
-    this.q = createBuffer(ctx, 'q', R * qDim * 4);
-    this.attnOut = createBuffer(ctx, 'attn', R * qDim * 4);
-    this.h = createBuffer(ctx, 'h', R * cfg.ffnDim * 4);
-    this.xLast = createBuffer(ctx, 'xLast', opts.slots * cfg.dim * 4);
-    const logitsBytes = opts.slots * cfg.vocab * 4;
-    if (logitsBytes > ctx.caps.limits.maxStorageBufferBindingSize) {
-      throw new BoxedError('OutOfMemory', `logits for ${opts.slots} sequences (${mb(logitsBytes)} MB) exceed this GPU's largest binding (${mb(ctx.caps.limits.maxStorageBufferBindingSize)} MB): use fewer parallel solutions`, {
-        detail: { neededBytes: logitsBytes, limitBytes: ctx.caps.limits.maxStorageBufferBindingSize },
-      });
+    const breach = limitBreach(cfg, opts, ctx.caps.limits);
+    if (breach) throw limitError(breach, opts);
+    this.kv = this.own(new KvCache(ctx, { nLayers: cfg.nLayers, kvDim: cfg.kvDim, slots: opts.slots, context: opts.context, format: opts.kv }));
+    const made = new Map<ActivationName, GPUBuffer[]>();
+    for (const a of activationBuffers(cfg, this.planOptions, this.ggml !== null)) {
+      const usage = a.readback ? USAGE.MAP_READ | USAGE.COPY_DST : STORAGE;
+      made.set(a.name, Array.from({ length: a.copies }, (_, i) => this.own(createBuffer(ctx, a.copies > 1 ? `${a.name}${i}` : a.name, a.rows * a.width * 4, usage))));
     }
-    this.logitsBuf = createBuffer(ctx, 'logits', logitsBytes);
-    this.tokens = createBuffer(ctx, 'tokens', R * 4);
-    this.meta = createBuffer(ctx, 'meta', R * 8);
-    for (let i = 0; i < this.stepsInFlight; i++) {
-      this.staging.push(ctx.device.createBuffer({ label: `tokens:readback${i}`, size: Math.max(16, R * 4), usage: USAGE.MAP_READ | USAGE.COPY_DST }));
-    }
+    const one = (name: ActivationName) => made.get(name)?.[0] ?? null;
+    this.x = one('x')!;
+    this.xNorm = one('xNorm');
+    this.qkv = one('qkv');
+    this.q = one('q')!;
+    this.attnOut = one('attnOut')!;
+    this.h = one('h')!;
+    this.xLast = one('xLast')!;
+    this.logitsBuf = one('logits')!;
+    this.tokens = one('tokens')!;
+    this.meta = one('meta')!;
+    this.staging = made.get('staging') ?? [];
   }
 
   private async uploadWeights(reader: TensorReader, onProgress?: LoadProgress): Promise<void> {
@@ -331,15 +296,15 @@ export class GpuModel implements StepOps {
 
     // every matrix streams to the GPU a piece of rows at a time (weight-stream.ts): JS never holds a whole tensor
     const { dim, kvDim, ffnDim } = cfg;
-    this.embedW = await streamWeight(ctx, 'embed', cfg.vocab, dim, f, rowSource(reader, names.embed, dim));
+    this.embedW = this.ownWeight(await streamWeight(ctx, 'embed', cfg.vocab, dim, f, rowSource(reader, names.embed, dim)));
     tick(names.embed);
     if (names.lmHead) {
-      this.headW = await streamWeight(ctx, 'lm_head', cfg.vocab, dim, f, rowSource(reader, names.lmHead, dim));
+      this.headW = this.ownWeight(await streamWeight(ctx, 'lm_head', cfg.vocab, dim, f, rowSource(reader, names.lmHead, dim)));
       tick(names.lmHead);
     } else {
       this.headW = this.embedW;
     }
-    this.finalNorm = uploadBuffer(ctx, 'norm', await reader.read(names.norm));
+    this.finalNorm = this.own(uploadBuffer(ctx, 'norm', await reader.read(names.norm)));
     tick(names.norm);
 
     const qDim = cfg.nHeads * cfg.headDim;
@@ -361,11 +326,11 @@ export class GpuModel implements StepOps {
       const up = rowSource(reader, n.wUp, dim);
       const gateUpRows: RowPieceReader = async (start, count) => interleaveRows(await gate(start / 2, count / 2), await up(start / 2, count / 2), count / 2, dim);
       this.layerW.push({
-        qkv: await streamWeight(ctx, `L${l}.qkv`, qDim + 2 * kvDim, dim, f, async (s, c) => wqkv.subarray(s * dim, (s + c) * dim)),
-        qkvBias: uploadBuffer(ctx, `L${l}.qkv.bias`, bqkv),
-        out: await streamWeight(ctx, `L${l}.o`, dim, qDim, f, rowSource(reader, n.wo, qDim)),
-        gateUp: await streamWeight(ctx, `L${l}.gateUp`, 2 * ffnDim, dim, f, async (s, c) => foldColumns(await gateUpRows(s, c), mlpNorm, dim), { rowMultiple: 2 }),
-        down: await streamWeight(ctx, `L${l}.down`, dim, ffnDim, f, rowSource(reader, n.wDown, ffnDim)),
+        qkv: this.ownWeight(await streamWeight(ctx, `L${l}.qkv`, qDim + 2 * kvDim, dim, f, async (s, c) => wqkv.subarray(s * dim, (s + c) * dim))),
+        qkvBias: this.own(uploadBuffer(ctx, `L${l}.qkv.bias`, bqkv)),
+        out: this.ownWeight(await streamWeight(ctx, `L${l}.o`, dim, qDim, f, rowSource(reader, n.wo, qDim))),
+        gateUp: this.ownWeight(await streamWeight(ctx, `L${l}.gateUp`, 2 * ffnDim, dim, f, async (s, c) => foldColumns(await gateUpRows(s, c), mlpNorm, dim), { rowMultiple: 2 })),
+        down: this.ownWeight(await streamWeight(ctx, `L${l}.down`, dim, ffnDim, f, rowSource(reader, n.wDown, ffnDim))),
       });
       tick(`model.layers.${l}`);
     }
@@ -379,34 +344,34 @@ export class GpuModel implements StepOps {
     let done = 0;
     const tick = (name: string) => onProgress?.(name, ++done, total);
     const qDim = cfg.nHeads * cfg.headDim;
-    this.embedW = await uploadGgml(ctx, 'embed', g, [names.embed], [cfg.vocab], cfg.dim);
+    this.embedW = this.ownWeight(await uploadGgml(ctx, 'embed', g, [names.embed], [cfg.vocab], cfg.dim));
     tick(names.embed);
     if (names.lmHead) {
-      this.headW = await uploadGgml(ctx, 'lm_head', g, [names.lmHead], [cfg.vocab], cfg.dim);
+      this.headW = this.ownWeight(await uploadGgml(ctx, 'lm_head', g, [names.lmHead], [cfg.vocab], cfg.dim));
       tick(names.lmHead);
     } else {
       this.headW = this.embedW;
     }
-    this.finalNorm = uploadBuffer(ctx, 'norm', await reader.read(names.norm));
+    this.finalNorm = this.own(uploadBuffer(ctx, 'norm', await reader.read(names.norm)));
     tick(names.norm);
     for (let l = 0; l < cfg.nLayers; l++) {
       const n = names.layers[l];
       const bqkv = concatRows([await reader.read(n.bq), await reader.read(n.bk), await reader.read(n.bv)]);
       let gateUp: GpuWeight;
       if (g.type(n.wGate) === g.type(n.wUp)) {
-        gateUp = await uploadGgml(ctx, `L${l}.gateUp`, g, [n.wGate, n.wUp], [cfg.ffnDim, cfg.ffnDim], cfg.dim, true);
+        gateUp = this.ownWeight(await uploadGgml(ctx, `L${l}.gateUp`, g, [n.wGate, n.wUp], [cfg.ffnDim, cfg.ffnDim], cfg.dim, true));
       } else {
         // gate and up of two types cannot share one row layout: decoded and packed in the --weights format
-        gateUp = uploadWeight(ctx, `L${l}.gateUp`, packWeight(interleaveRows(await reader.read(n.wGate), await reader.read(n.wUp), cfg.ffnDim, cfg.dim), 2 * cfg.ffnDim, cfg.dim, opts.weights));
+        gateUp = this.ownWeight(uploadWeight(ctx, `L${l}.gateUp`, packWeight(interleaveRows(await reader.read(n.wGate), await reader.read(n.wUp), cfg.ffnDim, cfg.dim), 2 * cfg.ffnDim, cfg.dim, opts.weights)));
       }
       this.layerW.push({
-        qkv: await uploadGgml(ctx, `L${l}.qkv`, g, [n.wq, n.wk, n.wv], [qDim, cfg.kvDim, cfg.kvDim], cfg.dim),
-        qkvBias: uploadBuffer(ctx, `L${l}.qkv.bias`, bqkv),
-        out: await uploadGgml(ctx, `L${l}.o`, g, [n.wo], [cfg.dim], qDim),
+        qkv: this.ownWeight(await uploadGgml(ctx, `L${l}.qkv`, g, [n.wq, n.wk, n.wv], [qDim, cfg.kvDim, cfg.kvDim], cfg.dim)),
+        qkvBias: this.own(uploadBuffer(ctx, `L${l}.qkv.bias`, bqkv)),
+        out: this.ownWeight(await uploadGgml(ctx, `L${l}.o`, g, [n.wo], [cfg.dim], qDim)),
         gateUp,
-        down: await uploadGgml(ctx, `L${l}.down`, g, [n.wDown], [cfg.dim], cfg.ffnDim),
+        down: this.ownWeight(await uploadGgml(ctx, `L${l}.down`, g, [n.wDown], [cfg.dim], cfg.ffnDim)),
       });
-      this.layerNorms.push({ attn: uploadBuffer(ctx, `L${l}.attnNorm`, await reader.read(n.attnNorm)), mlp: uploadBuffer(ctx, `L${l}.mlpNorm`, await reader.read(n.mlpNorm)) });
+      this.layerNorms.push({ attn: this.own(uploadBuffer(ctx, `L${l}.attnNorm`, await reader.read(n.attnNorm))), mlp: this.own(uploadBuffer(ctx, `L${l}.mlpNorm`, await reader.read(n.mlpNorm))) });
       tick(`model.layers.${l}`);
     }
   }
@@ -425,17 +390,17 @@ export class GpuModel implements StepOps {
     const fmt = (w: GpuWeight | undefined) => (gg && w ? { format: w.format, anyFormat: true } : { format: f });
     const norm = gg ? undefined : { eps };
     this.k = {
-      embed: new EmbedKernel(ctx, { dim: cfg.dim, vocab: cfg.vocab, format: gg ? this.embedW.format : f, maxRows: R }),
-      qkv: new MatmulKernel(ctx, { N: qDim + 2 * cfg.kvDim, K: cfg.dim, ...fmt(l0?.qkv), bias: true, norm, rope: fused ? ropeShape : undefined, maxRows: R, label: 'qkv' }),
-      rope: fused ? null : new RopeKvKernel(ctx, { ...ropeShape, maxRows: R }),
-      attn: new AttentionKernel(ctx, { nHeads: cfg.nHeads, nKvHeads: cfg.nKvHeads, headDim: cfg.headDim, context: opts.context, kvFormat: opts.kv, maxRows: R }),
-      out: new MatmulKernel(ctx, { N: cfg.dim, K: qDim, ...fmt(l0?.out), residual: true, maxRows: R, label: 'o' }),
-      gateUp: new MatmulKernel(ctx, { N: 2 * cfg.ffnDim, K: cfg.dim, ...fmt(l0?.gateUp), norm, swiglu: true, maxRows: R, label: 'gateUp' }),
-      down: new MatmulKernel(ctx, { N: cfg.dim, K: cfg.ffnDim, ...fmt(l0?.down), residual: true, maxRows: R, label: 'down' }),
-      layerNorm: gg ? new RmsnormKernel(ctx, cfg.dim, eps) : null,
+      embed: this.own(new EmbedKernel(ctx, { dim: cfg.dim, vocab: cfg.vocab, format: gg ? this.embedW.format : f, maxRows: R })),
+      qkv: this.own(new MatmulKernel(ctx, { N: qDim + 2 * cfg.kvDim, K: cfg.dim, ...fmt(l0?.qkv), bias: true, norm, rope: fused ? ropeShape : undefined, maxRows: R, label: 'qkv' })),
+      rope: fused ? null : this.own(new RopeKvKernel(ctx, { ...ropeShape, maxRows: R })),
+      attn: this.own(new AttentionKernel(ctx, { nHeads: cfg.nHeads, nKvHeads: cfg.nKvHeads, headDim: cfg.headDim, context: opts.context, kvFormat: opts.kv, maxRows: R })),
+      out: this.own(new MatmulKernel(ctx, { N: cfg.dim, K: qDim, ...fmt(l0?.out), residual: true, maxRows: R, label: 'o' })),
+      gateUp: this.own(new MatmulKernel(ctx, { N: 2 * cfg.ffnDim, K: cfg.dim, ...fmt(l0?.gateUp), norm, swiglu: true, maxRows: R, label: 'gateUp' })),
+      down: this.own(new MatmulKernel(ctx, { N: cfg.dim, K: cfg.ffnDim, ...fmt(l0?.down), residual: true, maxRows: R, label: 'down' })),
+      layerNorm: gg ? this.own(new RmsnormKernel(ctx, cfg.dim, eps)) : null,
       // the final norm: each row's inverse RMS in the head's prologue, the gain applied to the head's columns
-      head: new MatmulKernel(ctx, { N: cfg.vocab, K: cfg.dim, ...fmt(this.headW), norm: { eps }, gain: true, maxRows: opts.slots, label: 'lm_head' }),
-      sample: new SampleKernel(ctx, { vocab: cfg.vocab, validVocab: this.validVocab, maxRows: opts.slots }),
+      head: this.own(new MatmulKernel(ctx, { N: cfg.vocab, K: cfg.dim, ...fmt(this.headW), norm: { eps }, gain: true, maxRows: opts.slots, label: 'lm_head' })),
+      sample: this.own(new SampleKernel(ctx, { vocab: cfg.vocab, validVocab: this.validVocab, maxRows: opts.slots })),
     };
     const k = this.k;
     this.b = {
@@ -643,33 +608,19 @@ export class GpuModel implements StepOps {
     return { weights: this.memory.weights, kvCache: this.kv.bytes, activations: this.memory.activations };
   }
 
+  /** Frees everything the model created (the registry, newest first); a second call frees nothing. */
   destroy(): void {
-    // kernels' own buffers (row-count tables, tables, partials, uniforms) and the bindings' uniforms
-    if (this.k) {
-      const k = this.k;
-      for (const kernel of [k.qkv, k.rope, k.attn, k.out, k.gateUp, k.down, k.layerNorm, k.head, k.sample]) kernel?.destroy();
-    }
-    if (this.b) {
-      const params: GPUBuffer[] = [this.b.embed.params, this.b.headRows.params, this.b.headLast.params];
-      for (const l of this.b.layers) params.push(l.qkv.params, ...(l.rope ? [l.rope.params] : []), ...l.attn.params, l.out.params, l.gateUp.params, l.down.params);
-      for (const p of params) p.destroy();
-    }
-    const bufs = [this.x, this.xNorm, this.qkv, this.q, this.attnOut, this.h, this.xLast, this.logitsBuf, this.tokens, this.meta, this.finalNorm, ...this.staging];
-    for (const b of bufs) b?.destroy();
-    for (const n of this.layerNorms) {
-      n.attn.destroy();
-      n.mlp.destroy();
-    }
-    for (const w of this.layerW) {
-      destroyWeight(w.qkv);
-      destroyWeight(w.out);
-      destroyWeight(w.gateUp);
-      destroyWeight(w.down);
-      w.qkvBias.destroy();
-    }
-    if (this.embedW) destroyWeight(this.embedW);
-    if (this.headW && this.headW !== this.embedW) destroyWeight(this.headW);
-    this.kv?.destroy();
+    for (const x of this.owned.splice(0).reverse()) x.destroy();
+  }
+
+  private own<T extends { destroy(): void }>(x: T): T {
+    this.owned.push(x);
+    return x;
+  }
+
+  private ownWeight(w: GpuWeight): GpuWeight {
+    this.owned.push({ destroy: () => destroyWeight(w) });
+    return w;
   }
 }
 

@@ -30,18 +30,26 @@ export async function streamWeight(ctx: GpuContext, label: string, rows: number,
   const pieceRows = Math.max(multiple, Math.floor((opts.pieceValues ?? PIECE_VALUES) / cols / multiple) * multiple);
   const chunks: GpuWeightChunk[] = [];
   const scaled = groupsPerRow > 0;
-  for (let rowStart = 0; rowStart < rows; rowStart += per) {
-    const n = Math.min(per, rows - rowStart);
-    const name = chunks.length === 0 && n === rows ? label : `${label}#${chunks.length}`;
-    const data = ctx.device.createBuffer({ label: name, size: Math.max(16, n * wordsPerRow * 4), usage: STORAGE });
-    const scales = scaled ? ctx.device.createBuffer({ label: `${name}.scales`, size: Math.max(16, n * groupsPerRow * 4), usage: STORAGE }) : null;
-    for (let r = 0; r < n; r += pieceRows) {
-      const count = Math.min(pieceRows, n - r);
-      const p = packWeight(await read(rowStart + r, count), count, cols, format);
-      writeBuffer(ctx, data, r * wordsPerRow * 4, p.data);
-      if (scales && p.scales) writeBuffer(ctx, scales, r * groupsPerRow * 4, p.scales);
+  const made: GPUBuffer[] = [];
+  try {
+    for (let rowStart = 0; rowStart < rows; rowStart += per) {
+      const n = Math.min(per, rows - rowStart);
+      const name = chunks.length === 0 && n === rows ? label : `${label}#${chunks.length}`;
+      const data = ctx.device.createBuffer({ label: name, size: Math.max(16, n * wordsPerRow * 4), usage: STORAGE });
+      const scales = scaled ? ctx.device.createBuffer({ label: `${name}.scales`, size: Math.max(16, n * groupsPerRow * 4), usage: STORAGE }) : null;
+      made.push(data, ...(scales ? [scales] : []));
+      for (let r = 0; r < n; r += pieceRows) {
+        const count = Math.min(pieceRows, n - r);
+        const p = packWeight(await read(rowStart + r, count), count, cols, format);
+        writeBuffer(ctx, data, r * wordsPerRow * 4, p.data);
+        if (scales && p.scales) writeBuffer(ctx, scales, r * groupsPerRow * 4, p.scales);
+      }
+      chunks.push({ format, wordsPerRow, groupsPerRow, data, scales, rowStart, rows: n });
     }
-    chunks.push({ format, wordsPerRow, groupsPerRow, data, scales, rowStart, rows: n });
+  } catch (e) {
+    // a piece that could not be read or packed: the buffers made so far belong to no weight
+    for (const b of made) b.destroy();
+    throw e;
   }
   return { label, format, rows, cols, wordsPerRow, groupsPerRow, chunks };
 }

@@ -17,7 +17,7 @@ describe('GPU memory per size, format and context', () => {
     const sevenB = modelSize('7B').config;
     const q4 = estimateMemory(sevenB, 'q4', 8192);
     const f16 = estimateMemory(sevenB, 'f16', 8192);
-    expect(f16.weights / q4.weights).toBeCloseTo(2 / 0.625, 5);
+    expect(f16.weights / q4.weights).toBeCloseTo(2 / 0.625, 3); // the biases and norms are f32 in both
     expect(q4.kvCache).toBe(f16.kvCache);
   });
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_SHAPE, estimateMemory, memoryEstimateFor, parameterCount } from './memory-estimate';
-import { modelSize } from '../model/config-sizes';
+import { MODEL_SIZES, modelSize } from '../model/config-sizes';
+import { DEFAULT_PREFILL_CHUNK, planMemory } from '../model/memory-plan';
 
 describe('estimateMemory', () => {
   it('counts the 1.5B model at its published size', () => {
@@ -16,7 +17,19 @@ describe('estimateMemory', () => {
     expect(big.weights / small.weights).toBeGreaterThan(4);
     expect(estimateMemory(DEFAULT_SHAPE, 'q4', 8192).kvCache).toBe(2 * small.kvCache);
     expect(small.kvCache).toBe(4096 * 28 * 2 * 256 * 2);
-    expect(estimateMemory(DEFAULT_SHAPE, 'f16', 4096).weights).toBe(parameterCount(DEFAULT_SHAPE) * 2);
+    // f16: 2 bytes a matrix value; the qkv biases and the final norm stay f32
+    expect(estimateMemory(DEFAULT_SHAPE, 'f16', 4096).weights).toBe(parameterCount(DEFAULT_SHAPE) * 2 + (28 * (1536 + 2 * 256) + 1536) * 4);
+  });
+
+  it("is the engine's memory plan for the shapes (f16 KV, the default prefill chunk), activations included", () => {
+    for (const m of MODEL_SIZES) {
+      for (const f of ['q4', 'q8', 'f16', 'f32'] as const) {
+        const e = estimateMemory(m.config, f, 8192, 3);
+        expect(e).toEqual(planMemory(m.config, { weights: f, kv: 'f16', context: 8192, slots: 3, chunk: DEFAULT_PREFILL_CHUNK }));
+        expect(e.total).toBe(e.weights + e.kvCache + e.activations);
+        expect(e.activations).toBeGreaterThan(0);
+      }
+    }
   });
 });
 

@@ -1,21 +1,19 @@
 // A memory need before any weight is read, so the start screen can warn: from the named repository's
 // config.json when it could be read (use-memory-estimate.ts), else from Qwen2.5-1.5B's published shapes.
-// The real plan (ModelInfo.memory) replaces it after loading.
-import type { ModelConfig } from '../model/config';
-import type { GpuReport, WeightFormat } from '../protocol/engine';
+// The numbers are the engine's own memory plan (src/model/memory-plan.ts) for those shapes, with the engine's
+// default KV format and prefill chunk; the loaded model's plan (ModelInfo.memory) replaces it after loading.
+import type { GpuReport, KvFormat, MemoryPlan, WeightFormat } from '../protocol/engine';
+import { DEFAULT_PREFILL_CHUNK, limitBreach, planMemory, type PlanShape } from '../model/memory-plan';
+import { DEFAULT_SIZE, modelSize } from '../model/config-sizes';
 import type { Settings } from '../state/settings';
 
-export type ModelShape = Pick<ModelConfig, 'dim' | 'ffnDim' | 'nLayers' | 'nHeads' | 'headDim' | 'kvDim' | 'vocab' | 'tiedEmbeddings'>;
+export type ModelShape = PlanShape;
 
-/** Qwen2.5-1.5B (and OpenReasoning-Nemotron-1.5B), used until a repository's own config.json is read. */
-export const DEFAULT_SHAPE: ModelShape = { dim: 1536, ffnDim: 8960, nLayers: 28, nHeads: 12, headDim: 128, kvDim: 256, vocab: 151936, tiedEmbeddings: true };
+/** Qwen2.5-1.5B (and OpenReasoning-Nemotron-1.5B), from the size table: used until a repository's own config.json is read. */
+export const DEFAULT_SHAPE: ModelShape = modelSize(DEFAULT_SIZE).config;
 
-/** Bytes per stored weight: q4 and q8 keep one f32 scale per group of 32 values. */
-const BYTES_PER_WEIGHT: Record<WeightFormat, number> = { q4: 0.5 + 4 / 32, q8: 1 + 4 / 32, f16: 2, f32: 4 };
-/** The KV cache is f16: 2 bytes a value. */
-const KV_BYTES = 2;
-/** Activations and staging buffers, roughly. */
-const OVERHEAD = 64 * 1024 * 1024;
+/** The KV cache format the engine loads with unless told otherwise. */
+const KV: KvFormat = 'f16';
 
 /** The matrix weights of a Qwen2 model of this shape (embedding, layers, an untied LM head). */
 export function parameterCount(s: ModelShape): number {
@@ -26,10 +24,8 @@ export function parameterCount(s: ModelShape): number {
 }
 
 /** `slots`: sequences decoded at once (heavy mode holds one KV cache of `context` positions per solution). */
-export function estimateMemory(shape: ModelShape, weights: WeightFormat, context: number, slots = 1): { weights: number; kvCache: number; total: number } {
-  const w = parameterCount(shape) * BYTES_PER_WEIGHT[weights];
-  const kv = slots * context * shape.nLayers * 2 * shape.kvDim * KV_BYTES; // K and V
-  return { weights: w, kvCache: kv, total: w + kv + OVERHEAD };
+export function estimateMemory(shape: ModelShape, weights: WeightFormat, context: number, slots = 1): MemoryPlan {
+  return planMemory(shape, { weights, kv: KV, context, slots, chunk: DEFAULT_PREFILL_CHUNK });
 }
 
 /**
@@ -60,14 +56,11 @@ export interface AdapterFacts {
 const gb = (b: number) => `${(b / 1e9).toFixed(b < 100e9 ? 1 : 0)} GB`;
 
 export function fitVerdict(shape: ModelShape, weights: WeightFormat, context: number, slots: number, gpu: AdapterFacts): FitVerdict {
-  const { maxBufferSize, maxStorageBufferBindingSize: binding } = gpu.limits;
-  const limit = Math.min(maxBufferSize, binding);
-  const kvLayer = slots * context * shape.kvDim * KV_BYTES;
-  if (kvLayer > limit) {
-    return { kind: 'no', text: `This GPU cannot hold it at this context: one layer's KV cache is ${gb(kvLayer)}, more than its largest buffer (${gb(limit)}). Use a shorter context.` };
+  const breach = limitBreach(shape, { kv: KV, context, slots }, gpu.limits);
+  if (breach?.what === 'kvLayer') {
+    return { kind: 'no', text: `This GPU cannot hold it at this context: one layer's KV cache is ${gb(breach.bytes)}, more than its largest buffer (${gb(breach.limit)}). Use a shorter context.` };
   }
-  const logits = slots * shape.vocab * 4;
-  if (logits > binding) return { kind: 'no', text: `This GPU cannot hold it: the logits of ${slots} solutions (${gb(logits)}) exceed its largest binding (${gb(binding)}).` };
+  if (breach) return { kind: 'no', text: `This GPU cannot hold it: the logits of ${slots} solutions (${gb(breach.bytes)}) exceed its largest binding (${gb(breach.limit)}).` };
   const total = estimateMemory(shape, weights, context, slots).total;
   const unified = gpu.adapter.vendor.toLowerCase() === 'apple';
   const maybe = unified ? FIT_THRESHOLDS.maybeUnified : FIT_THRESHOLDS.maybe;
@@ -78,10 +71,8 @@ export function fitVerdict(shape: ModelShape, weights: WeightFormat, context: nu
   return { kind: 'unlikely', text: `This GPU probably cannot hold it: about ${gb(total)} is more than ${unified ? 'a Mac' : 'a graphics card'} usually has. Use a server instead.` };
 }
 
-export interface MemoryEstimate {
-  weights: number;
-  kvCache: number;
-  total: number;
+/** The memory plan for the shapes (weights, KV cache, activations, total), and what it is for. */
+export interface MemoryEstimate extends MemoryPlan {
   /** The repository whose config.json gave the shapes, or null for the 1.5B defaults. */
   from: string | null;
   /** What the figure is for, in words: the .gguf file, the repository, or "a model of the 1.5B size". */
@@ -102,7 +93,7 @@ export function memoryEstimateFor(
   const named = from ? from.split('/').pop()! : 'a model of the 1.5B size';
   if (s.file && ggufBytes !== null) {
     const weights = ggufBytes;
-    return { weights, kvCache: e.kvCache, total: e.total - e.weights + weights, from, subject: s.file.split('/').pop()! };
+    return { ...e, weights, total: e.total - e.weights + weights, from, subject: s.file.split('/').pop()! };
   }
   return { ...e, from, subject: s.file ? `${named} (the .gguf file's size is not listed yet)` : named };
 }

@@ -120,6 +120,8 @@ export class AttentionKernel {
   private readonly layouts: { main: GPUBindGroupLayout; decode: GPUBindGroupLayout; combine: GPUBindGroupLayout };
   /** [4 + partRecords * (4 + headDim)] f32: a header (nSplits), then the decode path's partial records */
   private readonly part: GPUBuffer;
+  /** the params buffers of the bindings this kernel made */
+  private readonly bound: GPUBuffer[] = [];
   private readonly partRows: number;
   private readonly partRecords: number;
   private readonly wg: number;
@@ -163,6 +165,7 @@ export class AttentionKernel {
     // so shader compilers do not unroll them fully (lavapipe then compiles for tens of seconds)
     const makeParams = ({ bk, br }: Tiling) => {
       const buf = createBuffer(this.ctx, 'attention.params', 48, UNIFORM);
+      this.bound.push(buf);
       const raw = new ArrayBuffer(48);
       new Uint32Array(raw).set([nHeads, nKvHeads, context, slots, 0, this.partRecords, 0, headDim, bk, br]);
       new Float32Array(raw, 16, 1)[0] = 1 / Math.sqrt(headDim);
@@ -268,7 +271,9 @@ export class AttentionKernel {
     return { kernel: 'attention-combine', workgroups: nHeads * rows, threads: this.wg, bytesRead: partBytes, bytesWritten: rows * nHeads * headDim * 4, flops: 2 * rows * nHeads * splits * headDim, chain: Math.ceil(splits / (4 * groups)) + 2 };
   }
 
+  /** Frees the partials and every binding's params buffers. */
   destroy(): void {
     this.part.destroy();
+    for (const b of this.bound.splice(0)) b.destroy();
   }
 }

@@ -27,6 +27,8 @@ export class EmbedKernel {
   readonly pipeline: PipelineHandle;
   private readonly layout: GPUBindGroupLayout;
   private readonly paramsStride: number;
+  /** the params buffers of the bindings this kernel made */
+  private readonly bound: GPUBuffer[] = [];
   private readonly wg: number;
   /** bytes of one packed embedding row (data + scales) */
   private readonly rowBytes: number;
@@ -73,6 +75,7 @@ export class EmbedKernel {
     if (w.chunks.length === 0) throw new BoxedError('Internal', `embed: weight ${w.label} was destroyed`);
     const stride = this.paramsStride;
     const params = createBuffer(this.ctx, 'embed.params', w.chunks.length * stride, UNIFORM);
+    this.bound.push(params);
     const raw = new Uint32Array((w.chunks.length * stride) / 4);
     const layout = this.layout;
     const groups = w.chunks.map((c, i) => {
@@ -88,6 +91,11 @@ export class EmbedKernel {
     });
     writeBuffer(this.ctx, params, 0, raw);
     return { groups, params };
+  }
+
+  /** Frees every binding's params buffer (the kernel has no other buffers). */
+  destroy(): void {
+    for (const b of this.bound.splice(0)) b.destroy();
   }
 
   /** Records x[r, :] = embedding[tokens[r], :] for r < rows. Allocates nothing. */

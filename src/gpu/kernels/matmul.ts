@@ -185,6 +185,8 @@ export class MatmulKernel {
   private readonly rowsGroups: GPUBindGroup[] = [];
   /** rope: the (cos, sin) table [context, headDim / 2], built once in float64 */
   private readonly ropeTable: GPUBuffer | null = null;
+  /** the params buffers of the bindings this kernel made (destroy() frees them with the tables) */
+  private readonly bound: GPUBuffer[] = [];
 
   constructor(
     private readonly ctx: GpuContext,
@@ -202,6 +204,12 @@ export class MatmulKernel {
     }
     this.outWidth = swiglu ? N / 2 : rope ? rope.nHeads * rope.headDim : N;
     const lim = ctx.caps.limits;
+    if (rope) {
+      // checked before any buffer is made
+      const tableBytes = rope.context * rope.headDim * 4;
+      const limit = lim.maxStorageBufferBindingSize;
+      if (tableBytes > limit) throw new BoxedError('OutOfMemory', `RoPE table needs ${tableBytes} bytes, more than the ${limit}-byte binding limit`, { detail: { neededBytes: tableBytes, limitBytes: limit } });
+    }
     const definesFor = (f: GpuFormat) => ({
       ...formatDefines(f),
       bias: Boolean(opts.bias),
@@ -303,9 +311,6 @@ export class MatmulKernel {
     writeBuffer(ctx, this.rowsBuffer, 0, table);
 
     if (rope) {
-      const tableBytes = rope.context * rope.headDim * 4;
-      const limit = lim.maxStorageBufferBindingSize;
-      if (tableBytes > limit) throw new BoxedError('OutOfMemory', `RoPE table needs ${tableBytes} bytes, more than the ${limit}-byte binding limit`, { detail: { neededBytes: tableBytes, limitBytes: limit } });
       this.ropeTable = uploadBuffer(ctx, `${label}.ropeTable`, ropeTable(rope.headDim, rope.ropeTheta, rope.context));
     }
   }
@@ -338,6 +343,7 @@ export class MatmulKernel {
     const stride = this.paramsStride;
     const paramSlots = w.chunks.length + (rope ? 1 : 0);
     const params = createBuffer(this.ctx, `${label}.params`, paramSlots * stride, UNIFORM);
+    this.bound.push(params);
     const raw = new ArrayBuffer(paramSlots * stride);
     const ropeEntries: GPUBindGroupEntry[] = [];
     if (rope && extras.rope) {
@@ -414,10 +420,11 @@ export class MatmulKernel {
     };
   }
 
-  /** Frees the row-count table and the RoPE table (bindings' params buffers belong to their callers). */
+  /** Frees the row-count table, the RoPE table and every binding's params buffer (the bindings are then unusable). */
   destroy(): void {
     this.rowsBuffer.destroy();
     this.ropeTable?.destroy();
+    for (const b of this.bound.splice(0)) b.destroy();
   }
 
   /** Records y = x · Wᵀ (+ epilogues) for the first `rows` rows of x and y. Allocates nothing. */

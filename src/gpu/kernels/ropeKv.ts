@@ -44,6 +44,8 @@ export class RopeKvKernel {
   readonly pipeline: PipelineHandle;
   private readonly layout: GPUBindGroupLayout;
   private readonly table: GPUBuffer;
+  /** the params buffers of the bindings this kernel made */
+  private readonly bound: GPUBuffer[] = [];
   private readonly width: number;
   private readonly wg: number;
 
@@ -71,6 +73,7 @@ export class RopeKvKernel {
     const slotBytes = context * nKvHeads * headDim * (kvFormat === 'f16' ? 2 : 4);
     const slots = Math.floor(Math.min(kCache.size, vCache.size) / slotBytes);
     const params = createBuffer(this.ctx, 'rope-kv.params', 32, UNIFORM);
+    this.bound.push(params);
     writeBuffer(this.ctx, params, 0, new Uint32Array([nHeads, nKvHeads, headDim, context, slots, 0, 0, 0]));
     const group = this.ctx.device.createBindGroup({
       label: 'rope-kv',
@@ -97,7 +100,9 @@ export class RopeKvKernel {
     this.ctx.dispatch(pass, this.pipeline, [b.group], wgs, rows);
   }
 
+  /** Frees the table and every binding's params buffer. */
   destroy(): void {
     this.table.destroy();
+    for (const b of this.bound.splice(0)) b.destroy();
   }
 }
