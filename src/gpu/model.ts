@@ -16,7 +16,6 @@ import type { CompileProgress } from './pipelines';
 import { USAGE, createBuffer, readF32, uploadBuffer, writeBuffer } from './buffers';
 import { uploadWeight, destroyWeight, type GpuWeight, blockRows, gpuFormatOfGgml, gpuPackedBytes, gpuRowLayout, gpuWeightBytes, joinWeights, rowsPerChunk } from './weights';
 import type { GgmlTensors } from '../loader/gguf/checkpoint';
-import { RmsnormKernel, type RmsnormBinding } from './kernels/rmsnorm';
 import { streamWeight, type RowPieceReader } from './weight-stream';
 import { EmbedKernel, type EmbedBinding } from './kernels/embed';
 import { MatmulKernel, type MatmulBinding } from './kernels/matmul';
@@ -54,9 +53,11 @@ export interface TensorReader {
 
 /**
  * Uploads GGUF matrices stacked by rows (q, k, v), each in its own block type, read a binding-sized piece of
- * rows at a time. `interleave` (gate, up of one type): rows 2j, 2j + 1 are row j of the two.
+ * rows at a time. `interleave` (gate, up of one type): rows 2j, 2j + 1 are row j of the two. `orders[i]`
+ * (RoPE-quad order, ggmlRopeOrder): tensor i is read whole and its rows uploaded in that order, in pieces of
+ * whole quads (moving whole rows leaves every block as stored).
  */
-async function uploadGgml(ctx: GpuContext, label: string, g: GgmlTensors, names: string[], rows: number[], cols: number, interleave = false): Promise<GpuWeight> {
+async function uploadGgml(ctx: GpuContext, label: string, g: GgmlTensors, names: string[], rows: number[], cols: number, interleave = false, orders?: (Uint32Array | null)[]): Promise<GpuWeight> {
   const parts: GpuWeight[] = [];
   const pieceLimit = (t: string, n: number) => rowsPerChunk(ctx, n, gpuRowLayout(cols, gpuFormatOfGgml(g.type(t))).wordsPerRow, 0);
   if (interleave) {
@@ -77,14 +78,33 @@ async function uploadGgml(ctx: GpuContext, label: string, g: GgmlTensors, names:
     }
   } else {
     for (const [i, t] of names.entries()) {
-      const per = pieceLimit(t, rows[i]);
+      const order = orders?.[i] ?? null;
+      let per = pieceLimit(t, rows[i]);
+      if (order && per < rows[i]) per -= per % 4;
+      const whole = order ? permuteRows(await g.readRows(t, 0, rows[i]), order) : null;
+      const rowBytes = whole ? whole.length / rows[i] : 0;
       for (let r = 0; r < rows[i]; r += per) {
         const n = Math.min(per, rows[i] - r);
-        parts.push(uploadWeight(ctx, label, blockRows(g.type(t), await g.readRows(t, r, n), n, cols)));
+        const bytes = whole ? whole.subarray(r * rowBytes, (r + n) * rowBytes) : await g.readRows(t, r, n);
+        parts.push(uploadWeight(ctx, label, blockRows(g.type(t), bytes, n, cols)));
       }
     }
   }
   return parts.length === 1 ? parts[0] : joinWeights(label, parts);
+}
+
+/** The RoPE-quad row order (ropeQuadRows) of `heads` heads of q or k: row j of the result is row order[j]. */
+function ggmlRopeOrder(heads: number, headDim: number): Uint32Array {
+  const idx = Float32Array.from({ length: heads * headDim }, (_, i) => i);
+  return Uint32Array.from(ropeQuadRows(idx, heads, 0, headDim, 1));
+}
+
+/** Rows of `bytes` (order.length rows of equal size) in that order: row j of the result is row order[j]. */
+function permuteRows(bytes: Uint8Array, order: Uint32Array): Uint8Array {
+  const rb = bytes.length / order.length;
+  const out = new Uint8Array(bytes.length);
+  for (let j = 0; j < order.length; j++) out.set(bytes.subarray(order[j] * rb, (order[j] + 1) * rb), j * rb);
+  return out;
 }
 
 /** Rows of a tensor as a piece reader: read in pieces when the reader can, else read whole once and cut. */
@@ -118,13 +138,12 @@ interface LayerBindings {
 }
 
 /** Bytes of the activation buffers for these shapes (the memory plan counts them). */
-function activationBytes(cfg: ModelConfig, o: GpuModelOptions, ggml = false): number {
+function activationBytes(cfg: ModelConfig, o: GpuModelOptions, _ggml = false): number {
   const qDim = cfg.nHeads * cfg.headDim;
   const rows = Math.max(o.chunk, o.slots);
-  // x, q, attn, h, tokens and meta; xNorm only for GGUF blocks (their layer norms are dispatches of their own;
-  // the final norm is in the LM head); q/k/v only when RoPE is a separate pass (GGUF blocks included)
-  const qkv = ggml || o.fuseRope === false || cfg.headDim % 4 !== 0 ? qDim + 2 * cfg.kvDim : 0;
-  const perRow = cfg.dim * (ggml ? 2 : 1) + qkv + qDim * 2 + cfg.ffnDim + 8;
+  // x, q, attn, h, tokens and meta (every norm is in a matmul's prologue); q/k/v only when RoPE is a separate pass
+  const qkv = o.fuseRope === false || cfg.headDim % 4 !== 0 ? qDim + 2 * cfg.kvDim : 0;
+  const perRow = cfg.dim + qkv + qDim * 2 + cfg.ffnDim + 8;
   return 4 * (rows * perRow + o.slots * (cfg.vocab + cfg.dim));
 }
 
@@ -174,14 +193,13 @@ export class GpuModel implements StepOps {
   private headW!: GpuWeight;
   private finalNorm!: GPUBuffer; // [dim]
   private layerW: { qkv: GpuWeight; qkvBias: GPUBuffer; out: GpuWeight; gateUp: GpuWeight; down: GpuWeight }[] = [];
-  /** GGUF blocks kept as stored: the norm gains cannot be folded into them, so each layer keeps its two gains
-   *  and the norms run as their own dispatches (x -> xNorm) before the qkv and gate/up matmuls. */
+  /** GGUF blocks kept as stored: the norm gains cannot be folded into them, so each layer keeps its two gains,
+   *  applied to W's columns as the qkv and gate/up matmuls decode them (their `gain`; the inverse RMS is their `norm`). */
   private readonly ggml: GgmlTensors | null;
   private layerNorms: { attn: GPUBuffer; mlp: GPUBuffer }[] = [];
   private kv!: KvCache;
   // activations (R = max(chunk, slots) rows)
   private x!: GPUBuffer; //      [R, dim]   residual stream
-  private xNorm: GPUBuffer | null = null; // [R, dim] (GGUF blocks only: the layer norms' output)
   private qkv: GPUBuffer | null = null; // [R, qDim + 2*kvDim] (only without the fused RoPE)
   private q!: GPUBuffer; //      [R, qDim]  rotated queries
   private attnOut!: GPUBuffer; //[R, qDim]
@@ -201,8 +219,6 @@ export class GpuModel implements StepOps {
     out: MatmulKernel;
     gateUp: MatmulKernel;
     down: MatmulKernel;
-    /** GGUF blocks only: the layer norms (x -> xNorm) */
-    layerNorm: RmsnormKernel | null;
     head: MatmulKernel;
     sample: SampleKernel;
   };
@@ -211,7 +227,6 @@ export class GpuModel implements StepOps {
     layers: LayerBindings[];
     headRows: MatmulBinding; // x -> logits (decode: every row needs logits)
     headLast: MatmulBinding; // xLast -> logits (prefill: only the last row)
-    layerNorms: { attn: RmsnormBinding; mlp: RmsnormBinding }[]; // GGUF blocks: x -> xNorm, each layer's gains
     sample: SampleBinding;
   };
   // the step being recorded
@@ -256,8 +271,7 @@ export class GpuModel implements StepOps {
     if (opts.slots < 1 || opts.chunk < 1 || opts.context < 2) throw new BoxedError('InvalidRequest', `bad model options ${JSON.stringify(opts)}`);
     if (cfg.headDim % 2 !== 0) throw new BoxedError('ModelFormat', `head_dim ${cfg.headDim} must be even for RoPE`);
     const m = new GpuModel(ctx, cfg, opts, Math.min(validVocab, cfg.vocab), reader.ggml ?? null);
-    // GGUF blocks are uploaded as stored, not in RoPE-quad order: their RoPE stays a pass of its own
-    m.ropeFused = opts.fuseRope !== false && m.canFuseRope() && m.ggml === null;
+    m.ropeFused = opts.fuseRope !== false && m.canFuseRope();
     ctx.device.pushErrorScope('out-of-memory');
     let failure: unknown = null;
     try {
@@ -288,6 +302,12 @@ export class GpuModel implements StepOps {
   private canFuseRope(): boolean {
     const { cfg } = this;
     if (cfg.headDim % 4 !== 0) return false;
+    if (this.ggml) {
+      // GGUF: q, k and v are uploaded apart, each in pieces of whole quads (uploadGgml), so a piece needs 4 rows
+      const names = mapWeights(cfg, (n) => n).layers;
+      const parts = names.flatMap((l) => [[l.wq, cfg.nHeads * cfg.headDim], [l.wk, cfg.kvDim], [l.wv, cfg.kvDim]] as const);
+      return parts.every(([t, rows]) => rowsPerChunk(this.ctx, rows, gpuRowLayout(cfg.dim, gpuFormatOfGgml(this.ggml!.type(t))).wordsPerRow, 0) >= Math.min(4, rows));
+    }
     const n = cfg.nHeads * cfg.headDim + 2 * cfg.kvDim;
     const { wordsPerRow, groupsPerRow } = rowLayout(cfg.dim, this.opts.weights);
     const per = rowsPerChunk(this.ctx, n, wordsPerRow, groupsPerRow);
@@ -300,7 +320,6 @@ export class GpuModel implements StepOps {
     const qDim = cfg.nHeads * cfg.headDim;
     this.kv = new KvCache(ctx, { nLayers: cfg.nLayers, kvDim: cfg.kvDim, slots: opts.slots, context: opts.context, format: opts.kv });
     this.x = createBuffer(ctx, 'x', R * cfg.dim * 4);
-    if (this.ggml) this.xNorm = createBuffer(ctx, 'xNorm', R * cfg.dim * 4);
     if (!this.ropeFused) this.qkv = createBuffer(ctx, 'qkv', R * (qDim + 2 * cfg.kvDim) * 4);
     this.q = createBuffer(ctx, 'q', R * qDim * 4);
     this.attnOut = createBuffer(ctx, 'attn', R * qDim * 4);
@@ -391,7 +410,11 @@ export class GpuModel implements StepOps {
     tick(names.norm);
     for (let l = 0; l < cfg.nLayers; l++) {
       const n = names.layers[l];
-      const bqkv = concatRows([await reader.read(n.bq), await reader.read(n.bk), await reader.read(n.bv)]);
+      let bqkv = concatRows([await reader.read(n.bq), await reader.read(n.bk), await reader.read(n.bv)]);
+      // q and k rows in RoPE-quad order when the qkv epilogue applies RoPE (qwen2 GGUF rows are in the
+      // checkpoint's order, rotated by halves as the safetensors path does)
+      const orders = this.ropeFused ? [ggmlRopeOrder(cfg.nHeads, cfg.headDim), ggmlRopeOrder(cfg.nKvHeads, cfg.headDim), null] : undefined;
+      if (this.ropeFused) bqkv = ropeQuadRows(bqkv, cfg.nHeads, cfg.nKvHeads, cfg.headDim, 1);
       let gateUp: GpuWeight;
       if (g.type(n.wGate) === g.type(n.wUp)) {
         gateUp = await uploadGgml(ctx, `L${l}.gateUp`, g, [n.wGate, n.wUp], [cfg.ffnDim, cfg.ffnDim], cfg.dim, true);
@@ -400,7 +423,7 @@ export class GpuModel implements StepOps {
         gateUp = uploadWeight(ctx, `L${l}.gateUp`, packWeight(interleaveRows(await reader.read(n.wGate), await reader.read(n.wUp), cfg.ffnDim, cfg.dim), 2 * cfg.ffnDim, cfg.dim, opts.weights));
       }
       this.layerW.push({
-        qkv: await uploadGgml(ctx, `L${l}.qkv`, g, [n.wq, n.wk, n.wv], [qDim, cfg.kvDim, cfg.kvDim], cfg.dim),
+        qkv: await uploadGgml(ctx, `L${l}.qkv`, g, [n.wq, n.wk, n.wv], [qDim, cfg.kvDim, cfg.kvDim], cfg.dim, false, orders),
         qkvBias: uploadBuffer(ctx, `L${l}.qkv.bias`, bqkv),
         out: await uploadGgml(ctx, `L${l}.o`, g, [n.wo], [cfg.dim], qDim),
         gateUp,
@@ -419,20 +442,20 @@ export class GpuModel implements StepOps {
     const eps = cfg.normEps;
     const ropeShape = { nHeads: cfg.nHeads, nKvHeads: cfg.nKvHeads, headDim: cfg.headDim, ropeTheta: cfg.ropeTheta, context: opts.context, kvFormat: opts.kv };
     const fused = this.ropeFused;
-    // GGUF blocks: each layer's weights in their own types (the kernels take any), the layer norms as their own dispatches
+    // GGUF blocks: each layer's weights in their own types (the kernels take any), the layer norms' gains applied
+    // to the qkv and gate/up columns as they are decoded (`gain`)
     const gg = this.ggml !== null;
     const l0 = this.layerW[0];
     const fmt = (w: GpuWeight | undefined) => (gg && w ? { format: w.format, anyFormat: true } : { format: f });
-    const norm = gg ? undefined : { eps };
+    const norm = { eps };
     this.k = {
       embed: new EmbedKernel(ctx, { dim: cfg.dim, vocab: cfg.vocab, format: gg ? this.embedW.format : f, maxRows: R }),
-      qkv: new MatmulKernel(ctx, { N: qDim + 2 * cfg.kvDim, K: cfg.dim, ...fmt(l0?.qkv), bias: true, norm, rope: fused ? ropeShape : undefined, maxRows: R, label: 'qkv' }),
+      qkv: new MatmulKernel(ctx, { N: qDim + 2 * cfg.kvDim, K: cfg.dim, ...fmt(l0?.qkv), bias: true, norm, gain: gg, rope: fused ? ropeShape : undefined, maxRows: R, label: 'qkv' }),
       rope: fused ? null : new RopeKvKernel(ctx, { ...ropeShape, maxRows: R }),
       attn: new AttentionKernel(ctx, { nHeads: cfg.nHeads, nKvHeads: cfg.nKvHeads, headDim: cfg.headDim, context: opts.context, kvFormat: opts.kv, maxRows: R }),
       out: new MatmulKernel(ctx, { N: cfg.dim, K: qDim, ...fmt(l0?.out), residual: true, maxRows: R, label: 'o' }),
-      gateUp: new MatmulKernel(ctx, { N: 2 * cfg.ffnDim, K: cfg.dim, ...fmt(l0?.gateUp), norm, swiglu: true, maxRows: R, label: 'gateUp' }),
+      gateUp: new MatmulKernel(ctx, { N: 2 * cfg.ffnDim, K: cfg.dim, ...fmt(l0?.gateUp), norm, gain: gg, swiglu: true, maxRows: R, label: 'gateUp' }),
       down: new MatmulKernel(ctx, { N: cfg.dim, K: cfg.ffnDim, ...fmt(l0?.down), residual: true, maxRows: R, label: 'down' }),
-      layerNorm: gg ? new RmsnormKernel(ctx, cfg.dim, eps) : null,
       // the final norm: each row's inverse RMS in the head's prologue, the gain applied to the head's columns
       head: new MatmulKernel(ctx, { N: cfg.vocab, K: cfg.dim, ...fmt(this.headW), norm: { eps }, gain: true, maxRows: opts.slots, label: 'lm_head' }),
       sample: new SampleKernel(ctx, { vocab: cfg.vocab, validVocab: this.validVocab, maxRows: opts.slots }),
@@ -442,17 +465,16 @@ export class GpuModel implements StepOps {
       embed: k.embed.bind(this.embedW, this.tokens, this.x),
       layers: this.layerW.map((w, l) => ({
         qkv: k.rope
-          ? k.qkv.bind(w.qkv, gg ? this.xNorm! : this.x, this.qkv!, w.qkvBias)
-          : k.qkv.bind(w.qkv, this.x, this.q, w.qkvBias, { rope: { meta: this.meta, kCache: this.kv.k(l), vCache: this.kv.v(l) } }),
+          ? k.qkv.bind(w.qkv, this.x, this.qkv!, w.qkvBias, { gain: this.layerNorms[l]?.attn })
+          : k.qkv.bind(w.qkv, this.x, this.q, w.qkvBias, { rope: { meta: this.meta, kCache: this.kv.k(l), vCache: this.kv.v(l) }, gain: this.layerNorms[l]?.attn }),
         rope: k.rope ? k.rope.bind(this.qkv!, this.meta, this.q, this.kv.k(l), this.kv.v(l)) : null,
         attn: k.attn.bind(this.q, this.meta, this.kv.k(l), this.kv.v(l), this.attnOut),
         out: k.out.bind(w.out, this.attnOut, this.x),
-        gateUp: k.gateUp.bind(w.gateUp, gg ? this.xNorm! : this.x, this.h),
+        gateUp: k.gateUp.bind(w.gateUp, this.x, this.h, undefined, { gain: this.layerNorms[l]?.mlp }),
         down: k.down.bind(w.down, this.h, this.x),
       })),
       headRows: k.head.bind(this.headW, this.x, this.logitsBuf, undefined, { gain: this.finalNorm }),
       headLast: k.head.bind(this.headW, this.xLast, this.logitsBuf, undefined, { gain: this.finalNorm }),
-      layerNorms: k.layerNorm ? this.layerNorms.map((n) => ({ attn: k.layerNorm!.bind(this.x, n.attn, this.xNorm!), mlp: k.layerNorm!.bind(this.x, n.mlp, this.xNorm!) })) : [],
       sample: k.sample.bind(this.logitsBuf, undefined, this.tokens),
     };
   }
@@ -462,7 +484,6 @@ export class GpuModel implements StepOps {
     this.k.embed.encode(this.p, this.b.embed, this.stepRows);
   }
   normQkv(l: number): void {
-    if (this.k.layerNorm) this.k.layerNorm.encode(this.p, this.b.layerNorms[l].attn, this.stepRows);
     this.k.qkv.encode(this.p, this.b.layers[l].qkv, this.stepRows);
   }
   /** Nothing to record when the qkv matmul's epilogue did it (the default); else the rope-kv dispatch. */
@@ -477,7 +498,6 @@ export class GpuModel implements StepOps {
     this.k.out.encode(this.p, this.b.layers[l].out, this.stepRows);
   }
   normGateUp(l: number): void {
-    if (this.k.layerNorm) this.k.layerNorm.encode(this.p, this.b.layerNorms[l].mlp, this.stepRows);
     this.k.gateUp.encode(this.p, this.b.layers[l].gateUp, this.stepRows);
   }
   down(l: number): void {
@@ -647,14 +667,14 @@ export class GpuModel implements StepOps {
     // kernels' own buffers (row-count tables, tables, partials, uniforms) and the bindings' uniforms
     if (this.k) {
       const k = this.k;
-      for (const kernel of [k.qkv, k.rope, k.attn, k.out, k.gateUp, k.down, k.layerNorm, k.head, k.sample]) kernel?.destroy();
+      for (const kernel of [k.qkv, k.rope, k.attn, k.out, k.gateUp, k.down, k.head, k.sample]) kernel?.destroy();
     }
     if (this.b) {
       const params: GPUBuffer[] = [this.b.embed.params, this.b.headRows.params, this.b.headLast.params];
       for (const l of this.b.layers) params.push(l.qkv.params, ...(l.rope ? [l.rope.params] : []), ...l.attn.params, l.out.params, l.gateUp.params, l.down.params);
       for (const p of params) p.destroy();
     }
-    const bufs = [this.x, this.xNorm, this.qkv, this.q, this.attnOut, this.h, this.xLast, this.logitsBuf, this.tokens, this.meta, this.finalNorm, ...this.staging];
+    const bufs = [this.x, this.qkv, this.q, this.attnOut, this.h, this.xLast, this.logitsBuf, this.tokens, this.meta, this.finalNorm, ...this.staging];
     for (const b of bufs) b?.destroy();
     for (const n of this.layerNorms) {
       n.attn.destroy();
