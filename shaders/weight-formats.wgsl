@@ -116,6 +116,13 @@ fn gg_bits(w: u32, s: u32, m: u32) -> vec4<u32> {
 fn gg_sbytes(w: u32) -> vec4<f32> {
   return vec4<f32>(bitcast<vec4<i32>>(vec4<u32>(w) << vec4<u32>(24u, 16u, 8u, 0u)) >> vec4<u32>(24u));
 }
+// K-quants are decoded a UNIT at a time (32 values = blocks 4u .. 4u + 3 of a row: one Q4_K/Q5_K sub-block, two
+// Q6_K 16-value sub-blocks): the first block of a unit unpacks its scale and min (or Q6_K's two scales) into
+// ku_s, and the unit's other blocks reuse them. ku_at: (row byte offset, unit) that ku_s belongs to, so any call
+// order stays exact (the matvec's lanes and the embed walk a unit's 4 blocks in a row, and unpack once a unit).
+var<private> ku_at: vec2<u32> = vec2<u32>(0xffffffffu, 0xffffffffu);
+var<private> ku_s: vec2<f32> = vec2<f32>(0.0, 0.0);
+
 // scale (x) and min (y) of sub-block j (0..7) of a K-quant's 12 scale bytes at offset o (blocks.ts scaleMinK4)
 fn gg_scale_min_k4(j: u32, o: u32) -> vec2<f32> {
   if (j < 4u) { return vec2<f32>(f32(gg_u8(o + j) & 63u), f32(gg_u8(o + j + 4u) & 63u)); }
@@ -179,45 +186,58 @@ fn load_block(base: u32, b: u32, wpr: u32) -> Block {
 //#endif
 //#if fmt_q4_k
   // 144 B: d, dmin f16, scales[12], qs[128]; sub-block s (32 values) of 8; sub-blocks 2i, 2i + 1 are the low and
-  // high nibbles of qs[32i .. 32i + 32); x = d * sc * q - dmin * mn
-  let o = row + (b / 32u) * 144u;
-  let g = b % 32u;
-  let sb = g / 4u;
-  let sm = gg_scale_min_k4(sb, o + 4u);
-  let ds = gg_f16(o) * sm.x;
-  let dm = gg_f16(o + 2u) * sm.y;
-  let q = o + 16u + 32u * (sb / 2u) + 8u * (g % 4u);
+  // high nibbles of qs[32i .. 32i + 32); x = d * sc * q - dmin * mn. Blocks are 144 B, so every field is whole
+  // words: read straight from wq.
+  let u = b / 4u;
+  let o = row + (u / 8u) * 144u;
+  let sb = u % 8u;
+  if (any(ku_at != vec2<u32>(row, u))) {
+    // (d * sc, dmin * mn): d and dmin are the low and high halves of the block's first word
+    ku_s = unpack2x16float(wq[o >> 2u]) * gg_scale_min_k4(sb, o + 4u);
+    ku_at = vec2<u32>(row, u);
+  }
+  let q = (o + 16u + 32u * (sb / 2u) + 8u * (b % 4u)) >> 2u;
   let s = 4u * (sb % 2u);
-  return Block(vec4<f32>(gg_bits(gg_u32(q), s, 15u)) * ds - dm, vec4<f32>(gg_bits(gg_u32(q + 4u), s, 15u)) * ds - dm);
+  return Block(vec4<f32>(gg_bits(wq[q], s, 15u)) * ku_s.x - ku_s.y, vec4<f32>(gg_bits(wq[q + 1u], s, 15u)) * ku_s.x - ku_s.y);
 //#endif
 //#if fmt_q5_k
   // 176 B: d, dmin f16, scales[12], qh[32], qs[128]: Q4_K plus bit sb of qh[l] as bit 4 of value l of sub-block sb
-  let o = row + (b / 32u) * 176u;
-  let g = b % 32u;
-  let sb = g / 4u;
-  let sm = gg_scale_min_k4(sb, o + 4u);
-  let ds = gg_f16(o) * sm.x;
-  let dm = gg_f16(o + 2u) * sm.y;
-  let l = 8u * (g % 4u);
-  let q = o + 48u + 32u * (sb / 2u) + l;
+  // (whole words, as Q4_K)
+  let u = b / 4u;
+  let o = row + (u / 8u) * 176u;
+  let sb = u % 8u;
+  if (any(ku_at != vec2<u32>(row, u))) {
+    ku_s = unpack2x16float(wq[o >> 2u]) * gg_scale_min_k4(sb, o + 4u);
+    ku_at = vec2<u32>(row, u);
+  }
+  let l = 8u * (b % 4u);
+  let q = (o + 48u + 32u * (sb / 2u) + l) >> 2u;
   let s = 4u * (sb % 2u);
-  let hlo = gg_bits(gg_u32(o + 16u + l), sb, 1u) << vec4<u32>(4u);
-  let hhi = gg_bits(gg_u32(o + 20u + l), sb, 1u) << vec4<u32>(4u);
-  return Block(vec4<f32>(gg_bits(gg_u32(q), s, 15u) | hlo) * ds - dm, vec4<f32>(gg_bits(gg_u32(q + 4u), s, 15u) | hhi) * ds - dm);
+  let qh = (o + 16u + l) >> 2u;
+  let hlo = gg_bits(wq[qh], sb, 1u) << vec4<u32>(4u);
+  let hhi = gg_bits(wq[qh + 1u], sb, 1u) << vec4<u32>(4u);
+  return Block(vec4<f32>(gg_bits(wq[q], s, 15u) | hlo) * ku_s.x - ku_s.y, vec4<f32>(gg_bits(wq[q + 1u], s, 15u) | hhi) * ku_s.x - ku_s.y);
 //#endif
 //#if fmt_q6_k
   // 210 B: ql[128], qh[64], scales[16] int8, d f16. Value v: half h = v / 128, quarter t = (v % 128) / 32,
   // l = v % 32; low bits: nibble t / 2 of ql[64h + 32 (t % 2) + l], high bits: bits 2t of qh[32h + l],
-  // scale sc[8h + l / 16 + 2t]; x = d * sc * (q - 32)
-  let o = row + (b / 32u) * 210u;
-  let g = b % 32u;
-  let h = g / 16u;
-  let t = (g % 16u) / 4u;
-  let l = 8u * (g % 4u);
+  // scale sc[8h + l / 16 + 2t]; x = d * sc * (q - 32). A unit (fixed h, t) has two scales, adjacent bytes:
+  // blocks 0, 1 take the first, 2, 3 the second. Blocks are 210 B: fields of odd blocks are not word-aligned.
+  let u = b / 4u;
+  let o = row + (u / 8u) * 210u;
+  let h = (u % 8u) / 4u;
+  let t = u % 4u;
+  if (any(ku_at != vec2<u32>(row, u))) {
+    let sc = gg_u32(o + 192u + 8u * h + 2u * t);
+    ku_s = gg_f16(o + 208u) * vec2<f32>(bitcast<vec2<i32>>(vec2<u32>(sc << 24u, sc << 16u)) >> vec2<u32>(24u));
+    ku_at = vec2<u32>(row, u);
+  }
+  let j = b % 4u;
+  let l = 8u * j;
   let ql = o + 64u * h + 32u * (t % 2u) + l;
   let qh = o + 128u + 32u * h + l;
   let s = 4u * (t / 2u);
-  let ds = gg_f16(o + 208u) * gg_i8(o + 192u + 8u * h + l / 16u + 2u * t);
+  let ds = select(ku_s.x, ku_s.y, j >= 2u);
   let lo = gg_bits(gg_u32(ql), s, 15u) | (gg_bits(gg_u32(qh), 2u * t, 3u) << vec4<u32>(4u));
   let hi = gg_bits(gg_u32(ql + 4u), s, 15u) | (gg_bits(gg_u32(qh + 4u), 2u * t, 3u) << vec4<u32>(4u));
   return Block((vec4<f32>(lo) - 32.0) * ds, (vec4<f32>(hi) - 32.0) * ds);

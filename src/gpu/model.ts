@@ -17,7 +17,6 @@ import type { CompileProgress } from './pipelines';
 import { STORAGE, USAGE, createBuffer, readF32, uploadBuffer, writeBuffer } from './buffers';
 import { uploadWeight, destroyWeight, type GpuWeight, blockRows, gpuFormatOfGgml, gpuRowLayout, gpuWeightBytes, joinWeights, rowsPerChunk } from './weights';
 import type { GgmlTensors } from '../loader/gguf/checkpoint';
-import { RmsnormKernel, type RmsnormBinding } from './kernels/rmsnorm';
 import { streamWeight, type RowPieceReader } from './weight-stream';
 import { EmbedKernel, type EmbedBinding } from './kernels/embed';
 import { MatmulKernel, type MatmulBinding } from './kernels/matmul';
@@ -55,9 +54,11 @@ export interface TensorReader {
 
 /**
  * Uploads GGUF matrices stacked by rows (q, k, v), each in its own block type, read a binding-sized piece of
- * rows at a time. `interleave` (gate, up of one type): rows 2j, 2j + 1 are row j of the two.
+ * rows at a time. `interleave` (gate, up of one type): rows 2j, 2j + 1 are row j of the two. `orders[i]`
+ * (RoPE-quad order, ggmlRopeOrder): tensor i is read whole and its rows uploaded in that order, in pieces of
+ * whole quads (moving whole rows leaves every block as stored).
  */
-async function uploadGgml(ctx: GpuContext, label: string, g: GgmlTensors, names: string[], rows: number[], cols: number, interleave = false): Promise<GpuWeight> {
+async function uploadGgml(ctx: GpuContext, label: string, g: GgmlTensors, names: string[], rows: number[], cols: number, interleave = false, orders?: (Uint32Array | null)[]): Promise<GpuWeight> {
   const parts: GpuWeight[] = [];
   const pieceLimit = (t: string, n: number) => rowsPerChunk(ctx, n, gpuRowLayout(cols, gpuFormatOfGgml(g.type(t))).wordsPerRow, 0);
   if (interleave) {
@@ -78,14 +79,33 @@ async function uploadGgml(ctx: GpuContext, label: string, g: GgmlTensors, names:
     }
   } else {
     for (const [i, t] of names.entries()) {
-      const per = pieceLimit(t, rows[i]);
+      const order = orders?.[i] ?? null;
+      let per = pieceLimit(t, rows[i]);
+      if (order && per < rows[i]) per -= per % 4;
+      const whole = order ? permuteRows(await g.readRows(t, 0, rows[i]), order) : null;
+      const rowBytes = whole ? whole.length / rows[i] : 0;
       for (let r = 0; r < rows[i]; r += per) {
         const n = Math.min(per, rows[i] - r);
-        parts.push(uploadWeight(ctx, label, blockRows(g.type(t), await g.readRows(t, r, n), n, cols)));
+        const bytes = whole ? whole.subarray(r * rowBytes, (r + n) * rowBytes) : await g.readRows(t, r, n);
+        parts.push(uploadWeight(ctx, label, blockRows(g.type(t), bytes, n, cols)));
       }
     }
   }
   return parts.length === 1 ? parts[0] : joinWeights(label, parts);
+}
+
+/** The RoPE-quad row order (ropeQuadRows) of `heads` heads of q or k: row j of the result is row order[j]. */
+function ggmlRopeOrder(heads: number, headDim: number): Uint32Array {
+  const idx = Float32Array.from({ length: heads * headDim }, (_, i) => i);
+  return Uint32Array.from(ropeQuadRows(idx, heads, 0, headDim, 1));
+}
+
+/** Rows of `bytes` (order.length rows of equal size) in that order: row j of the result is row order[j]. */
+function permuteRows(bytes: Uint8Array, order: Uint32Array): Uint8Array {
+  const rb = bytes.length / order.length;
+  const out = new Uint8Array(bytes.length);
+  for (let j = 0; j < order.length; j++) out.set(bytes.subarray(order[j] * rb, (order[j] + 1) * rb), j * rb);
+  return out;
 }
 
 /** Rows of a tensor as a piece reader: read in pieces when the reader can, else read whole once and cut. */
@@ -135,14 +155,13 @@ export class GpuModel implements StepOps {
   private headW!: GpuWeight;
   private finalNorm!: GPUBuffer; // [dim]
   private layerW: { qkv: GpuWeight; qkvBias: GPUBuffer; out: GpuWeight; gateUp: GpuWeight; down: GpuWeight }[] = [];
-  /** GGUF blocks kept as stored: the norm gains cannot be folded into them, so each layer keeps its two gains
-   *  and the norms run as their own dispatches (x -> xNorm) before the qkv and gate/up matmuls. */
+  /** GGUF blocks kept as stored: the norm gains cannot be folded into them, so each layer keeps its two gains,
+   *  applied to W's columns as the qkv and gate/up matmuls decode them (their `gain`; the inverse RMS is their `norm`). */
   private readonly ggml: GgmlTensors | null;
   private layerNorms: { attn: GPUBuffer; mlp: GPUBuffer }[] = [];
   private kv!: KvCache;
   // activations (R = max(chunk, slots) rows)
   private x!: GPUBuffer; //      [R, dim]   residual stream
-  private xNorm: GPUBuffer | null = null; // [R, dim] (GGUF blocks only: the layer norms' output)
   private qkv: GPUBuffer | null = null; // [R, qDim + 2*kvDim] (only without the fused RoPE)
   private q!: GPUBuffer; //      [R, qDim]  rotated queries
   private attnOut!: GPUBuffer; //[R, qDim]
@@ -162,8 +181,6 @@ export class GpuModel implements StepOps {
     out: MatmulKernel;
     gateUp: MatmulKernel;
     down: MatmulKernel;
-    /** GGUF blocks only: the layer norms (x -> xNorm) */
-    layerNorm: RmsnormKernel | null;
     head: MatmulKernel;
     sample: SampleKernel;
   };
@@ -172,7 +189,6 @@ export class GpuModel implements StepOps {
     layers: LayerBindings[];
     headRows: MatmulBinding; // x -> logits (decode: every row needs logits)
     headLast: MatmulBinding; // xLast -> logits (prefill: only the last row)
-    layerNorms: { attn: RmsnormBinding; mlp: RmsnormBinding }[]; // GGUF blocks: x -> xNorm, each layer's gains
     sample: SampleBinding;
   };
   // the step being recorded
@@ -193,8 +209,8 @@ export class GpuModel implements StepOps {
     ggml: GgmlTensors | null = null,
   ) {
     this.ggml = ggml;
-    // GGUF blocks are uploaded as stored, not in RoPE-quad order: their RoPE stays a pass of its own
-    this.ropeFused = opts.fuseRope !== false && this.canFuseRope() && ggml === null;
+    // GGUF q/k rows are uploaded in RoPE-quad order too (whole rows move; their blocks stay as stored)
+    this.ropeFused = opts.fuseRope !== false && this.canFuseRope();
     this.memory = planMemory(cfg, this.planOptions, ggml ?? undefined);
     this.metaScratch = new Uint32Array(2 * Math.max(opts.chunk, opts.slots));
   }
@@ -254,6 +270,12 @@ export class GpuModel implements StepOps {
   private canFuseRope(): boolean {
     const { cfg } = this;
     if (cfg.headDim % 4 !== 0) return false;
+    if (this.ggml) {
+      // GGUF: q, k and v are uploaded apart, each in pieces of whole quads (uploadGgml), so a piece needs 4 rows
+      const names = mapWeights(cfg, (n) => n).layers;
+      const parts = names.flatMap((l) => [[l.wq, cfg.nHeads * cfg.headDim], [l.wk, cfg.kvDim], [l.wv, cfg.kvDim]] as const);
+      return parts.every(([t, rows]) => rowsPerChunk(this.ctx, rows, gpuRowLayout(cfg.dim, gpuFormatOfGgml(this.ggml!.type(t))).wordsPerRow, 0) >= Math.min(4, rows));
+    }
     const n = cfg.nHeads * cfg.headDim + 2 * cfg.kvDim;
     const { wordsPerRow, groupsPerRow } = rowLayout(cfg.dim, this.opts.weights);
     const per = rowsPerChunk(this.ctx, n, wordsPerRow, groupsPerRow);
@@ -273,7 +295,6 @@ export class GpuModel implements StepOps {
     }
     const one = (name: ActivationName) => made.get(name)?.[0] ?? null;
     this.x = one('x')!;
-    this.xNorm = one('xNorm');
     this.qkv = one('qkv');
     this.q = one('q')!;
     this.attnOut = one('attnOut')!;
@@ -356,7 +377,11 @@ export class GpuModel implements StepOps {
     tick(names.norm);
     for (let l = 0; l < cfg.nLayers; l++) {
       const n = names.layers[l];
-      const bqkv = concatRows([await reader.read(n.bq), await reader.read(n.bk), await reader.read(n.bv)]);
+      let bqkv = concatRows([await reader.read(n.bq), await reader.read(n.bk), await reader.read(n.bv)]);
+      // q and k rows in RoPE-quad order when the qkv epilogue applies RoPE (qwen2 GGUF rows are in the
+      // checkpoint's order, rotated by halves as the safetensors path does)
+      const orders = this.ropeFused ? [ggmlRopeOrder(cfg.nHeads, cfg.headDim), ggmlRopeOrder(cfg.nKvHeads, cfg.headDim), null] : undefined;
+      if (this.ropeFused) bqkv = ropeQuadRows(bqkv, cfg.nHeads, cfg.nKvHeads, cfg.headDim, 1);
       let gateUp: GpuWeight;
       if (g.type(n.wGate) === g.type(n.wUp)) {
         gateUp = this.ownWeight(await uploadGgml(ctx, `L${l}.gateUp`, g, [n.wGate, n.wUp], [cfg.ffnDim, cfg.ffnDim], cfg.dim, true));
@@ -365,7 +390,7 @@ export class GpuModel implements StepOps {
         gateUp = this.ownWeight(uploadWeight(ctx, `L${l}.gateUp`, packWeight(interleaveRows(await reader.read(n.wGate), await reader.read(n.wUp), cfg.ffnDim, cfg.dim), 2 * cfg.ffnDim, cfg.dim, opts.weights)));
       }
       this.layerW.push({
-        qkv: this.ownWeight(await uploadGgml(ctx, `L${l}.qkv`, g, [n.wq, n.wk, n.wv], [qDim, cfg.kvDim, cfg.kvDim], cfg.dim)),
+        qkv: this.ownWeight(await uploadGgml(ctx, `L${l}.qkv`, g, [n.wq, n.wk, n.wv], [qDim, cfg.kvDim, cfg.kvDim], cfg.dim, false, orders)),
         qkvBias: this.own(uploadBuffer(ctx, `L${l}.qkv.bias`, bqkv)),
         out: this.ownWeight(await uploadGgml(ctx, `L${l}.o`, g, [n.wo], [cfg.dim], qDim)),
         gateUp,
@@ -384,20 +409,20 @@ export class GpuModel implements StepOps {
     const eps = cfg.normEps;
     const ropeShape = { nHeads: cfg.nHeads, nKvHeads: cfg.nKvHeads, headDim: cfg.headDim, ropeTheta: cfg.ropeTheta, context: opts.context, kvFormat: opts.kv };
     const fused = this.ropeFused;
-    // GGUF blocks: each layer's weights in their own types (the kernels take any), the layer norms as their own dispatches
+    // GGUF blocks: each layer's weights in their own types (the kernels take any), the layer norms' gains applied
+    // to the qkv and gate/up columns as they are decoded (`gain`)
     const gg = this.ggml !== null;
     const l0 = this.layerW[0];
     const fmt = (w: GpuWeight | undefined) => (gg && w ? { format: w.format, anyFormat: true } : { format: f });
-    const norm = gg ? undefined : { eps };
+    const norm = { eps };
     this.k = {
       embed: this.own(new EmbedKernel(ctx, { dim: cfg.dim, vocab: cfg.vocab, format: gg ? this.embedW.format : f, maxRows: R })),
-      qkv: this.own(new MatmulKernel(ctx, { N: qDim + 2 * cfg.kvDim, K: cfg.dim, ...fmt(l0?.qkv), bias: true, norm, rope: fused ? ropeShape : undefined, maxRows: R, label: 'qkv' })),
+      qkv: this.own(new MatmulKernel(ctx, { N: qDim + 2 * cfg.kvDim, K: cfg.dim, ...fmt(l0?.qkv), bias: true, norm, gain: gg, rope: fused ? ropeShape : undefined, maxRows: R, label: 'qkv' })),
       rope: fused ? null : this.own(new RopeKvKernel(ctx, { ...ropeShape, maxRows: R })),
       attn: this.own(new AttentionKernel(ctx, { nHeads: cfg.nHeads, nKvHeads: cfg.nKvHeads, headDim: cfg.headDim, context: opts.context, kvFormat: opts.kv, maxRows: R })),
       out: this.own(new MatmulKernel(ctx, { N: cfg.dim, K: qDim, ...fmt(l0?.out), residual: true, maxRows: R, label: 'o' })),
-      gateUp: this.own(new MatmulKernel(ctx, { N: 2 * cfg.ffnDim, K: cfg.dim, ...fmt(l0?.gateUp), norm, swiglu: true, maxRows: R, label: 'gateUp' })),
+      gateUp: this.own(new MatmulKernel(ctx, { N: 2 * cfg.ffnDim, K: cfg.dim, ...fmt(l0?.gateUp), norm, gain: gg, swiglu: true, maxRows: R, label: 'gateUp' })),
       down: this.own(new MatmulKernel(ctx, { N: cfg.dim, K: cfg.ffnDim, ...fmt(l0?.down), residual: true, maxRows: R, label: 'down' })),
-      layerNorm: gg ? this.own(new RmsnormKernel(ctx, cfg.dim, eps)) : null,
       // the final norm: each row's inverse RMS in the head's prologue, the gain applied to the head's columns
       head: this.own(new MatmulKernel(ctx, { N: cfg.vocab, K: cfg.dim, ...fmt(this.headW), norm: { eps }, gain: true, maxRows: opts.slots, label: 'lm_head' })),
       sample: this.own(new SampleKernel(ctx, { vocab: cfg.vocab, validVocab: this.validVocab, maxRows: opts.slots })),
@@ -407,17 +432,16 @@ export class GpuModel implements StepOps {
       embed: k.embed.bind(this.embedW, this.tokens, this.x),
       layers: this.layerW.map((w, l) => ({
         qkv: k.rope
-          ? k.qkv.bind(w.qkv, gg ? this.xNorm! : this.x, this.qkv!, w.qkvBias)
-          : k.qkv.bind(w.qkv, this.x, this.q, w.qkvBias, { rope: { meta: this.meta, kCache: this.kv.k(l), vCache: this.kv.v(l) } }),
+          ? k.qkv.bind(w.qkv, this.x, this.qkv!, w.qkvBias, { gain: this.layerNorms[l]?.attn })
+          : k.qkv.bind(w.qkv, this.x, this.q, w.qkvBias, { rope: { meta: this.meta, kCache: this.kv.k(l), vCache: this.kv.v(l) }, gain: this.layerNorms[l]?.attn }),
         rope: k.rope ? k.rope.bind(this.qkv!, this.meta, this.q, this.kv.k(l), this.kv.v(l)) : null,
         attn: k.attn.bind(this.q, this.meta, this.kv.k(l), this.kv.v(l), this.attnOut),
         out: k.out.bind(w.out, this.attnOut, this.x),
-        gateUp: k.gateUp.bind(w.gateUp, gg ? this.xNorm! : this.x, this.h),
+        gateUp: k.gateUp.bind(w.gateUp, this.x, this.h, undefined, { gain: this.layerNorms[l]?.mlp }),
         down: k.down.bind(w.down, this.h, this.x),
       })),
       headRows: k.head.bind(this.headW, this.x, this.logitsBuf, undefined, { gain: this.finalNorm }),
       headLast: k.head.bind(this.headW, this.xLast, this.logitsBuf, undefined, { gain: this.finalNorm }),
-      layerNorms: k.layerNorm ? this.layerNorms.map((n) => ({ attn: k.layerNorm!.bind(this.x, n.attn, this.xNorm!), mlp: k.layerNorm!.bind(this.x, n.mlp, this.xNorm!) })) : [],
       sample: k.sample.bind(this.logitsBuf, undefined, this.tokens),
     };
   }
@@ -427,7 +451,6 @@ export class GpuModel implements StepOps {
     this.k.embed.encode(this.p, this.b.embed, this.stepRows);
   }
   normQkv(l: number): void {
-    if (this.k.layerNorm) this.k.layerNorm.encode(this.p, this.b.layerNorms[l].attn, this.stepRows);
     this.k.qkv.encode(this.p, this.b.layers[l].qkv, this.stepRows);
   }
   /** Nothing to record when the qkv matmul's epilogue did it (the default); else the rope-kv dispatch. */
@@ -442,7 +465,6 @@ export class GpuModel implements StepOps {
     this.k.out.encode(this.p, this.b.layers[l].out, this.stepRows);
   }
   normGateUp(l: number): void {
-    if (this.k.layerNorm) this.k.layerNorm.encode(this.p, this.b.layerNorms[l].mlp, this.stepRows);
     this.k.gateUp.encode(this.p, this.b.layers[l].gateUp, this.stepRows);
   }
   down(l: number): void {

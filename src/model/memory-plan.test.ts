@@ -22,12 +22,13 @@ describe('planMemory', () => {
     expect(p.total).toBe(p.weights + p.kvCache + p.activations);
   });
 
-  it('adds the qkv buffer when RoPE is a pass of its own, and xNorm for GGUF blocks', () => {
+  it('adds the qkv buffer when RoPE is a pass of its own (GGUF blocks as safetensors: norms in the matmuls, RoPE fused)', () => {
     const o = { weights: 'q8', kv: 'f32', context: 64, slots: 3, chunk: 5 } as const;
     const names = (fuse: boolean | undefined, gguf = false) => activationBuffers(ONE_5B, { ...o, fuseRope: fuse }, gguf).map((a) => a.name);
     expect(names(undefined)).not.toContain('qkv');
     expect(names(false)).toContain('qkv');
-    expect(names(undefined, true)).toEqual(expect.arrayContaining(['qkv', 'xNorm']));
+    expect(names(undefined, true)).toEqual(names(undefined));
+    expect(names(false, true)).toContain('qkv');
     expect(activationBuffers({ ...ONE_5B, headDim: 6 }, o).map((a) => a.name)).toContain('qkv'); // no whole RoPE quads
     const fused = planMemory(ONE_5B, o).activations;
     expect(planMemory(ONE_5B, { ...o, fuseRope: false }).activations - fused).toBe(5 * (1536 + 512) * 4);
@@ -86,7 +87,6 @@ describe('GGUF weights in their block types', () => {
     expect(w.filter((x) => x.label.endsWith('Norm')).length).toBe(4);
     const plan = planMemory(s, { weights: 'q8', kv: 'f32', context: 16, slots: 1, chunk: 4 }, { type: types });
     expect(plan.weights).toBe(w.reduce((a, x) => a + x.bytes, 0));
-    expect(activationBuffers(s, { weights: 'q8', kv: 'f32', context: 16, slots: 1, chunk: 4 }, true).map((a) => a.name)).toContain('xNorm');
   });
 });
 

@@ -150,7 +150,7 @@ export function kvShape(cfg: PlanShape, o: Pick<PlanOptions, 'kv' | 'context' | 
 
 // ---- activations ------------------------------------------------------------------------------
 
-export type ActivationName = 'x' | 'xNorm' | 'qkv' | 'q' | 'attnOut' | 'h' | 'xLast' | 'logits' | 'tokens' | 'meta' | 'staging';
+export type ActivationName = 'x' | 'qkv' | 'q' | 'attnOut' | 'h' | 'xLast' | 'logits' | 'tokens' | 'meta' | 'staging';
 
 /** One activation buffer (or `copies` alike): rows of `width` 4-byte words (f32, or u32 ids/pairs). */
 export interface ActivationBuffer {
@@ -178,7 +178,6 @@ const qDimOf = (s: PlanShape) => s.nHeads * s.headDim;
 /** The activation buffers, each with its reason; forward() reads and writes only these. */
 const ACTIVATIONS: readonly ActivationSpec[] = [
   { name: 'x', rows: 'step', width: (s) => s.dim }, // the residual stream
-  { name: 'xNorm', rows: 'step', width: (s) => s.dim, when: (c) => c.gguf }, // GGUF blocks: the layer norms' output
   { name: 'qkv', rows: 'step', width: (s) => qDimOf(s) + 2 * s.kvDim, when: (c) => !c.ropeFused }, // before a separate RoPE pass
   { name: 'q', rows: 'step', width: qDimOf }, // rotated queries
   { name: 'attnOut', rows: 'step', width: qDimOf },
@@ -191,13 +190,13 @@ const ACTIVATIONS: readonly ActivationSpec[] = [
 ];
 
 /** Whether this plan runs RoPE in the qkv epilogue (see PlanOptions.fuseRope). */
-export function ropeFusedIn(cfg: PlanShape, o: Pick<PlanOptions, 'fuseRope'>, gguf: boolean): boolean {
-  return !gguf && o.fuseRope !== false && cfg.headDim % 4 === 0;
+export function ropeFusedIn(cfg: PlanShape, o: Pick<PlanOptions, 'fuseRope'>): boolean {
+  return o.fuseRope !== false && cfg.headDim % 4 === 0;
 }
 
 /** The activation buffers for these shapes and options, in allocation order. */
 export function activationBuffers(cfg: PlanShape, o: PlanOptions, gguf = false): ActivationBuffer[] {
-  const c = { gguf, ropeFused: ropeFusedIn(cfg, o, gguf) };
+  const c = { gguf, ropeFused: ropeFusedIn(cfg, o) };
   const R = Math.max(o.chunk, o.slots);
   return ACTIVATIONS.filter((a) => a.when?.(c) ?? true).map((a) => {
     const rows = a.rows === 'step' ? R : o.slots;

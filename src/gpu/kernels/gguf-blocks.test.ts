@@ -186,6 +186,32 @@ describe('stacked GGUF parts of different types, split under a 4 KiB binding', (
     destroyWeight(w);
   });
 
+  it('a GGUF qkv with norm, gain, bias and the RoPE epilogue fits the weak profile (10 storage buffers)', async () => {
+    // 2 + 2 * 1 heads of 16: N = 64 rows of K = 256 (Q4_K rows of one block); 9 storage bindings
+    const K = 256;
+    const N = 64;
+    const w = uploadWeight(ctx, 'qkv', blockRows('Q4_K', randomBlocks('Q4_K', N, K, 60), N, K));
+    const rope = { nHeads: 2, nKvHeads: 1, headDim: 16, ropeTheta: 10000, context: 8, kvFormat: 'f32' as const };
+    const kernel = new MatmulKernel(ctx, { N, K, format: 'Q4_K', bias: true, norm: { eps: 1e-6 }, gain: true, rope, maxRows: 2, label: 'qkv' });
+    const bufs = [uploadBuffer(ctx, 'x', randomNormal(2 * K, 61)), uploadBuffer(ctx, 'q', new Float32Array(2 * 32)), uploadBuffer(ctx, 'bias', randomNormal(N, 62))];
+    const [gain, meta, kc, vc] = [uploadBuffer(ctx, 'gain', randomNormal(K, 63)), uploadBuffer(ctx, 'meta', new Float32Array(4)), uploadBuffer(ctx, 'k', new Float32Array(8 * 16)), uploadBuffer(ctx, 'v', new Float32Array(8 * 16))];
+    ctx.device.pushErrorScope('validation');
+    const bound = kernel.bind(w, bufs[0], bufs[1], bufs[2], { gain, rope: { meta, kCache: kc, vCache: vc } });
+    await ctx.pipelines.compile();
+    const enc = ctx.device.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    kernel.encode(pass, bound, 2);
+    pass.end();
+    ctx.submit([enc.finish()]);
+    const err = await ctx.device.popErrorScope();
+    expect(err?.message ?? null).toBeNull();
+    // the rotated q rows came out finite and not all zero
+    const q = await readF32(ctx, bufs[1], 2 * 32);
+    expect(q.every(Number.isFinite) && q.some((v) => v !== 0)).toBe(true);
+    for (const b of [...bufs, gain, meta, kc, vc, bound.params]) b.destroy();
+    destroyWeight(w);
+  });
+
   it('refuses rows whose byte count does not match the type', () => {
     expect(() => blockRows('Q6_K', new Uint8Array(420), 3, 256)).toThrow(/needs 630 bytes/);
     expect(() => blockRows('Q4_K', new Uint8Array(144), 1, 100)).toThrow(/not a whole number/);
