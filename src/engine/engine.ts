@@ -13,7 +13,9 @@ import { hubFileProvider } from '../loader/hub';
 import type { CacheStore } from '../loader/cache-store';
 import { openCachedModel, type CachedModelOptions } from '../loader/model-cache';
 import { blobSource } from '../loader/source';
-import { GGUF_FILE } from '../loader/gguf/checkpoint';
+import { GGUF_FILE, openGgufCheckpoint, type GgmlTensors } from '../loader/gguf/checkpoint';
+import { httpRangeSource } from '../loader/gguf/remote';
+import { authHeaders } from '../loader/hub-api';
 import { Tokenizer } from '../tokenizer/tokenizer';
 import { StreamingDetokenizer } from '../tokenizer/detokenizer';
 import { renderChat } from '../chat/template';
@@ -96,8 +98,9 @@ export class Engine implements EngineApi {
     this.guardIdle();
     await this.unload();
     await this.device(); // no GPU: say so before downloading gigabytes
-    // nor when it cannot hold the model (a GGUF file's block types are known only from its header: its trial
-    // runs in loadFrom, once the header is read and before a tensor is uploaded)
+    // nor when it cannot hold the model (a GGUF file's block types are known only from its header: a hub file
+    // to download has its header read by Range and tried before the download (provider's beforeDownload); a
+    // cached one, or one from a server that ignores Range, is tried in loadFrom once its header is read)
     const gguf = req.source.kind === 'hub' && req.source.file !== undefined;
     if (req.expect && !gguf) await this.trialAllocation({ shape: req.expect, weights: req.weights, context: req.context, batch: req.batch, kv: req.kv });
     const abort = new AbortController();
@@ -148,24 +151,8 @@ export class Engine implements EngineApi {
     const checkpoint = await openCheckpoint(provider);
     const tokenizer = Tokenizer.fromFiles(checkpoint.tokenizerJson, checkpoint.tokenizerConfig);
     const cfg = checkpoint.config;
-    const context = req.context;
-    if (!(Number.isInteger(context) && context >= 16)) throw new BoxedError('InvalidRequest', `context must be an integer >= 16, got ${context}`);
-    const batch = req.batch ?? 1;
-    if (!(Number.isInteger(batch) && batch >= 1 && batch <= MAX_SAMPLES)) throw new BoxedError('InvalidRequest', `batch must be an integer in 1..${MAX_SAMPLES}, got ${batch}`);
-    const modelOpts = { weights: req.weights, kv: req.kv ?? 'f16', context, slots: batch, chunk: this.opts.prefillChunk ?? 128 } as const;
-    // a GGUF model's weights count in its own block types (planMemory's GGUF path)
-    const ggml = checkpoint.ggml;
-    checkBatchLimits(ctx, cfg, modelOpts, ggml);
-    // out of memory with several sequences: the error names the largest batch that can be allocated now
-    const withLargestBatch = async (e: unknown): Promise<never> => {
-      if (batch <= 1 || !(e instanceof BoxedError) || e.name !== 'OutOfMemory') throw e;
-      const largest = await probeLargestBatch(ctx, cfg, modelOpts, ggml);
-      throw new BoxedError('OutOfMemory', `${e.message} ${largest >= 1 ? `At most ${largest} parallel solutions fit at this context.` : 'Not even one sequence fits at this context.'}`, {
-        detail: { ...e.detail, largestBatch: largest },
-        cause: e,
-      });
-    };
-    if (ggml) await trialAllocation(ctx, cfg, modelOpts, ggml).catch(withLargestBatch);
+    const { modelOpts, withLargestBatch } = await this.checkFits(ctx, cfg, req, checkpoint.ggml);
+    const { context, slots: batch } = modelOpts;
     onEvent({ type: 'phase', phase: 'convert' });
     // the pipelines compile asynchronously once the weights are on the GPU (src/gpu/pipelines.ts): the
     // 'compile' events count them as they finish (0 of 0 when an earlier load on this device compiled them)
@@ -209,6 +196,49 @@ export class Engine implements EngineApi {
     return info;
   }
 
+  /**
+   * The load's options checked, and for a GGUF model the trial allocation in its block types; `withLargestBatch`
+   * turns an OutOfMemory with several sequences into one naming the largest batch that fits now.
+   */
+  private async checkFits(ctx: GpuContext, cfg: ModelConfig, req: Omit<LoadRequest, 'source'>, ggml: GgmlTensors | undefined) {
+    const context = req.context;
+    if (!(Number.isInteger(context) && context >= 16)) throw new BoxedError('InvalidRequest', `context must be an integer >= 16, got ${context}`);
+    const batch = req.batch ?? 1;
+    if (!(Number.isInteger(batch) && batch >= 1 && batch <= MAX_SAMPLES)) throw new BoxedError('InvalidRequest', `batch must be an integer in 1..${MAX_SAMPLES}, got ${batch}`);
+    const modelOpts = { weights: req.weights, kv: req.kv ?? 'f16', context, slots: batch, chunk: this.opts.prefillChunk ?? 128 } as const;
+    // a GGUF model's weights count in its own block types (planMemory's GGUF path)
+    checkBatchLimits(ctx, cfg, modelOpts, ggml);
+    const withLargestBatch = async (e: unknown): Promise<never> => {
+      if (batch <= 1 || !(e instanceof BoxedError) || e.name !== 'OutOfMemory') throw e;
+      const largest = await probeLargestBatch(ctx, cfg, modelOpts, ggml);
+      throw new BoxedError('OutOfMemory', `${e.message} ${largest >= 1 ? `At most ${largest} parallel solutions fit at this context.` : 'Not even one sequence fits at this context.'}`, {
+        detail: { ...e.detail, largestBatch: largest },
+        cause: e,
+      });
+    };
+    if (ggml) await trialAllocation(ctx, cfg, modelOpts, ggml).catch(withLargestBatch);
+    return { modelOpts, withLargestBatch };
+  }
+
+  /**
+   * A hub GGUF file's trial before its download: its header, metadata and tensor infos read by Range from the
+   * endpoint (the token goes with them as with the download), the config and block types built from them, and
+   * the allocation tried. A server that refuses ranges (or a header read that fails on the network) skips it:
+   * the download then reports what is wrong, and loadFrom tries the allocation once the file is here.
+   */
+  private async trialBeforeDownload(req: LoadRequest, url: string, name: string, token: string | undefined, signal: AbortSignal): Promise<void> {
+    const base = this.opts.fetch ?? fetch;
+    const withToken: typeof fetch = (input, init) => base(input, { ...init, headers: { ...(init?.headers as Record<string, string> | undefined), ...authHeaders(token) } });
+    let checkpoint: Checkpoint & { ggml: GgmlTensors };
+    try {
+      checkpoint = await openGgufCheckpoint(await httpRangeSource(url, name, { fetch: withToken, signal }));
+    } catch (e) {
+      if (e instanceof BoxedError && e.name === 'Network' && !signal.aborted) return;
+      throw e;
+    }
+    await this.checkFits(await this.device(), checkpoint.config, req, checkpoint.ggml);
+  }
+
   private async provider(req: LoadRequest, onEvent: (e: LoadEvent) => void, signal: AbortSignal): Promise<{ provider: FileProvider; hub?: HubInfo }> {
     const src = req.source;
     switch (src.kind) {
@@ -243,6 +273,7 @@ export class Engine implements EngineApi {
           fetch: this.opts.fetch,
           signal,
           transfer: this.opts.transfer,
+          beforeDownload: src.file === undefined ? undefined : (f) => this.trialBeforeDownload(req, f.url, f.name, src.token, signal),
           onProgress: (e) => onEvent({ type: 'download', file: e.file, loaded: e.loaded, total: e.total, bytesPerSecond: e.bytesPerSecond, state: e.state, retry: e.retry }),
         });
         const commit = m.manifest.commit;

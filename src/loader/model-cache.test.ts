@@ -11,6 +11,7 @@ import type { CacheStore } from './cache-store';
 import { deleteCachedModel, listCachedModels, openCachedModel, type CachedModelOptions } from './model-cache';
 import type { TransferProgress } from './transfer';
 import { boxedError } from './test-errors';
+import { BoxedError } from '../protocol/errors';
 import { GGUF_FILE } from './gguf/checkpoint';
 import { listFiles, nextPageUrl } from './hub-api';
 
@@ -273,6 +274,33 @@ describe('model cache: one .gguf file of a repository', () => {
     expect((await again.provider.open(GGUF_FILE))!.size).toBe(GGUF_SIZE);
     const [entry] = await listCachedModels(store);
     expect(entry).toMatchObject({ complete: true, verified: true, totalBytes: SIZE + 19 + 13 + GGUF_SIZE });
+  });
+
+  it('asks beforeDownload before fetching the file: a rejection fetches nothing; a cached file does not ask', async () => {
+    const s = await server();
+    const store = await folder();
+    const asked: { name: string; url: string; size: number }[] = [];
+    const refused = await boxedError(
+      open(store, s, {
+        file: 'model-Q4_K.gguf',
+        beforeDownload: async (f) => {
+          asked.push(f);
+          throw new BoxedError('OutOfMemory', 'does not fit');
+        },
+      }),
+    );
+    expect(refused.name).toBe('OutOfMemory');
+    // the file at the resolved commit on the endpoint, as the download would fetch it
+    expect(asked).toMatchObject([{ name: 'model-Q4_K.gguf', size: GGUF_SIZE }]);
+    expect(asked[0].url.startsWith(`${s.url}/${REPO}/resolve/`)).toBe(true);
+    expect(asked[0].url).toMatch(/\/resolve\/[0-9a-f]{40}\/model-Q4_K\.gguf$/);
+    expect(fileGets(s)).toHaveLength(0);
+    const ok = await open(store, s, { file: 'model-Q4_K.gguf', beforeDownload: async (f) => void asked.push(f) });
+    expect(ok.downloadedBytes).toBe(GGUF_SIZE);
+    expect(asked).toHaveLength(2);
+    const cached = await open(store, s, { file: 'model-Q4_K.gguf', beforeDownload: async (f) => void asked.push(f) });
+    expect(cached.downloadedBytes).toBe(0);
+    expect(asked).toHaveLength(2);
   });
 
   it('a missing .gguf is NotFound, a file that is not .gguf InvalidRequest, nothing written', async () => {

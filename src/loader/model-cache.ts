@@ -63,6 +63,11 @@ export interface CachedModelOptions {
    * whatever else of that commit is there, and the provider offers it as the loader's GGUF_FILE.
    */
   file?: string;
+  /**
+   * Called once before `file` is downloaded (not when it is cached): its URL on the endpoint and its size. A
+   * rejection ends the load before a byte of it is fetched (the engine's trial allocation from its header).
+   */
+  beforeDownload?: (f: { name: string; url: string; size: number }) => Promise<void>;
   transfer?: Pick<TransferOptions, 'retries' | 'retryDelayMs' | 'parallel' | 'partMinBytes' | 'progressIntervalMs'>;
   onProgress?: (p: TransferProgress) => void;
   now?: () => number;
@@ -180,6 +185,9 @@ export async function openCachedModel(o: CachedModelOptions): Promise<CachedMode
       detail: { neededBytes: missing, availableBytes: free, quotaBytes: est.quota, usageBytes: est.usage },
     });
   }
+
+  const gguf = o.file !== undefined ? files.find((f) => f.name === o.file && !f.verified) : undefined;
+  if (gguf && o.beforeDownload) await o.beforeDownload({ name: gguf.name, url: hubFileUrl(endpoint, o.repo, commit, gguf.name), size: gguf.size });
 
   // files of this commit cached by other loads (a GGUF next to the safetensors, or another GGUF) stay listed
   const others = existing?.files.filter((g) => !files.some((f) => f.name === g.name)) ?? [];

@@ -18,8 +18,10 @@ async function rangeGet(url: string, name: string, start: number, end: number, o
   } catch (e) {
     throw new BoxedError('Network', `cannot fetch bytes ${start}-${end}: ${(e as Error).message}`, { file: name, cause: e });
   }
+  // a refused range may still be streaming the whole file: stop it
+  if (r.status !== 206) await r.body?.cancel().catch(() => {});
   if (r.status === 404) throw new BoxedError('ModelFormat', 'file not found on the server', { file: name });
-  if (r.status !== 206) throw new BoxedError('Network', `the server answered ${r.status} to a Range request (it must support ranges)`, { file: name });
+  if (r.status !== 206) throw new BoxedError('Network', `the server answered ${r.status} to a Range request (it must support ranges)`, { file: name, detail: { status: r.status } });
   const cr = parseContentRange(r.headers.get('content-range'));
   if (!cr || cr.start !== start) throw new BoxedError('Network', 'the server sent a range other than the one asked for', { file: name });
   return { bytes: new Uint8Array(await r.arrayBuffer()), total: cr.total };
