@@ -61,7 +61,7 @@ export interface TensorReader {
  * (moving whole rows leaves every block as stored; q and k rows are whole quads, so a stacked piece of a
  * multiple of 4 rows is too). Pieces already uploaded are destroyed when a later read fails.
  */
-async function uploadGgml(ctx: GpuContext, label: string, g: GgmlTensors, names: string[], rows: number[], cols: number, interleave = false, orders?: (Uint32Array | null)[]): Promise<GpuWeight> {
+export async function uploadGgml(ctx: GpuContext, label: string, g: GgmlTensors, names: string[], rows: number[], cols: number, interleave = false, orders?: (Uint32Array | null)[]): Promise<GpuWeight> {
   const parts: GpuWeight[] = [];
   const pieceLimit = (t: string, n: number) => rowsPerChunk(ctx, n, gpuRowLayout(cols, gpuFormatOfGgml(g.type(t))).wordsPerRow, 0);
   try {
@@ -138,7 +138,7 @@ function concatBytes(pieces: Uint8Array[]): Uint8Array {
 }
 
 /** The RoPE-quad row order (ropeQuadRows) of `heads` heads of q or k: row j of the result is row order[j]. */
-function ggmlRopeOrder(heads: number, headDim: number): Uint32Array {
+export function ggmlRopeOrder(heads: number, headDim: number): Uint32Array {
   const idx = Float32Array.from({ length: heads * headDim }, (_, i) => i);
   return Uint32Array.from(ropeQuadRows(idx, heads, 0, headDim, 1));
 }
