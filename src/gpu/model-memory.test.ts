@@ -139,6 +139,8 @@ describe('a load that fails halfway leaves no buffer alive', () => {
     // the up rows are read into the gate/up chunk already made (a streamed weight's piece)
     ['safetensors: layer 1 up_proj', () => stUntied, 'model.layers.1.mlp.up_proj.weight', { weights: 'q4', kv: 'f16', context: 16, slots: 2, chunk: 4 }],
     ['GGUF: layer 1 down_proj', () => gguf, 'model.layers.1.mlp.down_proj.weight', { weights: 'q8', kv: 'f32', context: 16, slots: 1, chunk: 4 }],
+    // layer 0's q and k (Q4_K) are one piece already uploaded when its v (Q6_K) is read
+    ['GGUF: layer 0 v_proj, after q and k', () => gguf, 'model.layers.0.self_attn.v_proj.weight', { weights: 'q8', kv: 'f32', context: 16, slots: 1, chunk: 4 }],
   ] as [string, () => Checkpoint, string, GpuModelOptions][])('%s', async (_name, ckpt, failing, opts) => {
     const ctx = await nodeContext(PROFILES.full);
     const t = trackBuffers(ctx);

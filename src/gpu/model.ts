@@ -53,49 +53,92 @@ export interface TensorReader {
 }
 
 /**
- * Uploads GGUF matrices stacked by rows (q, k, v), each in its own block type, read a binding-sized piece of
- * rows at a time. `interleave` (gate, up of one type): rows 2j, 2j + 1 are row j of the two. `orders[i]`
- * (RoPE-quad order, ggmlRopeOrder): tensor i is read whole and its rows uploaded in that order, in pieces of
- * whole quads (moving whole rows leaves every block as stored).
+ * Uploads GGUF matrices stacked by rows (q, k, v), read a binding-sized piece of rows at a time. Matrices of
+ * one block type share a row layout, so neighbours of one type are stacked into the same pieces (q, k and v
+ * as one chunk when they fit: one dispatch); a run of another type is uploaded apart, in its own type (parts
+ * joined). `interleave` (gate, up of one type): rows 2j, 2j + 1 are row j of the two. `orders[i]` (RoPE-quad
+ * order, ggmlRopeOrder): tensor i is read whole and its rows uploaded in that order, in pieces of whole quads
+ * (moving whole rows leaves every block as stored; q and k rows are whole quads, so a stacked piece of a
+ * multiple of 4 rows is too). Pieces already uploaded are destroyed when a later read fails.
  */
-async function uploadGgml(ctx: GpuContext, label: string, g: GgmlTensors, names: string[], rows: number[], cols: number, interleave = false, orders?: (Uint32Array | null)[]): Promise<GpuWeight> {
+export async function uploadGgml(ctx: GpuContext, label: string, g: GgmlTensors, names: string[], rows: number[], cols: number, interleave = false, orders?: (Uint32Array | null)[]): Promise<GpuWeight> {
   const parts: GpuWeight[] = [];
   const pieceLimit = (t: string, n: number) => rowsPerChunk(ctx, n, gpuRowLayout(cols, gpuFormatOfGgml(g.type(t))).wordsPerRow, 0);
-  if (interleave) {
-    const [a, b] = names;
-    const type = g.type(a);
-    const total = 2 * rows[0];
-    const per = pieceLimit(a, total);
-    for (let r = 0; r < total; r += per) {
-      const n = Math.min(per, total - r);
-      const [ba, bb] = [await g.readRows(a, r / 2, n / 2), await g.readRows(b, r / 2, n / 2)];
-      const rowBytes = ba.length / (n / 2);
-      const both = new Uint8Array(2 * ba.length);
-      for (let j = 0; j < n / 2; j++) {
-        both.set(ba.subarray(j * rowBytes, (j + 1) * rowBytes), 2 * j * rowBytes);
-        both.set(bb.subarray(j * rowBytes, (j + 1) * rowBytes), (2 * j + 1) * rowBytes);
+  try {
+    if (interleave) {
+      const [a, b] = names;
+      const type = g.type(a);
+      const total = 2 * rows[0];
+      const per = pieceLimit(a, total);
+      for (let r = 0; r < total; r += per) {
+        const n = Math.min(per, total - r);
+        const [ba, bb] = [await g.readRows(a, r / 2, n / 2), await g.readRows(b, r / 2, n / 2)];
+        const rowBytes = ba.length / (n / 2);
+        const both = new Uint8Array(2 * ba.length);
+        for (let j = 0; j < n / 2; j++) {
+          both.set(ba.subarray(j * rowBytes, (j + 1) * rowBytes), 2 * j * rowBytes);
+          both.set(bb.subarray(j * rowBytes, (j + 1) * rowBytes), (2 * j + 1) * rowBytes);
+        }
+        parts.push(uploadWeight(ctx, label, blockRows(type, both, n, cols)));
       }
-      parts.push(uploadWeight(ctx, label, blockRows(type, both, n, cols)));
-    }
-  } else {
-    for (const [i, t] of names.entries()) {
-      const order = orders?.[i] ?? null;
-      let per = pieceLimit(t, rows[i]);
-      if (order && per < rows[i]) per -= per % 4;
-      const whole = order ? permuteRows(await g.readRows(t, 0, rows[i]), order) : null;
-      const rowBytes = whole ? whole.length / rows[i] : 0;
-      for (let r = 0; r < rows[i]; r += per) {
-        const n = Math.min(per, rows[i] - r);
-        const bytes = whole ? whole.subarray(r * rowBytes, (r + n) * rowBytes) : await g.readRows(t, r, n);
-        parts.push(uploadWeight(ctx, label, blockRows(g.type(t), bytes, n, cols)));
+    } else {
+      // runs of neighbours of one type stacked (q, k and v as one when they share it; Q4_K q and k, Q6_K v as two)
+      const groups: number[][] = [];
+      for (const [i, t] of names.entries()) {
+        if (i > 0 && g.type(t) === g.type(names[i - 1])) groups[groups.length - 1].push(i);
+        else groups.push([i]);
       }
+      for (const group of groups) await uploadStacked(ctx, label, g, group.map((i) => ({ name: names[i], rows: rows[i], order: orders?.[i] ?? null })), cols, parts);
     }
+  } catch (e) {
+    for (const p of parts) destroyWeight(p);
+    throw e;
   }
   return parts.length === 1 ? parts[0] : joinWeights(label, parts);
 }
 
+/** Tensors of one block type stacked by rows into pieces of at most a binding (whole quads when any has an order), pushed to `parts`. */
+async function uploadStacked(ctx: GpuContext, label: string, g: GgmlTensors, tensors: { name: string; rows: number; order: Uint32Array | null }[], cols: number, parts: GpuWeight[]): Promise<void> {
+  const type = g.type(tensors[0].name);
+  const total = tensors.reduce((s, t) => s + t.rows, 0);
+  let per = rowsPerChunk(ctx, total, gpuRowLayout(cols, gpuFormatOfGgml(type)).wordsPerRow, 0);
+  if (tensors.some((t) => t.order) && per < total) per -= per % 4;
+  const wholes = new Map<number, Uint8Array>();
+  for (let r = 0; r < total; r += per) {
+    const n = Math.min(per, total - r);
+    const pieces: Uint8Array[] = [];
+    // the rows [r, r + n) of the stack, tensor by tensor
+    for (let i = 0, start = 0; i < tensors.length && start < r + n; start += tensors[i].rows, i++) {
+      const t = tensors[i];
+      const from = Math.max(r, start) - start;
+      const to = Math.min(r + n, start + t.rows) - start;
+      if (to <= from) continue;
+      if (t.order) {
+        let whole = wholes.get(i);
+        if (!whole) wholes.set(i, (whole = permuteRows(await g.readRows(t.name, 0, t.rows), t.order)));
+        const rowBytes = whole.length / t.rows;
+        pieces.push(whole.subarray(from * rowBytes, to * rowBytes));
+      } else {
+        pieces.push(await g.readRows(t.name, from, to - from));
+      }
+    }
+    const bytes = pieces.length === 1 ? pieces[0] : concatBytes(pieces);
+    parts.push(uploadWeight(ctx, label, blockRows(type, bytes, n, cols)));
+  }
+}
+
+function concatBytes(pieces: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(pieces.reduce((s, p) => s + p.length, 0));
+  let at = 0;
+  for (const p of pieces) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
 /** The RoPE-quad row order (ropeQuadRows) of `heads` heads of q or k: row j of the result is row order[j]. */
-function ggmlRopeOrder(heads: number, headDim: number): Uint32Array {
+export function ggmlRopeOrder(heads: number, headDim: number): Uint32Array {
   const idx = Float32Array.from({ length: heads * headDim }, (_, i) => i);
   return Uint32Array.from(ropeQuadRows(idx, heads, 0, headDim, 1));
 }
@@ -271,7 +314,8 @@ export class GpuModel implements StepOps {
     const { cfg } = this;
     if (cfg.headDim % 4 !== 0) return false;
     if (this.ggml) {
-      // GGUF: q, k and v are uploaded apart, each in pieces of whole quads (uploadGgml), so a piece needs 4 rows
+      // GGUF: q, k and v are uploaded in pieces of whole quads (stacked when of one type, apart when not:
+      // uploadGgml; the rows a binding holds do not depend on which), so a piece needs 4 rows
       const names = mapWeights(cfg, (n) => n).layers;
       const parts = names.flatMap((l) => [[l.wq, cfg.nHeads * cfg.headDim], [l.wk, cfg.kvDim], [l.wv, cfg.kvDim]] as const);
       return parts.every(([t, rows]) => rowsPerChunk(this.ctx, rows, gpuRowLayout(cfg.dim, gpuFormatOfGgml(this.ggml!.type(t))).wordsPerRow, 0) >= Math.min(4, rows));
