@@ -8,8 +8,8 @@ import type { ModelConfig } from '../model/config';
 import { forward, type StepOps } from '../model/forward';
 import { mapWeights } from '../model/weights';
 import { concatRows, foldColumns, interleaveRows, ropeQuadRows } from '../model/fused';
-import type { KvFormat, MemoryPlan, WeightFormat } from '../protocol/engine';
-import { STEPS_IN_FLIGHT, activationBuffers, limitBreach, limitError, planMemory, type ActivationName } from '../model/memory-plan';
+import type { MemoryPlan } from '../protocol/engine';
+import { STEPS_IN_FLIGHT, activationBuffers, limitBreach, limitError, planMemory, type ActivationName, type PlanOptions } from '../model/memory-plan';
 import { BoxedError } from '../protocol/errors';
 import { packWeight, packedBytes, rowLayout } from '../loader/quant';
 import type { GpuContext } from './context';
@@ -27,21 +27,8 @@ import { KvCache } from './kv';
 import type { DispatchCost } from './context';
 import { roofline, type RooflineReport } from './roofline';
 
-export interface GpuModelOptions {
-  weights: WeightFormat;
-  kv: KvFormat;
-  /** KV positions per sequence (prompt + answer). */
-  context: number;
-  /** Sequences held at once (KV slots); rows of a decode step are at most this many. */
-  slots: number;
-  /** Rows of a prefill chunk (bounds activation memory for any prompt length). */
-  chunk: number;
-  /**
-   * RoPE + KV append in the qkv matmul's epilogue (default: whenever headDim % 4 == 0 and the qkv weight's row
-   * chunks are whole quads); false keeps the separate rope-kv dispatch (tests compare both).
-   */
-  fuseRope?: boolean;
-}
+/** The model's options: the memory plan's (src/model/memory-plan.ts), which documents each field. */
+export type GpuModelOptions = PlanOptions;
 
 /** Reads one tensor, as f32, by its Hugging Face name (a Checkpoint does this). */
 export interface TensorReader {

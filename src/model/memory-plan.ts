@@ -17,15 +17,15 @@ export type PlanShape = Pick<ModelConfig, 'dim' | 'ffnDim' | 'nLayers' | 'nHeads
 export interface PlanOptions {
   weights: WeightFormat;
   kv: KvFormat;
-  /** KV positions per sequence */
+  /** KV positions per sequence (prompt + answer) */
   context: number;
-  /** sequences held at once (KV slots) */
+  /** sequences held at once (KV slots); rows of a decode step are at most this many */
   slots: number;
-  /** rows of a prefill chunk */
+  /** rows of a prefill chunk (bounds activation memory for any prompt length) */
   chunk: number;
   /**
    * RoPE + KV append in the qkv matmul's epilogue. Undefined: whenever headDim % 4 == 0 (GpuModel passes what
-   * it decided, which also depends on the device's row chunks; GGUF blocks never fuse).
+   * it decided, which also depends on the device's row chunks); false keeps the separate rope-kv dispatch.
    */
   fuseRope?: boolean;
 }
