@@ -6,7 +6,7 @@
 // (planMemory's GGUF path, given the file's GgmlTensors), not in the Boxed format the request names.
 import type { ModelConfig } from '../model/config';
 import type { GpuModelOptions } from '../gpu/model';
-import { largestBatchWithin, limitBreach, limitError, planMemory } from '../model/memory-plan';
+import { largestBatchWithin, limitBreach, limitError, planMemory, plannedWeights } from '../model/memory-plan';
 import { kvLayerBytes } from '../gpu/kv';
 import type { GpuContext } from '../gpu/context';
 import type { GgmlTensors } from '../loader/gguf/checkpoint';
@@ -72,15 +72,14 @@ async function allocateAndFree(ctx: GpuContext, sizes: readonly number[]): Promi
 }
 
 /**
- * The buffers a load of this model creates, in bytes, as GpuModel makes them: every weight matrix cut into
- * its binding-sized row chunks (data and q4/q8 scales), the biases and norm, one K and one V buffer per
+ * The buffers a load of this model creates, in bytes, as GpuModel makes them: the plan's weights
+ * (plannedWeights), every matrix cut into its binding-sized row chunks (data and q4/q8 scales), the biases and norm, one K and one V buffer per
  * layer, and the activations (as one figure, each of its buffers being far below any limit). Throws the
  * typed OutOfMemory of rowsPerChunk when a weight row pair exceeds the binding limit. A GGUF model's weights
  * (`ggml`) are planMemory's figure for its block types, in pieces of at most the buffer limit.
  */
 export function plannedBuffers(ctx: GpuContext, cfg: ModelConfig, opts: GpuModelOptions, ggml?: GgmlTensors): number[] {
   const f = opts.weights;
-  const qDim = cfg.nHeads * cfg.headDim;
   const plan = planMemory(cfg, opts, ggml);
   const sizes: number[] = [];
   const matrix = (rows: number, cols: number) => {
@@ -96,15 +95,10 @@ export function plannedBuffers(ctx: GpuContext, cfg: ModelConfig, opts: GpuModel
     const limit = Math.min(ctx.caps.limits.maxStorageBufferBindingSize, ctx.caps.limits.maxBufferSize);
     for (let left = plan.weights; left > 0; left -= limit) sizes.push(Math.min(limit, left));
   } else {
-    matrix(cfg.vocab, cfg.dim);
-    if (!cfg.tiedEmbeddings) matrix(cfg.vocab, cfg.dim);
-    sizes.push(cfg.dim * 4);
-    for (let l = 0; l < cfg.nLayers; l++) {
-      matrix(qDim + 2 * cfg.kvDim, cfg.dim);
-      sizes.push((qDim + 2 * cfg.kvDim) * 4);
-      matrix(cfg.dim, qDim);
-      matrix(2 * cfg.ffnDim, cfg.dim);
-      matrix(cfg.dim, cfg.ffnDim);
+    // the plan's weights in its order; each matrix cut into the row chunks GpuModel makes
+    for (const w of plannedWeights(cfg, f)) {
+      if (w.rows === 1) sizes.push(w.bytes);
+      else matrix(w.rows, w.cols);
     }
   }
   const layer = kvLayerBytes({ nLayers: cfg.nLayers, kvDim: cfg.kvDim, slots: opts.slots, context: opts.context, format: opts.kv });
