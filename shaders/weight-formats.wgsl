@@ -130,6 +130,16 @@ fn gg_scale_min_k4(j: u32, o: u32) -> vec2<f32> {
   return vec2<f32>(f32((a & 15u) | ((gg_u8(o + j - 4u) >> 6u) << 4u)), f32((a >> 4u) | ((gg_u8(o + j) >> 6u) << 4u)));
 }
 
+// Q4_K / Q5_K: (d * sc, dmin * mn) of sub-block sb of the super-block at byte o into ku_s, once for unit u of
+// the row at byte `row`. d and dmin are the halves of the block's first word (144- and 176-byte blocks keep
+// every field on whole words).
+fn gg_unit_k4(row: u32, u: u32, o: u32, sb: u32) {
+  if (any(ku_at != vec2<u32>(row, u))) {
+    ku_s = unpack2x16float(wq[o >> 2u]) * gg_scale_min_k4(sb, o + 4u);
+    ku_at = vec2<u32>(row, u);
+  }
+}
+
 // values 8b .. 8b + 7 of the row whose first word is `base`
 fn load_block(base: u32, b: u32, wpr: u32) -> Block {
   let row = 4u * base;
@@ -191,11 +201,7 @@ fn load_block(base: u32, b: u32, wpr: u32) -> Block {
   let u = b / 4u;
   let o = row + (u / 8u) * 144u;
   let sb = u % 8u;
-  if (any(ku_at != vec2<u32>(row, u))) {
-    // (d * sc, dmin * mn): d and dmin are the low and high halves of the block's first word
-    ku_s = unpack2x16float(wq[o >> 2u]) * gg_scale_min_k4(sb, o + 4u);
-    ku_at = vec2<u32>(row, u);
-  }
+  gg_unit_k4(row, u, o, sb);
   let q = (o + 16u + 32u * (sb / 2u) + 8u * (b % 4u)) >> 2u;
   let s = 4u * (sb % 2u);
   return Block(vec4<f32>(gg_bits(wq[q], s, 15u)) * ku_s.x - ku_s.y, vec4<f32>(gg_bits(wq[q + 1u], s, 15u)) * ku_s.x - ku_s.y);
@@ -206,10 +212,7 @@ fn load_block(base: u32, b: u32, wpr: u32) -> Block {
   let u = b / 4u;
   let o = row + (u / 8u) * 176u;
   let sb = u % 8u;
-  if (any(ku_at != vec2<u32>(row, u))) {
-    ku_s = unpack2x16float(wq[o >> 2u]) * gg_scale_min_k4(sb, o + 4u);
-    ku_at = vec2<u32>(row, u);
-  }
+  gg_unit_k4(row, u, o, sb);
   let l = 8u * (b % 4u);
   let q = (o + 48u + 32u * (sb / 2u) + l) >> 2u;
   let s = 4u * (sb % 2u);

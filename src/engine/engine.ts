@@ -99,15 +99,16 @@ export class Engine implements EngineApi {
     await this.unload();
     await this.device(); // no GPU: say so before downloading gigabytes
     // nor when it cannot hold the model (a GGUF file's block types are known only from its header: a hub file
-    // to download has its header read by Range and tried before the download (provider's beforeDownload); a
-    // cached one, or one from a server that ignores Range, is tried in loadFrom once its header is read)
+    // to download has its header read by Range and tried before the download (provider's beforeDownload), and
+    // not again after it; a cached one, or one from a server that ignores Range, is tried in loadFrom once its
+    // header is read)
     const gguf = req.source.kind === 'hub' && req.source.file !== undefined;
     if (req.expect && !gguf) await this.trialAllocation({ shape: req.expect, weights: req.weights, context: req.context, batch: req.batch, kv: req.kv });
     const abort = new AbortController();
     this.loadAbort = abort;
     try {
-      const { provider, hub } = await this.provider(req, onEvent, abort.signal);
-      const info = await this.loadFrom(provider, req, onEvent, sourceName(req));
+      const { provider, hub, tried } = await this.provider(req, onEvent, abort.signal);
+      const info = await this.loadFrom(provider, req, onEvent, sourceName(req), tried);
       if (!hub) return info;
       const withHub = { ...info, hub: req.source.kind === 'hub' && req.source.file !== undefined ? { ...hub, file: req.source.file } : hub };
       if (this.loaded) this.loaded.info = withHub;
@@ -142,8 +143,11 @@ export class Engine implements EngineApi {
     return trialAllocation(ctx, cfg, { weights: req.weights, kv: req.kv ?? 'f16', context: req.context, slots: batch, chunk: this.opts.prefillChunk ?? 128 });
   }
 
-  /** Loads from any FileProvider (the CLI passes a local directory). */
-  async loadFrom(provider: FileProvider, req: Omit<LoadRequest, 'source'>, onEvent: (e: LoadEvent) => void = () => {}, name = 'model'): Promise<ModelInfo> {
+  /**
+   * Loads from any FileProvider (the CLI passes a local directory). `tried`: the GGUF trial allocation already
+   * passed for these settings before the download (trialBeforeDownload), so it is not made a second time.
+   */
+  async loadFrom(provider: FileProvider, req: Omit<LoadRequest, 'source'>, onEvent: (e: LoadEvent) => void = () => {}, name = 'model', tried = false): Promise<ModelInfo> {
     this.guardIdle();
     this.release();
     const ctx = await this.device();
@@ -151,7 +155,7 @@ export class Engine implements EngineApi {
     const checkpoint = await openCheckpoint(provider);
     const tokenizer = Tokenizer.fromFiles(checkpoint.tokenizerJson, checkpoint.tokenizerConfig);
     const cfg = checkpoint.config;
-    const { modelOpts, withLargestBatch } = await this.checkFits(ctx, cfg, req, checkpoint.ggml);
+    const { modelOpts, withLargestBatch } = await this.checkFits(ctx, cfg, req, checkpoint.ggml, tried);
     const { context, slots: batch } = modelOpts;
     onEvent({ type: 'phase', phase: 'convert' });
     // the pipelines compile asynchronously once the weights are on the GPU (src/gpu/pipelines.ts): the
@@ -200,7 +204,7 @@ export class Engine implements EngineApi {
    * The load's options checked, and for a GGUF model the trial allocation in its block types; `withLargestBatch`
    * turns an OutOfMemory with several sequences into one naming the largest batch that fits now.
    */
-  private async checkFits(ctx: GpuContext, cfg: ModelConfig, req: Omit<LoadRequest, 'source'>, ggml: GgmlTensors | undefined) {
+  private async checkFits(ctx: GpuContext, cfg: ModelConfig, req: Omit<LoadRequest, 'source'>, ggml: GgmlTensors | undefined, tried = false) {
     const context = req.context;
     if (!(Number.isInteger(context) && context >= 16)) throw new BoxedError('InvalidRequest', `context must be an integer >= 16, got ${context}`);
     const batch = req.batch ?? 1;
@@ -216,7 +220,7 @@ export class Engine implements EngineApi {
         cause: e,
       });
     };
-    if (ggml) await trialAllocation(ctx, cfg, modelOpts, ggml).catch(withLargestBatch);
+    if (ggml && !tried) await trialAllocation(ctx, cfg, modelOpts, ggml).catch(withLargestBatch);
     return { modelOpts, withLargestBatch };
   }
 
@@ -224,22 +228,25 @@ export class Engine implements EngineApi {
    * A hub GGUF file's trial before its download: its header, metadata and tensor infos read by Range from the
    * endpoint (the token goes with them as with the download), the config and block types built from them, and
    * the allocation tried. A server that refuses ranges (or a header read that fails on the network) skips it:
-   * the download then reports what is wrong, and loadFrom tries the allocation once the file is here.
+   * the download then reports what is wrong, and loadFrom tries the allocation once the file is here. True when
+   * the trial ran and passed.
    */
-  private async trialBeforeDownload(req: LoadRequest, url: string, name: string, token: string | undefined, signal: AbortSignal): Promise<void> {
+  private async trialBeforeDownload(req: LoadRequest, url: string, name: string, token: string | undefined, signal: AbortSignal): Promise<boolean> {
     const base = this.opts.fetch ?? fetch;
     const withToken: typeof fetch = (input, init) => base(input, { ...init, headers: { ...(init?.headers as Record<string, string> | undefined), ...authHeaders(token) } });
     let checkpoint: Checkpoint & { ggml: GgmlTensors };
     try {
       checkpoint = await openGgufCheckpoint(await httpRangeSource(url, name, { fetch: withToken, signal }));
     } catch (e) {
-      if (e instanceof BoxedError && e.name === 'Network' && !signal.aborted) return;
+      if (e instanceof BoxedError && e.name === 'Network' && !signal.aborted) return false;
       throw e;
     }
     await this.checkFits(await this.device(), checkpoint.config, req, checkpoint.ggml);
+    return true;
   }
 
-  private async provider(req: LoadRequest, onEvent: (e: LoadEvent) => void, signal: AbortSignal): Promise<{ provider: FileProvider; hub?: HubInfo }> {
+  /** Where the files come from; `tried`: a hub GGUF's trial allocation ran and passed before its download. */
+  private async provider(req: LoadRequest, onEvent: (e: LoadEvent) => void, signal: AbortSignal): Promise<{ provider: FileProvider; hub?: HubInfo; tried?: boolean }> {
     const src = req.source;
     switch (src.kind) {
       case 'hub': {
@@ -262,6 +269,7 @@ export class Engine implements EngineApi {
           const file = src.file;
           return { provider: file === undefined ? inner : { open: async (name: string) => (name === GGUF_FILE ? inner.open(file) : null) } };
         }
+        let tried = false;
         const m = await openCachedModel({
           store,
           endpoint: src.endpoint,
@@ -273,12 +281,17 @@ export class Engine implements EngineApi {
           fetch: this.opts.fetch,
           signal,
           transfer: this.opts.transfer,
-          beforeDownload: src.file === undefined ? undefined : (f) => this.trialBeforeDownload(req, f.url, f.name, src.token, signal),
+          beforeDownload:
+            src.file === undefined
+              ? undefined
+              : async (f) => {
+                  tried = await this.trialBeforeDownload(req, f.url, f.name, src.token, signal);
+                },
           onProgress: (e) => onEvent({ type: 'download', file: e.file, loaded: e.loaded, total: e.total, bytesPerSecond: e.bytesPerSecond, state: e.state, retry: e.retry }),
         });
         const commit = m.manifest.commit;
         onEvent({ type: 'revision', revision: src.revision, commit, cached: m.downloadedBytes === 0, offline: m.offline, newerCommit: m.newerCommit });
-        return { provider: m.provider, hub: { endpoint: m.manifest.endpoint, repo: src.repo, revision: src.revision, commit, offline: m.offline, newerCommit: m.newerCommit } };
+        return { provider: m.provider, hub: { endpoint: m.manifest.endpoint, repo: src.repo, revision: src.revision, commit, offline: m.offline, newerCommit: m.newerCommit }, tried };
       }
       case 'files': {
         // one .gguf file is the whole model (the loader's GGUF_FILE)

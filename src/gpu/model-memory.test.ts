@@ -72,7 +72,7 @@ async function checkModel(ctx: GpuContext, ckpt: Checkpoint, opts: GpuModelOptio
     expect(ids.length).toBe(opts.slots);
     expect((await m.readLogits(opts.slots)).length).toBe(opts.slots * ckpt.config.vocab);
     // every name the table can hold (a buffer the plan left out would then be counted, and the sums differ)
-    const every = activationBuffers(ckpt.config, { ...opts, fuseRope: false }, true);
+    const every = activationBuffers(ckpt.config, { ...opts, fuseRope: false });
     const labels = new Set(every.flatMap((a) => (a.copies > 1 ? Array.from({ length: a.copies }, (_, i) => `${a.name}${i}`) : [a.name])));
     const kinds = byKind(loaded, labels);
     expect(t.live()).toBeGreaterThan(0);

@@ -9,13 +9,13 @@ import { forward, type StepOps } from '../model/forward';
 import { mapWeights } from '../model/weights';
 import { concatRows, foldColumns, interleaveRows, ropeQuadRows } from '../model/fused';
 import type { MemoryPlan } from '../protocol/engine';
-import { STEPS_IN_FLIGHT, activationBuffers, limitBreach, limitError, planMemory, type ActivationName, type PlanOptions } from '../model/memory-plan';
+import { STEPS_IN_FLIGHT, activationBuffers, kvBytesPerElement, limitBreach, limitError, planMemory, plannedWeights, type ActivationName, type PlanOptions } from '../model/memory-plan';
 import { BoxedError } from '../protocol/errors';
-import { packWeight, packedBytes, rowLayout } from '../loader/quant';
+import { packWeight, rowLayout } from '../loader/quant';
 import type { GpuContext } from './context';
 import type { CompileProgress } from './pipelines';
 import { STORAGE, USAGE, createBuffer, readF32, uploadBuffer, writeBuffer } from './buffers';
-import { uploadWeight, destroyWeight, type GpuWeight, blockRows, gpuFormatOfGgml, gpuRowLayout, gpuWeightBytes, joinWeights, rowsPerChunk } from './weights';
+import { uploadWeight, destroyWeight, type GpuWeight, blockRows, gpuFormatOfGgml, gpuRowLayout, joinWeights, rowsPerChunk } from './weights';
 import type { GgmlTensors } from '../loader/gguf/checkpoint';
 import { streamWeight, type RowPieceReader } from './weight-stream';
 import { EmbedKernel, type EmbedBinding } from './kernels/embed';
@@ -320,7 +320,7 @@ export class GpuModel implements StepOps {
     if (breach) throw limitError(breach, opts);
     this.kv = this.own(new KvCache(ctx, { nLayers: cfg.nLayers, kvDim: cfg.kvDim, slots: opts.slots, context: opts.context, format: opts.kv }));
     const made = new Map<ActivationName, GPUBuffer[]>();
-    for (const a of activationBuffers(cfg, this.planOptions, this.ggml !== null)) {
+    for (const a of activationBuffers(cfg, this.planOptions)) {
       const usage = a.readback ? USAGE.MAP_READ | USAGE.COPY_DST : STORAGE;
       made.set(a.name, Array.from({ length: a.copies }, (_, i) => this.own(createBuffer(ctx, a.copies > 1 ? `${a.name}${i}` : a.name, a.rows * a.width * 4, usage))));
     }
@@ -619,20 +619,15 @@ export class GpuModel implements StepOps {
     return roofline(trace, rows.length, counts, this.minStepBytes(rows.length, maxPos, opts.lastRowOnly ? 1 : rows.length));
   }
 
-  /** Bytes any implementation moves for a step: every weight once, the rows' K/V (read, and appended), the logits. */
+  /**
+   * Bytes any implementation moves for a step: every weight of the plan once (an untied model reads one row of
+   * its embedding, not the table), the rows' K/V (read, and appended), the logits.
+   */
   minStepBytes(rows: number, maxPos: number, logitRows: number): number {
     const { cfg } = this;
-    const f = this.opts.weights;
-    const qDim = cfg.nHeads * cfg.headDim;
-    const layer = packedBytes(qDim + 2 * cfg.kvDim, cfg.dim, f) + packedBytes(cfg.dim, qDim, f) + packedBytes(2 * cfg.ffnDim, cfg.dim, f) + packedBytes(cfg.dim, cfg.ffnDim, f);
-    const kvEntry = cfg.kvDim * 2 * (this.opts.kv === 'f16' ? 2 : 4);
-    const kv = cfg.nLayers * kvEntry * (rows * maxPos + rows);
-    if (this.ggml) {
-      // the weights as uploaded, each layer in its own types (and the norms' gains)
-      const layers = this.layerW.reduce((sum, w) => sum + gpuWeightBytes(w.qkv) + gpuWeightBytes(w.out) + gpuWeightBytes(w.gateUp) + gpuWeightBytes(w.down) + 2 * cfg.dim * 4, 0);
-      return layers + gpuWeightBytes(this.headW) + kv + logitRows * cfg.vocab * 4;
-    }
-    return cfg.nLayers * layer + packedBytes(cfg.vocab, cfg.dim, f) + kv + logitRows * cfg.vocab * 4;
+    const weights = plannedWeights(cfg, this.opts.weights, this.ggml ?? undefined).reduce((sum, w) => sum + (w.label === 'embed' && !cfg.tiedEmbeddings ? 0 : w.bytes), 0);
+    const kv = cfg.nLayers * 2 * cfg.kvDim * kvBytesPerElement(this.opts.kv) * (rows * maxPos + rows);
+    return weights + kv + logitRows * cfg.vocab * 4;
   }
 
   /** Waits for a step's sampled ids (the only readback of a decode step: 4 bytes a row). */

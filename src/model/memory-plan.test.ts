@@ -22,13 +22,11 @@ describe('planMemory', () => {
     expect(p.total).toBe(p.weights + p.kvCache + p.activations);
   });
 
-  it('adds the qkv buffer when RoPE is a pass of its own (GGUF blocks as safetensors: norms in the matmuls, RoPE fused)', () => {
+  it('adds the qkv buffer when RoPE is a pass of its own', () => {
     const o = { weights: 'q8', kv: 'f32', context: 64, slots: 3, chunk: 5 } as const;
-    const names = (fuse: boolean | undefined, gguf = false) => activationBuffers(ONE_5B, { ...o, fuseRope: fuse }, gguf).map((a) => a.name);
+    const names = (fuse: boolean | undefined) => activationBuffers(ONE_5B, { ...o, fuseRope: fuse }).map((a) => a.name);
     expect(names(undefined)).not.toContain('qkv');
     expect(names(false)).toContain('qkv');
-    expect(names(undefined, true)).toEqual(names(undefined));
-    expect(names(false, true)).toContain('qkv');
     expect(activationBuffers({ ...ONE_5B, headDim: 6 }, o).map((a) => a.name)).toContain('qkv'); // no whole RoPE quads
     const fused = planMemory(ONE_5B, o).activations;
     expect(planMemory(ONE_5B, { ...o, fuseRope: false }).activations - fused).toBe(5 * (1536 + 512) * 4);

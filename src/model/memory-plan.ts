@@ -168,7 +168,7 @@ interface ActivationSpec {
   /** 'step': R = max(chunk, slots) rows; 'slots': one row per sequence (rows that need logits) */
   rows: 'step' | 'slots';
   width: (s: PlanShape) => number;
-  when?: (c: { gguf: boolean; ropeFused: boolean }) => boolean;
+  when?: (c: { ropeFused: boolean }) => boolean;
   copies?: number;
   readback?: boolean;
 }
@@ -195,8 +195,8 @@ export function ropeFusedIn(cfg: PlanShape, o: Pick<PlanOptions, 'fuseRope'>): b
 }
 
 /** The activation buffers for these shapes and options, in allocation order. */
-export function activationBuffers(cfg: PlanShape, o: PlanOptions, gguf = false): ActivationBuffer[] {
-  const c = { gguf, ropeFused: ropeFusedIn(cfg, o) };
+export function activationBuffers(cfg: PlanShape, o: PlanOptions): ActivationBuffer[] {
+  const c = { ropeFused: ropeFusedIn(cfg, o) };
   const R = Math.max(o.chunk, o.slots);
   return ACTIVATIONS.filter((a) => a.when?.(c) ?? true).map((a) => {
     const rows = a.rows === 'step' ? R : o.slots;
@@ -214,7 +214,7 @@ const sum = (xs: readonly { bytes: number }[]) => xs.reduce((a, b) => a + b.byte
 export function planMemory(cfg: PlanShape, o: PlanOptions, stored?: StoredTypes): MemoryPlan {
   const weights = sum(plannedWeights(cfg, o.weights, stored));
   const kvCache = planKvBytes(kvShape(cfg, o));
-  const activations = sum(activationBuffers(cfg, o, stored !== undefined));
+  const activations = sum(activationBuffers(cfg, o));
   return { weights, kvCache, activations, total: weights + kvCache + activations };
 }
 

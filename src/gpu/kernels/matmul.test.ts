@@ -222,20 +222,24 @@ describe('matmul against the original f32 weight (quantization error, full profi
       const c: Case = { rows, K: 1000, N: 46, format, ...VARIANT[format] };
       const r = await run(ctx, c, 99 + rows);
       const exact = reference(c, r.x, r.wOrig, r.bias, r.y0);
-      const base = c.residual ? r.y0.slice(0, exact.length) : new Float32Array(exact.length);
-      // error relative to the matmul's own contribution (the residual input cancels out)
-      let num = 0;
-      let den = 0;
-      for (let i = 0; i < exact.length; i++) {
-        num += (r.got[i] - exact[i]) ** 2;
-        den += (exact[i] - base[i]) ** 2;
-      }
-      const rel = Math.sqrt(num / den);
+      const rel = contributionError(c, r, exact);
       expect(rel).toBeLessThan(bound);
       if (format !== 'f32') expect(rel).toBeGreaterThan(bound / 1000); // quantization did happen
     }
   });
 });
+
+/** ‖got − exact‖ / ‖exact − residual input‖: the error relative to the matmul's own contribution. */
+function contributionError(c: Case, r: { got: Float32Array; y0: Float32Array }, exact: Float32Array): number {
+  const base = c.residual ? r.y0.slice(0, exact.length) : new Float32Array(exact.length);
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < exact.length; i++) {
+    num += (r.got[i] - exact[i]) ** 2;
+    den += (exact[i] - base[i]) ** 2;
+  }
+  return Math.sqrt(num / den);
+}
 
 describe('the f16 W tile of the prefill path against the f32 one (full profile)', () => {
   let ctx: GpuContext;
@@ -244,8 +248,8 @@ describe('the f16 W tile of the prefill path against the f32 one (full profile)'
   });
   // ‖y - y_exact‖ / ‖y_exact - residual‖ against the exact dequantized weight, rows 37 K 1000 N 46: the f16 tile
   // rounds nothing (q8 stages its integers, the scale applied in f32 after each step; f16 values are f16), so both
-  // tiles are at the f32 sums' rounding (lavapipe: q8 7.6e-7 f32 tile, 4.5e-7 f16 tile; f16 5.5e-7, bit for bit the same). Staging
-  // s * q rounded to f16 instead measured 2.8e-4 for q8, and the 26-row model prefill test then failed its 2e-4.
+  // tiles are at the f32 sums' rounding (lavapipe: q8 7.6e-7 f32 tile, 4.5e-7 f16 tile; f16 5.5e-7, bit for bit the
+  // same). Rounding s * q to f16 would be ~3e-4 for q8, over the model prefill test's 2e-4.
   it.each([
     ['q8', 1e-5],
     ['f16', 1e-5],
@@ -254,14 +258,7 @@ describe('the f16 W tile of the prefill path against the f32 one (full profile)'
       const c: Case = { rows: 37, K: 1000, N: 46, format, ...VARIANT[format], tiling: { wx: 16, wy: 16, double: true, wf16 } };
       const r = await run(ctx, c, 4242);
       const exact = reference(c, r.x, dequantize(packWeight(r.wOrig, c.N, c.K, format)), r.bias, r.y0);
-      const base = c.residual ? r.y0.slice(0, exact.length) : new Float32Array(exact.length);
-      let num = 0;
-      let den = 0;
-      for (let i = 0; i < exact.length; i++) {
-        num += (r.got[i] - exact[i]) ** 2;
-        den += (exact[i] - base[i]) ** 2;
-      }
-      return { wf16: r.wf16, rel: Math.sqrt(num / den) };
+      return { wf16: r.wf16, rel: contributionError(c, r, exact) };
     };
     const f32 = await rel(false);
     const f16 = await rel(true);
