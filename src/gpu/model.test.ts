@@ -150,6 +150,12 @@ describe.each([
     const L = fx.cfg.nLayers;
     expect(await step(fused)).toBe(5 * L + 3);
     expect(await step(separate)).toBe(6 * L + 3);
+    // the roofline counts a discrete GPU's dispatches: the sampler's two stages, on any adapter
+    const r = fused.traceStep([{ slot: 0, pos: PROMPT.length }], { lastRowOnly: false, sampling: [{ temperature: 0.6, topP: 0.95, topK: 0, coin: 0.5 }] });
+    expect(r.counts.dispatches).toBe(5 * L + 4);
+    expect(r.per_dispatch).toHaveLength(5 * L + 4);
+    expect(r.by_kernel['sample-partial'].dispatches).toBe(1);
+    expect(r.by_kernel.sample.dispatches).toBe(1);
     fused.destroy();
     separate.destroy();
   });

@@ -608,9 +608,12 @@ export class GpuModel implements StepOps {
     } finally {
       this.ctx.trace = null;
     }
+    // a GPU adapter's counts: the trace lists its dispatches (a CPU adapter's one-dispatch sampler is two
+    // there), each extra one a setPipeline, setBindGroup and dispatch
+    const extra = trace.length - (s.dispatches - before.dispatches);
     const counts = {
-      dispatches: s.dispatches - before.dispatches,
-      apiCalls: s.apiCalls - before.apiCalls + 1,
+      dispatches: trace.length,
+      apiCalls: s.apiCalls - before.apiCalls + 1 + 3 * extra,
       submits: 1,
       writes: s.writes - before.writes,
       readbacks: opts.sampling ? 1 : 0,
