@@ -454,7 +454,7 @@ export class GpuModel implements StepOps {
     this.k = {
       embed: this.own(new EmbedKernel(ctx, { dim: cfg.dim, vocab: cfg.vocab, format: gg ? this.embedW.format : f, maxRows: R })),
       qkv: this.own(new MatmulKernel(ctx, qkvOpts)),
-      qkvEmbed: embedFused ? this.own(new MatmulKernel(ctx, { ...qkvOpts, embed: true, maxRows: Math.min(R, DECODE_MAX_ROWS), label: 'qkv0+embed' })) : null,
+      qkvEmbed: embedFused ? this.own(new MatmulKernel(ctx, { ...qkvOpts, embed: true, maxRows: Math.min(R, DECODE_MAX_ROWS), label: 'qkv' })) : null,
       rope: fused ? null : this.own(new RopeKvKernel(ctx, { ...ropeShape, maxRows: R })),
       attn: this.own(new AttentionKernel(ctx, { nHeads: cfg.nHeads, nKvHeads: cfg.nKvHeads, headDim: cfg.headDim, context: opts.context, kvFormat: opts.kv, maxRows: R })),
       out: this.own(new MatmulKernel(ctx, { N: cfg.dim, K: qDim, ...fmt(l0?.out), residual: true, maxRows: R, label: 'o' })),
