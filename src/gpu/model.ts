@@ -18,11 +18,11 @@ import { STORAGE, USAGE, createBuffer, readF32, uploadBuffer, writeBuffer } from
 import { uploadWeight, destroyWeight, type GpuWeight, blockRows, gpuFormatOfGgml, gpuRowLayout, joinWeights, rowsPerChunk } from './weights';
 import type { GgmlTensors } from '../loader/gguf/checkpoint';
 import { streamWeight, type RowPieceReader } from './weight-stream';
-import { EmbedKernel, type EmbedBinding } from './kernels/embed';
-import { DECODE_MAX_ROWS, MatmulKernel, matmulStorageBuffers, type MatmulBinding, type MatmulOptions } from './kernels/matmul';
-import { RopeKvKernel, type RopeKvBinding } from './kernels/ropeKv';
-import { AttentionKernel, type AttentionBinding } from './kernels/attention';
-import { SampleKernel, type SampleBinding } from './kernels/sample';
+import { EmbedKernel } from './kernels/embed';
+import { DECODE_MAX_ROWS, MatmulKernel, matmulStorageBuffers, type MatmulOptions } from './kernels/matmul';
+import { RopeKvKernel } from './kernels/ropeKv';
+import { AttentionKernel } from './kernels/attention';
+import { SampleKernel } from './kernels/sample';
 import { KvCache } from './kv';
 import type { DispatchCost } from './context';
 import { roofline, type RooflineReport } from './roofline';
@@ -158,14 +158,32 @@ export interface RowSpec {
   pos: number;
 }
 
-interface LayerBindings {
-  qkv: MatmulBinding;
+/**
+ * One dispatch of a step bound to its buffers once, at load: a kernel and the bind groups it was given. The
+ * step's rows and the longest position (attention's splits) are all a step passes to it.
+ */
+interface Dispatch {
+  run(pass: GPUComputePassEncoder, rows: number, maxPos: number): void;
+}
+
+/** What every kernel is to the step table: bound once, encoded with the step's rows (and longest position). */
+interface Encodes<B> {
+  encode(pass: GPUComputePassEncoder, b: B, rows: number, maxPos: number): void;
+}
+
+function bound<B>(kernel: Encodes<B>, binding: B): Dispatch {
+  return { run: (pass, rows, maxPos) => kernel.encode(pass, binding, rows, maxPos) };
+}
+
+/** A layer's dispatches, in forward()'s order. */
+interface LayerSteps {
+  qkv: Dispatch;
   /** the separate RoPE + KV append (only when it is not fused into qkv) */
-  rope: RopeKvBinding | null;
-  attn: AttentionBinding;
-  out: MatmulBinding;
-  gateUp: MatmulBinding;
-  down: MatmulBinding;
+  rope: Dispatch | null;
+  attn: Dispatch;
+  out: Dispatch;
+  gateUp: Dispatch;
+  down: Dispatch;
 }
 
 // the memory plan is one pure formula (src/model/memory-plan.ts): allocate() below creates its activation table
@@ -202,28 +220,19 @@ export class GpuModel implements StepOps {
   private meta!: GPUBuffer; //   [R] (pos, slot) u32 pairs
   private staging: GPUBuffer[] = []; // MAP_READ, one per step in flight (stepsInFlight)
   private metaScratch: Uint32Array;
-  // kernels and their bindings, made once
-  private k!: {
-    embed: EmbedKernel;
-    qkv: MatmulKernel;
+  // the step table: every dispatch a step can make, each a kernel bound to its buffers once (buildKernels);
+  // forward() sequences them through the StepOps below; the kernels are in `owned` for disposal
+  private steps!: {
+    embed: Dispatch;
     /** layer 0's qkv with the embedding gathered in its prologue (decode steps), where it binds (embedFusion) */
-    qkvEmbed: MatmulKernel | null;
-    rope: RopeKvKernel | null;
-    attn: AttentionKernel;
-    out: MatmulKernel;
-    gateUp: MatmulKernel;
-    down: MatmulKernel;
-    head: MatmulKernel;
-    sample: SampleKernel;
+    qkvEmbed: Dispatch | null;
+    layers: LayerSteps[];
+    headRows: Dispatch; // x -> logits (decode: every row needs logits)
+    headLast: Dispatch; // xLast -> logits (prefill: only the last row)
+    sample: Dispatch;
   };
-  private b!: {
-    embed: EmbedBinding;
-    qkvEmbed: MatmulBinding | null;
-    layers: LayerBindings[];
-    headRows: MatmulBinding; // x -> logits (decode: every row needs logits)
-    headLast: MatmulBinding; // xLast -> logits (prefill: only the last row)
-    sample: SampleBinding;
-  };
+  /** the sampler's per-row parameters are written before its dispatch is recorded */
+  private sampler!: SampleKernel;
   // the step being recorded
   private pass: GPUComputePassEncoder | null = null;
   private encoder: GPUCommandEncoder | null = null;
@@ -451,37 +460,34 @@ export class GpuModel implements StepOps {
     const norm = { eps };
     const qkvOpts: MatmulOptions = { N: qDim + 2 * cfg.kvDim, K: cfg.dim, ...fmt(l0?.qkv), bias: true, norm, gain: gg, rope: fused ? ropeShape : undefined, maxRows: R, label: 'qkv' };
     const embedFused = this.embedFusion(qkvOpts);
-    this.k = {
-      embed: this.own(new EmbedKernel(ctx, { dim: cfg.dim, vocab: cfg.vocab, format: gg ? this.embedW.format : f, maxRows: R })),
-      qkv: this.own(new MatmulKernel(ctx, qkvOpts)),
-      qkvEmbed: embedFused ? this.own(new MatmulKernel(ctx, { ...qkvOpts, embed: true, maxRows: Math.min(R, DECODE_MAX_ROWS), label: 'qkv' })) : null,
-      rope: fused ? null : this.own(new RopeKvKernel(ctx, { ...ropeShape, maxRows: R })),
-      attn: this.own(new AttentionKernel(ctx, { nHeads: cfg.nHeads, nKvHeads: cfg.nKvHeads, headDim: cfg.headDim, context: opts.context, kvFormat: opts.kv, maxRows: R })),
-      out: this.own(new MatmulKernel(ctx, { N: cfg.dim, K: qDim, ...fmt(l0?.out), residual: true, maxRows: R, label: 'o' })),
-      gateUp: this.own(new MatmulKernel(ctx, { N: 2 * cfg.ffnDim, K: cfg.dim, ...fmt(l0?.gateUp), norm, gain: gg, swiglu: true, maxRows: R, label: 'gateUp' })),
-      down: this.own(new MatmulKernel(ctx, { N: cfg.dim, K: cfg.ffnDim, ...fmt(l0?.down), residual: true, maxRows: R, label: 'down' })),
-      // the final norm: each row's inverse RMS in the head's prologue, the gain applied to the head's columns
-      head: this.own(new MatmulKernel(ctx, { N: cfg.vocab, K: cfg.dim, ...fmt(this.headW), norm: { eps }, gain: true, maxRows: opts.slots, label: 'lm_head' })),
-      sample: this.own(new SampleKernel(ctx, { vocab: cfg.vocab, validVocab: this.validVocab, maxRows: opts.slots })),
-    };
-    const k = this.k;
-    const qkvExtras = (l: number) => (k.rope ? { gain: this.layerNorms[l]?.attn } : { rope: { meta: this.meta, kCache: this.kv.k(l), vCache: this.kv.v(l) }, gain: this.layerNorms[l]?.attn });
-    this.b = {
-      embed: k.embed.bind(this.embedW, this.tokens, this.x),
-      qkvEmbed: k.qkvEmbed ? k.qkvEmbed.bind(this.layerW[0].qkv, this.x, k.rope ? this.qkv! : this.q, this.layerW[0].qkvBias, { ...qkvExtras(0), embed: { table: this.embedW, tokens: this.tokens } }) : null,
+    const embed = this.own(new EmbedKernel(ctx, { dim: cfg.dim, vocab: cfg.vocab, format: gg ? this.embedW.format : f, maxRows: R }));
+    const qkv = this.own(new MatmulKernel(ctx, qkvOpts));
+    const qkvEmbed = embedFused ? this.own(new MatmulKernel(ctx, { ...qkvOpts, embed: true, maxRows: Math.min(R, DECODE_MAX_ROWS), label: 'qkv' })) : null;
+    const rope = fused ? null : this.own(new RopeKvKernel(ctx, { ...ropeShape, maxRows: R }));
+    const attn = this.own(new AttentionKernel(ctx, { nHeads: cfg.nHeads, nKvHeads: cfg.nKvHeads, headDim: cfg.headDim, context: opts.context, kvFormat: opts.kv, maxRows: R }));
+    const out = this.own(new MatmulKernel(ctx, { N: cfg.dim, K: qDim, ...fmt(l0?.out), residual: true, maxRows: R, label: 'o' }));
+    const gateUp = this.own(new MatmulKernel(ctx, { N: 2 * cfg.ffnDim, K: cfg.dim, ...fmt(l0?.gateUp), norm, gain: gg, swiglu: true, maxRows: R, label: 'gateUp' }));
+    const down = this.own(new MatmulKernel(ctx, { N: cfg.dim, K: cfg.ffnDim, ...fmt(l0?.down), residual: true, maxRows: R, label: 'down' }));
+    // the final norm: each row's inverse RMS in the head's prologue, the gain applied to the head's columns
+    const head = this.own(new MatmulKernel(ctx, { N: cfg.vocab, K: cfg.dim, ...fmt(this.headW), norm: { eps }, gain: true, maxRows: opts.slots, label: 'lm_head' }));
+    this.sampler = this.own(new SampleKernel(ctx, { vocab: cfg.vocab, validVocab: this.validVocab, maxRows: opts.slots }));
+    // qkv writes the rotated q and appends K/V itself (its epilogue), or writes q|k|v for the rope-kv pass
+    const qkvOut = rope ? this.qkv! : this.q;
+    const qkvExtras = (l: number) => ({ gain: this.layerNorms[l]?.attn, ...(rope ? {} : { rope: { meta: this.meta, kCache: this.kv.k(l), vCache: this.kv.v(l) } }) });
+    this.steps = {
+      embed: bound(embed, embed.bind(this.embedW, this.tokens, this.x)),
+      qkvEmbed: qkvEmbed ? bound(qkvEmbed, qkvEmbed.bind(this.layerW[0].qkv, this.x, qkvOut, this.layerW[0].qkvBias, { ...qkvExtras(0), embed: { table: this.embedW, tokens: this.tokens } })) : null,
       layers: this.layerW.map((w, l) => ({
-        qkv: k.rope
-          ? k.qkv.bind(w.qkv, this.x, this.qkv!, w.qkvBias, { gain: this.layerNorms[l]?.attn })
-          : k.qkv.bind(w.qkv, this.x, this.q, w.qkvBias, { rope: { meta: this.meta, kCache: this.kv.k(l), vCache: this.kv.v(l) }, gain: this.layerNorms[l]?.attn }),
-        rope: k.rope ? k.rope.bind(this.qkv!, this.meta, this.q, this.kv.k(l), this.kv.v(l)) : null,
-        attn: k.attn.bind(this.q, this.meta, this.kv.k(l), this.kv.v(l), this.attnOut),
-        out: k.out.bind(w.out, this.attnOut, this.x),
-        gateUp: k.gateUp.bind(w.gateUp, this.x, this.h, undefined, { gain: this.layerNorms[l]?.mlp }),
-        down: k.down.bind(w.down, this.h, this.x),
+        qkv: bound(qkv, qkv.bind(w.qkv, this.x, qkvOut, w.qkvBias, qkvExtras(l))),
+        rope: rope ? bound(rope, rope.bind(this.qkv!, this.meta, this.q, this.kv.k(l), this.kv.v(l))) : null,
+        attn: bound(attn, attn.bind(this.q, this.meta, this.kv.k(l), this.kv.v(l), this.attnOut)),
+        out: bound(out, out.bind(w.out, this.attnOut, this.x)),
+        gateUp: bound(gateUp, gateUp.bind(w.gateUp, this.x, this.h, undefined, { gain: this.layerNorms[l]?.mlp })),
+        down: bound(down, down.bind(w.down, this.h, this.x)),
       })),
-      headRows: k.head.bind(this.headW, this.x, this.logitsBuf, undefined, { gain: this.finalNorm }),
-      headLast: k.head.bind(this.headW, this.xLast, this.logitsBuf, undefined, { gain: this.finalNorm }),
-      sample: k.sample.bind(this.logitsBuf, undefined, this.tokens),
+      headRows: bound(head, head.bind(this.headW, this.x, this.logitsBuf, undefined, { gain: this.finalNorm })),
+      headLast: bound(head, head.bind(this.headW, this.xLast, this.logitsBuf, undefined, { gain: this.finalNorm })),
+      sample: bound(this.sampler, this.sampler.bind(this.logitsBuf, undefined, this.tokens)),
     };
   }
 
@@ -497,34 +503,38 @@ export class GpuModel implements StepOps {
 
   /** A decode-sized step whose layer 0 qkv gathers the embedding (no embed dispatch). */
   private get embedInQkv(): boolean {
-    return this.k.qkvEmbed !== null && this.stepRows <= DECODE_MAX_ROWS;
+    return this.steps.qkvEmbed !== null && this.stepRows <= DECODE_MAX_ROWS;
+  }
+
+  /** Records one dispatch of the step table with the step's rows. */
+  private run(d: Dispatch, rows = this.stepRows): void {
+    d.run(this.p, rows, this.stepMaxPos);
   }
 
   // ---- StepOps: each records one step of forward() into the current pass ----
   /** The embed dispatch, unless layer 0's qkv gathers the rows itself (decode steps where it binds). */
   embed(): void {
-    if (!this.embedInQkv) this.k.embed.encode(this.p, this.b.embed, this.stepRows);
+    if (!this.embedInQkv) this.run(this.steps.embed);
   }
   normQkv(l: number): void {
-    if (l === 0 && this.embedInQkv) this.k.qkvEmbed!.encode(this.p, this.b.qkvEmbed!, this.stepRows);
-    else this.k.qkv.encode(this.p, this.b.layers[l].qkv, this.stepRows);
+    this.run(l === 0 && this.embedInQkv ? this.steps.qkvEmbed! : this.steps.layers[l].qkv);
   }
   /** Nothing to record when the qkv matmul's epilogue did it (the default); else the rope-kv dispatch. */
   ropeAppendKv(l: number): void {
-    const rope = this.b.layers[l].rope;
-    if (this.k.rope && rope) this.k.rope.encode(this.p, rope, this.stepRows);
+    const rope = this.steps.layers[l].rope;
+    if (rope) this.run(rope);
   }
   attend(l: number): void {
-    this.k.attn.encode(this.p, this.b.layers[l].attn, this.stepRows, this.stepMaxPos);
+    this.run(this.steps.layers[l].attn);
   }
   outProj(l: number): void {
-    this.k.out.encode(this.p, this.b.layers[l].out, this.stepRows);
+    this.run(this.steps.layers[l].out);
   }
   normGateUp(l: number): void {
-    this.k.gateUp.encode(this.p, this.b.layers[l].gateUp, this.stepRows);
+    this.run(this.steps.layers[l].gateUp);
   }
   down(l: number): void {
-    this.k.down.encode(this.p, this.b.layers[l].down, this.stepRows);
+    this.run(this.steps.layers[l].down);
   }
   logits(): void {
     if (this.stepLastRowOnly) {
@@ -534,9 +544,9 @@ export class GpuModel implements StepOps {
       const rowBytes = this.cfg.dim * 4;
       this.encoder!.copyBufferToBuffer(this.x, (this.stepRows - 1) * rowBytes, this.xLast, 0, rowBytes);
       this.beginPass();
-      this.k.head.encode(this.p, this.b.headLast, 1);
+      this.run(this.steps.headLast, 1);
     } else {
-      this.k.head.encode(this.p, this.b.headRows, this.stepRows);
+      this.run(this.steps.headRows);
     }
   }
 
@@ -592,7 +602,7 @@ export class GpuModel implements StepOps {
     }
     if (opts.sampling) {
       if (opts.sampling.length !== logitRows) throw new BoxedError('InvalidRequest', `${opts.sampling.length} sampling rows for ${logitRows} logits rows`);
-      this.k.sample.writeParams(opts.sampling);
+      this.sampler.writeParams(opts.sampling);
     }
     this.stepRows = n;
     this.stepMaxPos = maxPos;
@@ -604,7 +614,7 @@ export class GpuModel implements StepOps {
     forward(this.cfg, this);
     let staging: GPUBuffer | null = null;
     if (opts.sampling) {
-      this.k.sample.encode(this.p, this.b.sample, logitRows);
+      this.run(this.steps.sample, logitRows);
       this.endPass();
       staging = this.staging[this.stagingIndex];
       this.stagingIndex = (this.stagingIndex + 1) % this.staging.length;
