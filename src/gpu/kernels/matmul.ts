@@ -121,7 +121,7 @@ interface Layouts {
 // Layouts shared by every kernel of the same variant on a device (pipelines are cached by layout label).
 const layoutCache = new WeakMap<GPUDevice, Map<string, Layouts>>();
 
-function layoutsFor(device: GPUDevice, key: string, scaled: boolean, bias: boolean, gain: boolean, rope: boolean): Layouts {
+function layoutsFor(device: GPUDevice, key: string, scaleBuf: boolean, bias: boolean, gain: boolean, rope: boolean): Layouts {
   let perDevice = layoutCache.get(device);
   if (!perDevice) layoutCache.set(device, (perDevice = new Map()));
   let l = perDevice.get(key);
@@ -132,7 +132,7 @@ function layoutsFor(device: GPUDevice, key: string, scaled: boolean, bias: boole
     { binding: 1, visibility: C, buffer: { type: 'read-only-storage' } }, // x [rows, K]
     { binding: 2, visibility: C, buffer: { type: 'read-only-storage' } }, // W words [nChunk, wordsPerRow]
   ];
-  if (scaled) entries.push({ binding: 3, visibility: C, buffer: { type: 'read-only-storage' } }); // scales [nChunk, groupsPerRow]
+  if (scaleBuf) entries.push({ binding: 3, visibility: C, buffer: { type: 'read-only-storage' } }); // q8 scales [nChunk, groupsPerRow]
   if (bias) entries.push({ binding: 4, visibility: C, buffer: { type: 'read-only-storage' } }); // bias [N]
   entries.push({ binding: 5, visibility: C, buffer: { type: 'storage' } }); // y [rows, outStride]
   if (rope) {
@@ -226,7 +226,7 @@ export class MatmulKernel {
         .filter(([, v]) => v)
         .map(([k]) => k)
         .join(',')}`;
-      return layoutsFor(ctx.device, variant, defines.scaled, defines.bias, defines.gain, defines.rope);
+      return layoutsFor(ctx.device, variant, defines.scale_buf, defines.bias, defines.gain, defines.rope);
     };
     this.layouts = layoutsOf(format);
     const epilogue = rope ? `\n${ropeSource}` : '';
