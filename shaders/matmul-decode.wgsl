@@ -21,7 +21,7 @@
 //  11 storage  gain:   array<f32> [K]                  read (gain only)
 //  12 storage  etok:   array<u32> [rows]               read (embed only: the step's token ids)
 //  13 storage  ew:     array<u32> [embedRows, wordsPerRow] read (embed only: the table's words)
-//  14 storage  escales: array<f32> [embedRows, groupsPerRow] read (embed, q4/q8 only)
+//  14 storage  escales: array<f32> [embedRows, groupsPerRow] read (embed, q8 only; q4's are in ew)
 // Group 1: 0 uniform rowsU { rows } (the step's row count; one small bind group per count, made at load).
 // Dispatch: ceil(nChunk / LR) workgroups, folded into (x, y) as id.y * nwg.x + id.x.
 // Tiling: a workgroup of WG threads is WG / TPR lane groups of TPR threads; lane group g owns the NR consecutive
@@ -77,7 +77,7 @@ override LR: u32 = NR * GPW;   // output rows per workgroup
 @group(0) @binding(1) var<storage, read_write> x: array<f32>;
 @group(0) @binding(12) var<storage, read> etok: array<u32>;
 @group(0) @binding(13) var<storage, read> ew: array<u32>;
-//#if scaled
+//#if scale_buf
 @group(0) @binding(14) var<storage, read> escales: array<f32>;
 //#endif
 //#else
@@ -120,7 +120,9 @@ fn embed_block(t: u32, b: u32) -> Block {
   let wpr = p.wordsPerRow;
   var blk = Block(vec4<f32>(0.0), vec4<f32>(0.0));
 //#if fmt_q4
-  blk = scaled8(q4_block(ew[base + b]), escales[t * p.groupsPerRow + b / 4u]);
+  // the row's superblocks as in W (weight-formats.wgsl): block b's word, its group's f16 scale from the same words
+  let g = b / 4u;
+  blk = scaled8(q4_block(ew[base + 36u * (b >> 5u) + 4u + (b & 31u)]), q4_scale(ew[base + 36u * (g >> 3u) + ((g & 7u) >> 1u)], g));
 //#endif
 //#if fmt_q8
   blk = scaled8(Block(signed_bytes(ew[base + 2u * b]), signed_bytes(ew[base + 2u * b + 1u])), escales[t * p.groupsPerRow + b / 4u]);

@@ -93,9 +93,9 @@ export interface MatmulExtras {
 
 /** Storage buffers one decode dispatch of these options binds in a format (against maxStorageBuffersPerShaderStage). */
 export function matmulStorageBuffers(opts: Pick<MatmulOptions, 'bias' | 'gain' | 'rope' | 'embed'>, format: GpuFormat): number {
-  const scaled = Boolean(formatDefines(format).scaled);
-  // x, W words, (scales), (bias), y; rope: meta, table, K, V; gain; embed: tokens, table words, (table scales)
-  return 3 + (scaled ? 1 : 0) + (opts.bias ? 1 : 0) + (opts.rope ? 4 : 0) + (opts.gain ? 1 : 0) + (opts.embed ? 2 + (scaled ? 1 : 0) : 0);
+  const scaleBuf = formatDefines(format).scale_buf;
+  // x, W words, (scales: q8), (bias), y; rope: meta, table, K, V; gain; embed: tokens, table words, (table scales: q8)
+  return 3 + (scaleBuf ? 1 : 0) + (opts.bias ? 1 : 0) + (opts.rope ? 4 : 0) + (opts.gain ? 1 : 0) + (opts.embed ? 2 + (scaleBuf ? 1 : 0) : 0);
 }
 
 export interface MatmulBinding {
@@ -162,7 +162,7 @@ function layoutsFor(device: GPUDevice, key: string, scaleBuf: boolean, bias: boo
   if (embed) {
     entries.push({ binding: 12, visibility: C, buffer: { type: 'read-only-storage' } }); // token ids [rows]
     entries.push({ binding: 13, visibility: C, buffer: { type: 'read-only-storage' } }); // embedding words
-    if (scaled) entries.push({ binding: 14, visibility: C, buffer: { type: 'read-only-storage' } }); // embedding scales
+    if (scaleBuf) entries.push({ binding: 14, visibility: C, buffer: { type: 'read-only-storage' } }); // embedding scales (q8)
   }
   const group0 = device.createBindGroupLayout({ label: `${key}.g0`, entries });
   const rows = device.createBindGroupLayout({ label: `${key}.rows`, entries: [{ binding: 0, visibility: C, buffer: { type: 'uniform' } }] });
