@@ -15,20 +15,20 @@
 //   0 uniform  p: Params (per chunk)
 //   1 storage  x:      array<f32> [rows, K], or array<vec4<f32>> [rows, K / 4] when xvec (K % 8 == 0)  read
 //   2 storage  wq:     array<u32> [nChunk, wordsPerRow], or array<vec4<u32>> when wvec (q4) read
-//   3 storage  scales: array<f32> [nChunk, groupsPerRow] read (q4/q8 only)
+//   3 storage  scales: array<f32> [nChunk, groupsPerRow] read (q8 only; q4's are in wq)
 //   4 storage  bias:   array<f32> [N]                  read (bias only)
 //   5 storage  y:      array<f32> [rows, outStride]    read_write
 //  11 storage  gain:   array<f32> [K]                  read (gain only)
 //  12 storage  etok:   array<u32> [rows]               read (embed only: the step's token ids)
 //  13 storage  ew:     array<u32> [embedRows, wordsPerRow] read (embed only: the table's words)
-//  14 storage  escales: array<f32> [embedRows, groupsPerRow] read (embed, q4/q8 only)
+//  14 storage  escales: array<f32> [embedRows, groupsPerRow] read (embed, q8 only; q4's are in ew)
 // Group 1: 0 uniform rowsU { rows } (the step's row count; one small bind group per count, made at load).
 // Dispatch: ceil(nChunk / LR) workgroups, folded into (x, y) as id.y * nwg.x + id.x.
 // Tiling: a workgroup of WG threads is WG / TPR lane groups of TPR threads; lane group g owns the NR consecutive
 // output rows n0 + g * NR + q (q < NR), so a workgroup covers LR = NR * WG / TPR rows (decodeTiling in
 // matmul.ts picks WG, TPR, NR per adapter and shape). A row is split into units of 32 values (4 blocks of 8; one
-// q4/q8 scale group; one vec4<u32> load of q4 words): lane t takes units t, t + TPR, ..., so consecutive lanes
-// read consecutive 16-byte words. Each weight unit is decoded once and applied to every x row of the step
+// q4/q8 scale group; one vec4<u32> load of q4 words, plus its superblock's scale vec4, shared by the 8 lanes
+// of the superblock): lane t takes units t, t + TPR, ..., so consecutive lanes read consecutive 16-byte words. Each weight unit is decoded once and applied to every x row of the step
 // (up to 16, as 4 quads of vec4 accumulators), so each weight byte is read once per step whatever the rows.
 // A lane group's NR rows go in passes of up to 4 rows (a..d; rows b..d exist only where NR allows, a condition
 // the compiler folds): a pass decodes its rows' blocks of a unit, then loads each x block ONCE and applies it
@@ -77,7 +77,7 @@ override LR: u32 = NR * GPW;   // output rows per workgroup
 @group(0) @binding(1) var<storage, read_write> x: array<f32>;
 @group(0) @binding(12) var<storage, read> etok: array<u32>;
 @group(0) @binding(13) var<storage, read> ew: array<u32>;
-//#if scaled
+//#if scale_buf
 @group(0) @binding(14) var<storage, read> escales: array<f32>;
 //#endif
 //#else
@@ -92,7 +92,7 @@ override LR: u32 = NR * GPW;   // output rows per workgroup
 //#else
 @group(0) @binding(2) var<storage, read> wq: array<u32>;
 //#endif
-//#if scaled
+//#if scale_buf
 @group(0) @binding(3) var<storage, read> scales: array<f32>;
 //#endif
 //#if bias
@@ -120,7 +120,9 @@ fn embed_block(t: u32, b: u32) -> Block {
   let wpr = p.wordsPerRow;
   var blk = Block(vec4<f32>(0.0), vec4<f32>(0.0));
 //#if fmt_q4
-  blk = scaled8(q4_block(ew[base + b]), escales[t * p.groupsPerRow + b / 4u]);
+  // the row's superblocks as in W (weight-formats.wgsl): block b's word, its group's f16 scale from the same words
+  let g = b / 4u;
+  blk = scaled8(q4_block(ew[base + 36u * (b >> 5u) + 4u + (b & 31u)]), q4_scale(ew[base + 36u * (g >> 3u) + ((g & 7u) >> 1u)], g));
 //#endif
 //#if fmt_q8
   blk = scaled8(Block(signed_bytes(ew[base + 2u * b]), signed_bytes(ew[base + 2u * b + 1u])), escales[t * p.groupsPerRow + b / 4u]);
@@ -389,27 +391,40 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let sbase = na * p.groupsPerRow;
       for (var u = lane; u < nUnits; u += TPR) {
 //#if wvec
-        let wordsA = wq[baseA / 4u + u];
+        // q4: unit u's superblock starts at vec4 so (its 8 scales), the unit's words are vec4 wo
+        let so = 9u * (u >> 3u);
+        let wo = so + 1u + (u & 7u);
+        let si = (u & 7u) >> 1u;
+        let wordsA = wq[baseA / 4u + wo];
         var wordsB = vec4<u32>(0u);
         var wordsC = vec4<u32>(0u);
         var wordsD = vec4<u32>(0u);
-        if (NR > 1u) { wordsB = wq[baseB / 4u + u]; }
-        if (NR > 2u) { wordsC = wq[baseC / 4u + u]; wordsD = wq[baseD / 4u + u]; }
+        if (NR > 1u) { wordsB = wq[baseB / 4u + wo]; }
+        if (NR > 2u) { wordsC = wq[baseC / 4u + wo]; wordsD = wq[baseD / 4u + wo]; }
+        let sA = q4_scale(wq[baseA / 4u + so][si], u);
+        var sB = 0.0;
+        var sC = 0.0;
+        var sD = 0.0;
+        if (NR > 1u) { sB = q4_scale(wq[baseB / 4u + so][si], u); }
+        if (NR > 2u) {
+          sC = q4_scale(wq[baseC / 4u + so][si], u);
+          sD = q4_scale(wq[baseD / 4u + so][si], u);
+        }
 //#else
         let wordsA = vec4<u32>(0u);
         let wordsB = vec4<u32>(0u);
         let wordsC = vec4<u32>(0u);
         let wordsD = vec4<u32>(0u);
-//#endif
-        let sA = block_scale(sbase + u);
+        let sA = group_scale(baseA, sbase, u);
         var sB = 0.0;
         var sC = 0.0;
         var sD = 0.0;
-        if (NR > 1u) { sB = block_scale(min(na + 1u, lastRow) * p.groupsPerRow + u); }
+        if (NR > 1u) { sB = group_scale(baseB, min(na + 1u, lastRow) * p.groupsPerRow, u); }
         if (NR > 2u) {
-          sC = block_scale(min(na + 2u, lastRow) * p.groupsPerRow + u);
-          sD = block_scale(min(na + 3u, lastRow) * p.groupsPerRow + u);
+          sC = group_scale(baseC, min(na + 2u, lastRow) * p.groupsPerRow, u);
+          sD = group_scale(baseD, min(na + 3u, lastRow) * p.groupsPerRow, u);
         }
+//#endif
         // a runtime bound (4): the block loop stays a loop
         for (var j = 0u; j < p.unitBlocks; j++) {
           let b = 4u * u + j;

@@ -11,7 +11,7 @@ enable f16;
 //   0 uniform  p: Params (per chunk)
 //   1 storage  x:      array<f32> [rows, K]             read
 //   2 storage  wq:     array<u32> [nChunk, wordsPerRow] read
-//   3 storage  scales: array<f32> [nChunk, groupsPerRow] read (q4/q8 only)
+//   3 storage  scales: array<f32> [nChunk, groupsPerRow] read (q8 only; q4's are in wq)
 //   4 storage  bias:   array<f32> [N]                   read (bias only)
 //   5 storage  y:      array<f32> [rows, outStride]     read_write
 //  11 storage  gain:   array<f32> [K]                   read (gain only)
@@ -72,7 +72,7 @@ alias WT = f32;
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> wq: array<u32>;
-//#if scaled
+//#if scale_buf
 @group(0) @binding(3) var<storage, read> scales: array<f32>;
 //#endif
 //#if bias
@@ -121,7 +121,7 @@ fn stage(g: u32, b: u32, lid: u32, m0: u32, n0: u32, rows: u32) {
     var s = 0.0;
     if (n < p.nChunk) {
       blk = load_block(n * p.wordsPerRow, g * 4u + bi, p.wordsPerRow);
-      s = block_scale(n * p.groupsPerRow + g);
+      s = group_scale(n * p.wordsPerRow, n * p.groupsPerRow, g);
 //#if !wf16
       blk = Block(blk.lo * s, blk.hi * s);
 //#endif

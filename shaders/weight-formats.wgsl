@@ -1,10 +1,12 @@
 // Weight formats (src/loader/quant.ts), decoded one BLOCK of 8 consecutive values of a row at a time.
 // Appended to the matmul and embed shaders; they declare the bindings this snippet reads:
 //   wq:     array<u32>  [rows, wordsPerRow]   packed weight words of the current chunk
-//   scales: array<f32>  [rows, groupsPerRow]  per-32-value group scales (fmt_q4 / fmt_q8 only)
+//   scales: array<f32>  [rows, groupsPerRow]  per-32-value group scales (fmt_q8 only, `scale_buf`; q4's are in wq)
 // Exactly one of the defines fmt_q4, fmt_q8, fmt_f16, fmt_f32 is true (plus `scaled` = q4 or q8, and
 // `fmt_boxed` = one of these four), or a GGUF block format (fmt_bf16, or fmt_gguf and one fmt_<type>: below).
-//   q4 : block b of a row = word b, value v at bits 4v, q = nibble - 8          (1 word a block)
+//   q4 : superblocks of 36 words (8 groups of 32 values): words 0..3 the groups' f16 scales (group j in half
+//        j % 2 of word j / 2), then 4 words a group; block b of a row = word 36 (b / 32) + 4 + b % 32, value v
+//        at bits 4v, q = nibble - 8 (1 word a block; a row's last superblock may hold fewer groups)
 //   q8 : block b = words 2b, 2b+1, value v of a word at bits 8v, signed byte    (2 words)
 //   f16: block b = words 4b..4b+3, unpack2x16float (even index low)             (4 words)
 //   f32: block b = words 8b..8b+7, bitcast                                       (8 words)
@@ -21,13 +23,18 @@ fn q4_block(word: u32) -> Block {
   return Block(lo, hi);
 }
 
+// q4: the f16 scale of group g from the word holding it (word g % 8 / 2 of its superblock), as f32
+fn q4_scale(word: u32, g: u32) -> f32 {
+  return unpack2x16float(word >> (16u * (g & 1u))).x;
+}
+
 // With `wvec` (q4 in the decode matvec) the shader binds wq as array<vec4<u32>> and decodes words itself.
 //#if !wvec
 //#if fmt_boxed
 // base: first word of the weight row (n * wordsPerRow); b: block index in the row; wpr: wordsPerRow
 fn load_block(base: u32, b: u32, wpr: u32) -> Block {
 //#if fmt_q4
-  return q4_block(wq[base + b]);
+  return q4_block(wq[base + 36u * (b >> 5u) + 4u + (b & 31u)]);
 //#endif
 //#if fmt_q8
   return Block(signed_bytes(wq[base + 2u * b]), signed_bytes(wq[base + 2u * b + 1u]));
@@ -61,14 +68,21 @@ fn signed_bytes(w: u32) -> vec4<f32> {
 }
 //#endif
 
-// g: index of the block's group in the scales array (row * groupsPerRow + b / 4)
-fn block_scale(g: u32) -> f32 {
-//#if scaled
-  return scales[g];
-//#else
+// scale of group gi (blocks 4gi .. 4gi + 3) of the row whose first word is `base`; srow: the row's first entry of
+// scales (row * groupsPerRow, q8). 1 for formats without group scales. (wvec reads q4 scales itself.)
+//#if !wvec
+fn group_scale(base: u32, srow: u32, gi: u32) -> f32 {
+//#if fmt_q4
+  return q4_scale(wq[base + 36u * (gi >> 3u) + ((gi & 7u) >> 1u)], gi);
+//#endif
+//#if fmt_q8
+  return scales[srow + gi];
+//#endif
+//#if !scaled
   return 1.0;
 //#endif
 }
+//#endif
 
 // ---- GGUF block formats (src/loader/gguf/blocks.ts describes each layout and is the CPU twin) ----------------
 // fmt_bf16: two BF16 values a word (even index low), the f16 layout; value = the top half of an f32.

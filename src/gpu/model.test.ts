@@ -162,8 +162,8 @@ describe.each([
   });
 
   it('the embedding in layer 0\'s qkv (decode steps): the logits and ids of the embed dispatch, one dispatch fewer', async () => {
-    // 11 storage buffers: the q4 qkv with RoPE and the embedding needs 12, so this device keeps the embed dispatch
-    const narrow = await nodeContext({ capLimits: { maxStorageBuffersPerShaderStage: 11 } });
+    // 9 storage buffers: the q4 qkv with RoPE and the embedding needs 10, so this device keeps the embed dispatch
+    const narrow = await nodeContext({ capLimits: { maxStorageBuffersPerShaderStage: 9 } });
     const load = (c: GpuContext) => GpuModel.load(c, fx.cfg, fx.ckpt, { weights: 'q4', kv: 'f16', context: 64, slots: 3, chunk: 4 }, fx.validVocab);
     const models = [await load(ctx), await load(narrow)];
     const fusedLogits = await prefillLogits(models[0], PROMPT);

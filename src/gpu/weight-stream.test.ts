@@ -22,7 +22,7 @@ async function bytesOf(ctx: GpuContext, w: GpuWeight): Promise<{ rows: number[];
 
 describe('streamWeight', () => {
   it.each(['q4', 'q8', 'f16', 'f32'] as const)('%s: the same chunks and bytes as uploading the packed whole', async (format) => {
-    // 8 KiB bindings: a 300-column row is 1200 bytes as f32 (6 rows a chunk), 160 as q4 (50 rows a chunk)
+    // 8 KiB bindings: a 300-column row is 1200 bytes as f32 (6 rows a chunk), 192 as q4 (a superblock and 2 groups: 42 rows a chunk)
     const ctx = await nodeContext({ capLimits: { maxStorageBufferBindingSize: 8192 } });
     const rows = 100;
     const cols = 300;

@@ -3,7 +3,7 @@ import { nodeContext, PROFILES } from './test-device';
 import { GpuContext } from './context';
 import { readU32, readF32 } from './buffers';
 import { uploadWeight, destroyWeight, gpuWeightBytes, rowsPerChunk } from './weights';
-import { packWeight, packedBytes } from '../loader/quant';
+import { packWeight, packedBytes, rowLayout } from '../loader/quant';
 import { randomNormal } from '../cpu/random';
 import { BoxedError } from '../protocol/errors';
 
@@ -28,14 +28,16 @@ describe('uploadWeight', () => {
     expect(w.chunks[0]).toMatchObject({ rowStart: 0, rows: 45 });
     expect(w.chunks[0].data.label).toBe('w');
     expect(Array.from(await readU32(full, w.chunks[0].data, p.data.length))).toEqual(Array.from(p.data));
-    expect(Array.from(await readF32(full, w.chunks[0].scales!, p.scales!.length))).toEqual(Array.from(p.scales!));
+    // q4's scales are inside its words: no scales buffer
+    expect(w.chunks[0].scales).toBeNull();
     expect(gpuWeightBytes(w)).toBe(packedBytes(45, 333, 'q4'));
+    expect(packedBytes(45, 333, 'q4')).toBe(45 * (36 + 4 + 4 * 3) * 4);
     destroyWeight(w);
     expect(w.chunks.length).toBe(0);
   });
 
   it.each([
-    ['q4', 1000, 600], // 512 B rows: 128 a chunk
+    ['q4', 1000, 600], // 32 groups = 4 superblocks: 576 B rows, 113 -> 112 a chunk (even)
     ['q8', 777, 301], // 25 groups: 800 B rows, 81 -> 80 a chunk (even)
     ['f16', 333, 257], // 668 B rows: 98 a chunk
     ['f32', 333, 257], // 1332 B rows: 49 -> 48 a chunk (even)
@@ -70,9 +72,11 @@ describe('uploadWeight', () => {
   it('plans the 1.5B embedding in f16 and q4 under a 128 MiB binding', () => {
     const limit = 128 * 1024 * 1024;
     const ctx = { caps: { limits: { maxStorageBufferBindingSize: limit, maxBufferSize: 2 ** 32 } } } as GpuContext;
-    // f16: 768 words a row -> 43690 rows a chunk -> 4 chunks; q4: 192 words -> 174762 >= 151936 rows: one chunk
+    // f16: 768 words a row -> 43690 rows a chunk -> 4 chunks; q4: 6 superblocks, 216 words -> 155344 >= 151936
+    // rows: one chunk
     expect(rowsPerChunk(ctx, 151936, 768, 0)).toBe(43690);
-    expect(rowsPerChunk(ctx, 151936, 192, 48)).toBe(151936);
+    expect(rowLayout(1536, 'q4')).toEqual({ wordsPerRow: 216, groupsPerRow: 0 });
+    expect(rowsPerChunk(ctx, 151936, 216, 0)).toBe(151936);
   });
 
   it('refuses a row too wide to bind, with a typed error', () => {

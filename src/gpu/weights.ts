@@ -1,6 +1,6 @@
 // Packed weights on the GPU. A tensor is split by whole rows into chunks so that no buffer binding
 // exceeds the device's maxStorageBufferBindingSize (nor maxBufferSize): the 1.5B embedding
-// [151936, 1536] is 467 MB as f16 and 146 MB as q4, while some adapters bind only 128 MiB.
+// [151936, 1536] is 467 MB as f16 and 131 MB as q4, while some adapters bind only 128 MiB.
 // Kernels dispatch once per chunk; chunk c covers weight rows [rowStart, rowStart + rows).
 // Chunks hold an even number of rows (except a tensor's last), so interleaved gate/up pairs
 // never straddle two chunks.
@@ -176,7 +176,7 @@ export function destroyWeight(w: GpuWeight): void {
 }
 
 /** The //#if defines that select a weight format in shaders/weight-formats.wgsl. */
-export function formatDefines(format: GpuFormat): Record<string, boolean> & { scaled: boolean; wvec: boolean } {
+export function formatDefines(format: GpuFormat): Record<string, boolean> & { scaled: boolean; scale_buf: boolean; wvec: boolean } {
   const gguf = format !== 'BF16' && isGgufFormat(format);
   return {
     fmt_boxed: !isGgufFormat(format),
@@ -189,6 +189,8 @@ export function formatDefines(format: GpuFormat): Record<string, boolean> & { sc
     fmt_q8: format === 'q8',
     fmt_f16: format === 'f16',
     fmt_f32: format === 'f32',
+    // group scales (q4: inside the weight words; q8: a separate scales buffer, binding 3)
     scaled: format === 'q4' || format === 'q8',
+    scale_buf: format === 'q8',
   };
 }

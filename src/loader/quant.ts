@@ -1,9 +1,14 @@
 // Weight formats as the GPU stores them, and their exact CPU inverse (the oracle for kernel tests).
 // A matrix W is [rows = out, cols = in], row-major f32 on input. Every format is packed into u32 words
 // so shaders read array<u32> and need no shader-f16:
-//   q4  : groups of 32 consecutive values of a row, one f32 scale per group (absmax / 7), values
-//         q = round(w / scale) clamped to [-8, 7], stored as nibbles (q + 8), 8 per u32, value v of a
-//         word at bits 4v. A row is ceil(cols / 32) groups (the tail is zero-padded): 4 words a group.
+//   q4  : groups of 32 consecutive values of a row, one f16 scale per group (absmax / 7 rounded to f16,
+//         clamped to the largest finite f16), values q = round(w / scale) with that rounded scale, clamped to
+//         [-8, 7], stored as nibbles (q + 8), 8 per u32, value v of a word at bits 4v. The scales live with
+//         their values (18 bytes per 32): a row is superblocks of 8 groups, each 9 vec4<u32> (36 words,
+//         144 bytes): words 0..3 the 8 f16 scales (group j's in half j % 2 of word j / 2, the low half
+//         first), then 4 words per group. A row's last superblock holds only its remaining groups (4 + 4r
+//         words for r groups; its unused scale halves are 0), so rows stay whole vec4s; the last group's
+//         values past cols are code 8 (q = 0). A group whose scale is 0 in f16 stores q = 0.
 //   q8  : groups of 32, scale absmax / 127, q in [-127, 127] as two's-complement bytes, 4 per u32,
 //         value v at bits 8v: 8 words a group.
 //   f16 : two IEEE halves per u32 (pack2x16float layout: even index in the low half); cols padded to even.
@@ -22,6 +27,27 @@ export type { WeightFormat };
 
 /** Values per quantization group (q4, q8). */
 export const GROUP = 32;
+/** q4: groups per superblock, and its u32 words (4 of scales, 4 per group). */
+export const Q4_SUPER_GROUPS = 8;
+export const Q4_SUPER_WORDS = 4 + 4 * Q4_SUPER_GROUPS;
+const F16_MAX = 65504;
+
+/** q4: words of a row of cols values (whole superblocks, then the remaining groups' short one). */
+export function q4RowWords(cols: number): number {
+  const groups = Math.ceil(cols / GROUP);
+  const rem = groups % Q4_SUPER_GROUPS;
+  return Math.floor(groups / Q4_SUPER_GROUPS) * Q4_SUPER_WORDS + (rem > 0 ? 4 + 4 * rem : 0);
+}
+
+/** q4: the row word that holds group g's f16 scale (in half g % 2). */
+export function q4ScaleWord(g: number): number {
+  return Math.floor(g / Q4_SUPER_GROUPS) * Q4_SUPER_WORDS + ((g % Q4_SUPER_GROUPS) >>> 1);
+}
+
+/** q4: the row word of block b (values 8b .. 8b + 7). */
+export function q4BlockWord(b: number): number {
+  return Math.floor(b / 32) * Q4_SUPER_WORDS + 4 + (b % 32);
+}
 
 export interface PackedWeight {
   format: WeightFormat;
@@ -29,10 +55,10 @@ export interface PackedWeight {
   cols: number;
   /** [rows, wordsPerRow] u32 words */
   data: Uint32Array;
-  /** [rows, groupsPerRow] f32 scales for q4/q8; null for f16/f32 */
+  /** [rows, groupsPerRow] f32 scales for q8; null for q4 (scales inside its words), f16, f32 */
   scales: Float32Array | null;
   wordsPerRow: number;
-  /** Scale groups per row (q4/q8); 0 for f16/f32. */
+  /** Scale groups per row of the scales array (q8); 0 for q4, f16, f32. */
   groupsPerRow: number;
 }
 
@@ -50,9 +76,10 @@ export function valuesPerWord(format: WeightFormat): number {
   }
 }
 
-/** The row layout of a format: words and scale groups per row. */
+/** The row layout of a format: words and scale groups (of a separate scales array) per row. */
 export function rowLayout(cols: number, format: WeightFormat): { wordsPerRow: number; groupsPerRow: number } {
-  if (format === 'q4' || format === 'q8') {
+  if (format === 'q4') return { wordsPerRow: q4RowWords(cols), groupsPerRow: 0 };
+  if (format === 'q8') {
     const groupsPerRow = Math.ceil(cols / GROUP);
     return { wordsPerRow: (groupsPerRow * GROUP) / valuesPerWord(format), groupsPerRow };
   }
@@ -91,41 +118,30 @@ export function packWeight(w: Float32Array, rows: number, cols: number, format: 
         data[out + (c >>> 1)] = (f32ToF16Bits(w[rowBase + c]) | (hi << 16)) >>> 0;
       }
     }
+  } else if (format === 'q4') {
+    packQ4(w, rows, cols, data, wordsPerRow);
   } else {
-    const q4 = format === 'q4';
-    const qmax = q4 ? 7 : 127;
-    const qmin = q4 ? -8 : -127;
-    const bits = q4 ? 4 : 8;
-    const perWord = 32 / bits;
-    const wordShift = q4 ? 3 : 2; // log2(perWord)
-    const mask = q4 ? 0xf : 0xff;
     scales = new Float32Array(rows * groupsPerRow);
     for (let r = 0; r < rows; r++) {
       for (let g = 0; g < groupsPerRow; g++) {
         const c0 = g * GROUP;
         const c1 = Math.min(c0 + GROUP, cols);
-        let absmax = 0;
-        for (let c = c0; c < c1; c++) absmax = Math.max(absmax, Math.abs(w[r * cols + c]));
-        if (!Number.isFinite(absmax)) throw new BoxedError('ModelFormat', `non-finite value in weight row ${r}, group ${g}`);
-        const scale = Math.fround(absmax / qmax);
+        const absmax = groupAbsmax(w, r, cols, c0, c1, g);
+        const scale = Math.fround(absmax / 127);
         scales[r * groupsPerRow + g] = scale;
-        if (scale === 0) {
-          // all-zero group: q = 0, stored as the zero code
-          if (q4) for (let i = 0; i < GROUP / perWord; i++) data[r * wordsPerRow + (c0 / perWord) + i] = 0x88888888;
-          continue;
-        }
-        // one word at a time: perWord codes assembled in a register, then a single store
+        if (scale === 0) continue; // all-zero group: q = 0
+        // one word at a time: 4 codes assembled in a register, then a single store
         const rowBase = r * cols;
-        let word = r * wordsPerRow + (c0 >>> wordShift);
-        for (let i = 0; i < GROUP; i += perWord, word++) {
+        let word = r * wordsPerRow + (c0 >>> 2);
+        for (let i = 0; i < GROUP; i += 4, word++) {
           let packed = 0;
-          for (let v = 0; v < perWord; v++) {
+          for (let v = 0; v < 4; v++) {
             const c = c0 + i + v;
             const x = c < c1 ? w[rowBase + c] : 0;
             let q = Math.round(x / scale);
-            if (q > qmax) q = qmax;
-            else if (q < qmin) q = qmin;
-            packed |= (q4 ? q + 8 : q & mask) << (bits * v);
+            if (q > 127) q = 127;
+            else if (q < -127) q = -127;
+            packed |= (q & 0xff) << (8 * v);
           }
           data[word] = packed >>> 0;
         }
@@ -133,6 +149,53 @@ export function packWeight(w: Float32Array, rows: number, cols: number, format: 
     }
   }
   return { format, rows, cols, data, scales, wordsPerRow, groupsPerRow };
+}
+
+function groupAbsmax(w: Float32Array, r: number, cols: number, c0: number, c1: number, g: number): number {
+  let absmax = 0;
+  for (let c = c0; c < c1; c++) absmax = Math.max(absmax, Math.abs(w[r * cols + c]));
+  if (!Number.isFinite(absmax)) throw new BoxedError('ModelFormat', `non-finite value in weight row ${r}, group ${g}`);
+  return absmax;
+}
+
+/** q4's f16 scale bits of a group: absmax / 7 rounded to f16, at most the largest finite f16 (0: a zero group). */
+export function q4ScaleBits(absmax: number): number {
+  return f32ToF16Bits(Math.min(Math.fround(absmax / 7), F16_MAX));
+}
+
+function packQ4(w: Float32Array, rows: number, cols: number, data: Uint32Array, wordsPerRow: number): void {
+  const groups = Math.ceil(cols / GROUP);
+  for (let r = 0; r < rows; r++) {
+    const row = r * wordsPerRow;
+    const rowBase = r * cols;
+    for (let g = 0; g < groups; g++) {
+      const c0 = g * GROUP;
+      const c1 = Math.min(c0 + GROUP, cols);
+      const bits = q4ScaleBits(groupAbsmax(w, r, cols, c0, c1, g));
+      const scale = f16BitsToF32(bits);
+      const sw = row + q4ScaleWord(g);
+      data[sw] = (data[sw] | (bits << (16 * (g & 1)))) >>> 0;
+      let word = row + q4BlockWord(4 * g);
+      if (scale === 0) {
+        // zero group (or a scale below f16's range): q = 0, the zero code
+        for (let i = 0; i < 4; i++) data[word + i] = 0x88888888;
+        continue;
+      }
+      // one word at a time: 8 codes assembled in a register, then a single store
+      for (let i = 0; i < GROUP; i += 8, word++) {
+        let packed = 0;
+        for (let v = 0; v < 8; v++) {
+          const c = c0 + i + v;
+          const x = c < c1 ? w[rowBase + c] : 0;
+          let q = Math.round(x / scale);
+          if (q > 7) q = 7;
+          else if (q < -8) q = -8;
+          packed |= (q + 8) << (4 * v);
+        }
+        data[word] = packed >>> 0;
+      }
+    }
+  }
 }
 
 /** The exact [rows, cols] f32 values the GPU sees for a packed weight (scale * q in f32). */
@@ -157,9 +220,12 @@ function dequantizeAt(p: PackedWeight, r: number, c: number, data: Uint32Array, 
       return f16BitsToF32((c & 1) === 0 ? word & 0xffff : word >>> 16);
     }
     case 'q4': {
-      const word = data[r * wordsPerRow + (c >>> 3)];
+      const row = r * wordsPerRow;
+      const word = data[row + q4BlockWord(c >>> 3)];
       const q = ((word >>> (4 * (c & 7))) & 0xf) - 8;
-      return Math.fround(p.scales![r * groupsPerRow + (c >>> 5)] * q);
+      const g = c >>> 5;
+      const s = f16BitsToF32((data[row + q4ScaleWord(g)] >>> (16 * (g & 1))) & 0xffff);
+      return Math.fround(s * q);
     }
     case 'q8': {
       const word = data[r * wordsPerRow + (c >>> 2)];

@@ -12,9 +12,10 @@ const ONE_5B = modelSize('1.5B').config;
 describe('planMemory', () => {
   it("counts the 1.5B's q4 weights, f16 KV cache and activations buffer by buffer", () => {
     const p = planMemory(ONE_5B, { weights: 'q4', kv: 'f16', context: 4096, slots: 1, chunk: 128 });
-    // q4: a 1536-value row is 48 groups: 192 words + 48 scales = 960 bytes; an 8960-value row 280 groups, 1400 words
-    const embed = 151936 * 960;
-    const layer = (12 * 128 + 2 * 256) * 960 + (12 * 128 + 2 * 256) * 4 + 1536 * (1536 / 8 + 48) * 4 + 2 * 8960 * 960 + 1536 * (8960 / 8 + 280) * 4;
+    // q4: a 1536-value row is 48 groups = 6 superblocks of 144 bytes (16 of f16 scales + 128 of nibbles) = 864
+    // bytes; an 8960-value row 280 groups = 35 superblocks = 5040 bytes (18 bytes per 32 values)
+    const embed = 151936 * 864;
+    const layer = (12 * 128 + 2 * 256) * 864 + (12 * 128 + 2 * 256) * 4 + 1536 * 864 + 2 * 8960 * 864 + 1536 * 35 * 144;
     expect(p.weights).toBe(embed + 1536 * 4 + 28 * layer);
     expect(p.kvCache).toBe(2 * 28 * 4096 * 256 * 2);
     // 128 rows of x, q, attnOut, h, tokens, meta (RoPE fused: no qkv); one row of xLast and logits; 3 staging

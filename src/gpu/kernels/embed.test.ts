@@ -74,13 +74,13 @@ describe('embed with a chunked table (bindings capped at 64 KiB)', () => {
   });
 
   it.each([
-    ['q4', 600, 1000, 5], // 512 B rows, 128 a chunk
-    ['f16', 700, 333, 8], // 668 B rows, 98 a chunk
-  ] as const)('%s vocab %i dim %i over %i chunks: one dispatch per chunk, rows from every chunk', async (format, vocab, dim, chunks) => {
+    ['q4', 600, 1000, 6, 112], // 576 B rows (4 superblocks), 112 a chunk
+    ['f16', 700, 333, 8, 98], // 668 B rows, 98 a chunk
+  ] as const)('%s vocab %i dim %i over %i chunks: one dispatch per chunk, rows from every chunk', async (format, vocab, dim, chunks, per) => {
     const rng = new Rng(5);
     const tokens = Array.from({ length: 23 }, () => rng.nextU32() % vocab);
-    tokens[0] = 127; // last row of chunk 0 / first of chunk 1 boundaries
-    tokens[1] = 128;
+    tokens[0] = per - 1; // last row of chunk 0 / first of chunk 1 boundaries
+    tokens[1] = per;
     tokens[2] = vocab - 1;
     const r = await gather(ctx, format, vocab, dim, tokens);
     expect(r.chunks).toBe(chunks);

@@ -50,9 +50,9 @@ export class EmbedKernel {
     const { wordsPerRow, groupsPerRow } = gpuRowLayout(dim, opts.format);
     this.rowBytes = (wordsPerRow + groupsPerRow) * 4;
     const defines = formatDefines(opts.format);
-    // binding 3 (scales) exists only in the scaled formats' shader
+    // binding 3 (scales) exists only in q8's shader (q4's scales are in its words)
     const bindings: Record<number, BindingKind> = { 0: 'uniform', 1: 'read-only-storage', 2: 'read-only-storage', 4: 'storage' };
-    if (defines.scaled) bindings[3] = 'read-only-storage';
+    if (defines.scale_buf) bindings[3] = 'read-only-storage';
     const layout = ctx.pipelines.layout('embed', [bindings]);
     this.layout = layout.groups[0];
     this.pipeline = ctx.pipelines.request({

@@ -282,7 +282,7 @@ describe('weight chunks (bindings capped at 64 KiB) and folded grids (3 workgrou
   });
 
   it.each([
-    [{ rows: 2, K: 1000, N: 600, format: 'q4', ...VARIANT.q4 }, 5], // 512 B rows: 128 a chunk; 8 workgroups fold to 3 x 3
+    [{ rows: 2, K: 1000, N: 600, format: 'q4', ...VARIANT.q4 }, 6], // 576 B rows (4 superblocks of 144 B): 112 a chunk
     [{ rows: 37, K: 1000, N: 600, format: 'q8', ...VARIANT.q8 }, 10], // 1 KiB rows: 64 a chunk
     [{ rows: 3, K: 333, N: 258, format: 'f32', ...VARIANT.f32 }, 6], // 1332 B rows: 48 a chunk
     [{ rows: 70, K: 333, N: 257, format: 'f16', ...VARIANT.f16 }, 3], // 668 B rows: 98 a chunk; 2 x 2 tiles fold to 2 x 2

@@ -93,9 +93,9 @@ export interface MatmulExtras {
 
 /** Storage buffers one decode dispatch of these options binds in a format (against maxStorageBuffersPerShaderStage). */
 export function matmulStorageBuffers(opts: Pick<MatmulOptions, 'bias' | 'gain' | 'rope' | 'embed'>, format: GpuFormat): number {
-  const scaled = Boolean(formatDefines(format).scaled);
-  // x, W words, (scales), (bias), y; rope: meta, table, K, V; gain; embed: tokens, table words, (table scales)
-  return 3 + (scaled ? 1 : 0) + (opts.bias ? 1 : 0) + (opts.rope ? 4 : 0) + (opts.gain ? 1 : 0) + (opts.embed ? 2 + (scaled ? 1 : 0) : 0);
+  const scaleBuf = formatDefines(format).scale_buf;
+  // x, W words, (scales: q8), (bias), y; rope: meta, table, K, V; gain; embed: tokens, table words, (table scales: q8)
+  return 3 + (scaleBuf ? 1 : 0) + (opts.bias ? 1 : 0) + (opts.rope ? 4 : 0) + (opts.gain ? 1 : 0) + (opts.embed ? 2 + (scaleBuf ? 1 : 0) : 0);
 }
 
 export interface MatmulBinding {
@@ -137,7 +137,7 @@ interface Layouts {
 // Layouts shared by every kernel of the same variant on a device (pipelines are cached by layout label).
 const layoutCache = new WeakMap<GPUDevice, Map<string, Layouts>>();
 
-function layoutsFor(device: GPUDevice, key: string, scaled: boolean, bias: boolean, gain: boolean, rope: boolean, embed: boolean): Layouts {
+function layoutsFor(device: GPUDevice, key: string, scaleBuf: boolean, bias: boolean, gain: boolean, rope: boolean, embed: boolean): Layouts {
   let perDevice = layoutCache.get(device);
   if (!perDevice) layoutCache.set(device, (perDevice = new Map()));
   let l = perDevice.get(key);
@@ -148,7 +148,7 @@ function layoutsFor(device: GPUDevice, key: string, scaled: boolean, bias: boole
     { binding: 1, visibility: C, buffer: { type: embed ? 'storage' : 'read-only-storage' } }, // x [rows, K] (embed: written)
     { binding: 2, visibility: C, buffer: { type: 'read-only-storage' } }, // W words [nChunk, wordsPerRow]
   ];
-  if (scaled) entries.push({ binding: 3, visibility: C, buffer: { type: 'read-only-storage' } }); // scales [nChunk, groupsPerRow]
+  if (scaleBuf) entries.push({ binding: 3, visibility: C, buffer: { type: 'read-only-storage' } }); // q8 scales [nChunk, groupsPerRow]
   if (bias) entries.push({ binding: 4, visibility: C, buffer: { type: 'read-only-storage' } }); // bias [N]
   entries.push({ binding: 5, visibility: C, buffer: { type: 'storage' } }); // y [rows, outStride]
   if (rope) {
@@ -162,7 +162,7 @@ function layoutsFor(device: GPUDevice, key: string, scaled: boolean, bias: boole
   if (embed) {
     entries.push({ binding: 12, visibility: C, buffer: { type: 'read-only-storage' } }); // token ids [rows]
     entries.push({ binding: 13, visibility: C, buffer: { type: 'read-only-storage' } }); // embedding words
-    if (scaled) entries.push({ binding: 14, visibility: C, buffer: { type: 'read-only-storage' } }); // embedding scales
+    if (scaleBuf) entries.push({ binding: 14, visibility: C, buffer: { type: 'read-only-storage' } }); // embedding scales (q8)
   }
   const group0 = device.createBindGroupLayout({ label: `${key}.g0`, entries });
   const rows = device.createBindGroupLayout({ label: `${key}.rows`, entries: [{ binding: 0, visibility: C, buffer: { type: 'uniform' } }] });
@@ -252,7 +252,7 @@ export class MatmulKernel {
         .filter(([, v]) => v)
         .map(([k]) => k)
         .join(',')}`;
-      return layoutsFor(ctx.device, variant, defines.scaled, defines.bias, defines.gain, defines.rope, defines.embed);
+      return layoutsFor(ctx.device, variant, defines.scale_buf, defines.bias, defines.gain, defines.rope, defines.embed);
     };
     this.layouts = layoutsOf(format);
     const epilogue = rope ? `\n${ropeSource}` : '';
