@@ -380,8 +380,8 @@ fn unpackChunk(w: vec4<u32>) -> Chunk {
 // a q8 position's scale (kv head kvHead of (slot, p)) through the vec4 view of its cache
 fn scale4(isK: bool, slot: u32, p: u32, kvHead: u32) -> f32 {
   let sw = params.scaleWord + (slot * params.context + p) * params.nKvHeads + kvHead;
-  if (isK) { return kc4[sw / 4u][sw % 4u]; }
-  return vc4[sw / 4u][sw % 4u];
+  if (isK) { return bitcast<f32>(kc4[sw / 4u][sw % 4u]); }
+  return bitcast<f32>(vc4[sw / 4u][sw % 4u]);
 }
 
 @compute @workgroup_size(WG)
