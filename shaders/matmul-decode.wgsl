@@ -5,6 +5,10 @@
 //   for the interleaved gate/up pair (n even).
 //   gain: W's column k is scaled by gain[k] as it is decoded (a norm gain that cannot be folded into W at load:
 //   the final norm's, when the LM head shares the embedding's matrix).
+//   embed (layer 0's qkv, decode steps): x is not read from a buffer: x[r, :] is row tokens[r] of the embedding
+//   table (the weight's format; its rows have W's row layout), dequantized where x is loaded (the RMS too);
+//   the chunk's first workgroup also writes those rows to x (bound read_write) for the later residual adds.
+//   A token >= embedRows reads as a zero row.
 //   rope: the workgroup's outputs are staged in workgroup memory, then its aligned row quads are rotated and
 //   written to q (y) and the KV cache (shaders/rope-epilogue.wgsl, its bindings 6..10); LR is a multiple of 4.
 // Bindings (group 0):
@@ -15,6 +19,9 @@
 //   4 storage  bias:   array<f32> [N]                  read (bias only)
 //   5 storage  y:      array<f32> [rows, outStride]    read_write
 //  11 storage  gain:   array<f32> [K]                  read (gain only)
+//  12 storage  etok:   array<u32> [rows]               read (embed only: the step's token ids)
+//  13 storage  ew:     array<u32> [embedRows, wordsPerRow] read (embed only: the table's words)
+//  14 storage  escales: array<f32> [embedRows, groupsPerRow] read (embed, q4/q8 only)
 // Group 1: 0 uniform rowsU { rows } (the step's row count; one small bind group per count, made at load).
 // Dispatch: ceil(nChunk / LR) workgroups, folded into (x, y) as id.y * nwg.x + id.x.
 // Tiling: a workgroup of WG threads is WG / TPR lane groups of TPR threads; lane group g owns the NR consecutive
@@ -49,6 +56,12 @@ struct Params {
   outStride: u32,    // y row length: N, or N / 2 for swiglu
   eps: f32,
   unitBlocks: u32,   // 4: blocks of 8 in a unit of 32 (a uniform, so compilers keep the block loop a loop)
+//#if embed
+  embedRows: u32,    // rows of the embedding table
+  _e0: u32,
+  _e1: u32,
+  _e2: u32,
+//#endif
 }
 
 struct RowsParams { rows: u32, _p0: u32, _p1: u32, _p2: u32 }
@@ -60,10 +73,19 @@ override GPW: u32 = WG / TPR;  // lane groups per workgroup
 override LR: u32 = NR * GPW;   // output rows per workgroup
 
 @group(0) @binding(0) var<uniform> p: Params;
+//#if embed
+@group(0) @binding(1) var<storage, read_write> x: array<f32>;
+@group(0) @binding(12) var<storage, read> etok: array<u32>;
+@group(0) @binding(13) var<storage, read> ew: array<u32>;
+//#if scaled
+@group(0) @binding(14) var<storage, read> escales: array<f32>;
+//#endif
+//#else
 //#if xvec
 @group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
 //#else
 @group(0) @binding(1) var<storage, read> x: array<f32>;
+//#endif
 //#endif
 //#if wvec
 @group(0) @binding(2) var<storage, read> wq: array<vec4<u32>>;
@@ -91,8 +113,43 @@ var<workgroup> sgCount: atomic<u32>;
 var<workgroup> staged: array<f32, LR * 16u>;
 //#endif
 
+//#if embed
+// block b of embedding row t (values past K read as 0)
+fn embed_block(t: u32, b: u32) -> Block {
+  let base = t * p.wordsPerRow;
+  let wpr = p.wordsPerRow;
+  var blk = Block(vec4<f32>(0.0), vec4<f32>(0.0));
+//#if fmt_q4
+  blk = scaled8(q4_block(ew[base + b]), escales[t * p.groupsPerRow + b / 4u]);
+//#endif
+//#if fmt_q8
+  blk = scaled8(Block(signed_bytes(ew[base + 2u * b]), signed_bytes(ew[base + 2u * b + 1u])), escales[t * p.groupsPerRow + b / 4u]);
+//#endif
+//#if fmt_f16
+  var w = vec4<u32>(0u);
+  for (var j = 0u; j < 4u; j++) {
+    if (4u * b + j < wpr) { w[j] = ew[base + 4u * b + j]; }
+  }
+  blk = Block(vec4<f32>(unpack2x16float(w.x), unpack2x16float(w.y)), vec4<f32>(unpack2x16float(w.z), unpack2x16float(w.w)));
+//#endif
+//#if fmt_f32
+  for (var j = 0u; j < 4u; j++) {
+    if (8u * b + j < wpr) { blk.lo[j] = bitcast<f32>(ew[base + 8u * b + j]); }
+    if (8u * b + 4u + j < wpr) { blk.hi[j] = bitcast<f32>(ew[base + 8u * b + 4u + j]); }
+  }
+//#endif
+  let k = vec4<u32>(8u * b) + vec4<u32>(0u, 1u, 2u, 3u);
+  return Block(select(vec4<f32>(0.0), blk.lo, k < vec4<u32>(p.K)), select(vec4<f32>(0.0), blk.hi, k + vec4<u32>(4u) < vec4<u32>(p.K)));
+}
+//#endif
+
 // block b (8 values) of x row r (b < the row's block count; values past K read as 0)
 fn load_x(r: u32, b: u32) -> Block {
+//#if embed
+  let t = etok[r];
+  if (t >= p.embedRows) { return Block(vec4<f32>(0.0), vec4<f32>(0.0)); }
+  return embed_block(t, b);
+//#else
 //#if xvec
   let i = (r * p.K) / 4u + 2u * b;
   return Block(x[i], x[i + 1u]);
@@ -104,6 +161,7 @@ fn load_x(r: u32, b: u32) -> Block {
   let k4 = k + vec4<u32>(4u);
   let hi = vec4<f32>(x[base + min(k4.x, last)], x[base + min(k4.y, last)], x[base + min(k4.z, last)], x[base + min(k4.w, last)]);
   return Block(select(vec4<f32>(0.0), lo, k < vec4<u32>(p.K)), select(vec4<f32>(0.0), hi, k4 < vec4<u32>(p.K)));
+//#endif
 //#endif
 }
 
@@ -272,6 +330,21 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let lane = vl % TPR;
   let nUnits = (p.K + 31u) / 32u;
   let lastRow = p.nChunk - 1u;
+//#if embed
+  // the chunk's first workgroup writes the step's embedding rows to x (nobody reads x in this dispatch)
+  if (n0 == 0u && p.rowStart == 0u) {
+    let nBlocks = (p.K + 7u) / 8u;
+    for (var r = 0u; r < rows; r++) {
+      for (var b = lid; b < nBlocks; b += WG) {
+        let blk = load_x(r, b);
+        for (var c = 0u; c < 4u; c++) {
+          if (8u * b + c < p.K) { x[r * p.K + 8u * b + c] = blk.lo[c]; }
+          if (8u * b + 4u + c < p.K) { x[r * p.K + 8u * b + 4u + c] = blk.hi[c]; }
+        }
+      }
+    }
+  }
+//#endif
 
   // the norm's inverse RMS of each x row, from this lane's units (x̂·w = invRms · (x·w)): once, not per output row
   var inv = array<vec4<f32>, 4>();

@@ -34,6 +34,9 @@
 // of 1e-4 beyond f32 rounding), those candidates are the list and only step 4 and the pick below run on it:
 // the 151,936 logits are read once, by stage 1. Otherwise (plain temperature, or a flat distribution whose
 // kept set reaches below F) the row takes the full-vocabulary passes below, as before.
+// With no stage 1 (cfg.chunks 0: CPU adapters) a sampled row with top-k or top-p first takes one pass in
+// `main` itself (fromThreads): each thread keeps stage 1's state over its strided ids, so a thread plays a
+// chunk and the same test on F decides; only when it fails does the row take the full passes.
 // Bindings (group 0):
 //   0 uniform  cfg { vocab, validVocab, chunks, wg = WG } (chunks: G, 1..CAP / CC; 0 = no stage 1)
 //   1 storage  logits: array<f32>        [rows, vocab]  read (ids >= validVocab are padding, never picked)
@@ -625,17 +628,26 @@ fn fromRecords(lid: u32, row: u32, p: RowParams, n: u32) -> u32 {
   workgroupBarrier();
   if (lid == 0u) { wU = atomicLoad(&listFill); }
   let len = workgroupUniformLoad(&wU);
+  // the mass over the vocabulary from the chunks' sums (top-p without top-k only)
+  var acc = 0.0;
+  if (!topKOn) {
+    for (var g = lid; g < G; g += WG) {
+      let r = rb + g * REC;
+      if (cand[r + 1u] != NONE && cand[r] > negInfKey) { acc += bitcast<f32>(cand[r + 3u]) * exp((valueOfKey(cand[r]) - m) / t); }
+    }
+  }
+  return decideOnList(lid, p, len, acc, topKOn, m, t);
+}
+
+// The end of fromRecords and fromThreads: the list holds the len ids with key > F (every such id), acc is
+// this thread's share of the vocabulary's mass (top-p without top-k). Returns 2 (st: listLen, need, lo = 0)
+// when the thresholds provably lie above F, else 0.
+fn decideOnList(lid: u32, p: RowParams, len: u32, acc: f32, topKOn: bool, m: f32, t: f32) -> u32 {
   var need = 0.0;
   var ok = false;
   if (topKOn) {
     ok = len >= p.topK;
   } else {
-    // the mass over the vocabulary from the chunks' sums, and the candidates' own mass
-    var acc = 0.0;
-    for (var g = lid; g < G; g += WG) {
-      let r = rb + g * REC;
-      if (cand[r + 1u] != NONE && cand[r] > negInfKey) { acc += bitcast<f32>(cand[r + 3u]) * exp((valueOfKey(cand[r]) - m) / t); }
-    }
     scanSums(lid, acc);
     need = p.topP * bitcast<f32>(red[WG - 1u]);
     var lm = 0.0;
@@ -654,6 +666,58 @@ fn fromRecords(lid: u32, row: u32, p: RowParams, n: u32) -> u32 {
   return select(0u, 2u, workgroupUniformLoad(&wU) == 1u);
 }
 
+// The single kernel's (cfg.chunks 0, CPU adapters) one pass for a sampled row with top-k or top-p: each
+// thread keeps stage 1's state over its strided ids (its CC + 1 best entries, its max and sum of e), so
+// each thread is a "chunk": F = the largest thread floor, and every id with key > F is a thread candidate.
+// Same returns as fromRecords (never 1 for a finite row: the caller has temperature > 0).
+fn fromThreads(lid: u32, row: u32, p: RowParams, n: u32, base: u32) -> u32 {
+  let t = p.temperature;
+  let negInfKey = keyOf(0xff800000u);
+  k0 = 0u;
+  k1 = 0u;
+  k2 = 0u;
+  k3 = 0u;
+  k4 = 0u;
+  i0 = NONE;
+  i1 = NONE;
+  i2 = NONE;
+  i3 = NONE;
+  i4 = NONE;
+  tm = bitcast<f32>(0xff7fffffu); // the lowest finite f32
+  ts = 0.0;
+  for (var i = lid; i < n; i += WG) {
+    let k = keyAt(base, i);
+    insertEntry(k, i);
+    if (k > negInfKey) { addMass(valueOfKey(k), 1.0, t); }
+  }
+  let F = reduceMax(lid, cfg.wg, k4);
+  let w = reduceArgmax(lid, cfg.wg, k0, i0);
+  if (lid == 0u) {
+    atomicStore(&found, NONE);
+    atomicStore(&lastKept, 0u);
+    st.listLen = 0u;
+    atomicStore(&listFill, 0u);
+  }
+  if (w.x <= negInfKey) {
+    if (lid == 0u) { tokens[row] = w.y; }
+    return 1u;
+  }
+  let m = valueOfKey(w.x);
+  workgroupBarrier();
+  // at most CC * WG <= CAP ids
+  if (i0 != NONE && k0 > F) { let at = atomicAdd(&listFill, 1u); list[at] = i0; lkey[at] = k0; }
+  if (i1 != NONE && k1 > F) { let at = atomicAdd(&listFill, 1u); list[at] = i1; lkey[at] = k1; }
+  if (i2 != NONE && k2 > F) { let at = atomicAdd(&listFill, 1u); list[at] = i2; lkey[at] = k2; }
+  if (i3 != NONE && k3 > F) { let at = atomicAdd(&listFill, 1u); list[at] = i3; lkey[at] = k3; }
+  workgroupBarrier();
+  if (lid == 0u) { wU = atomicLoad(&listFill); }
+  let len = workgroupUniformLoad(&wU);
+  let topKOn = p.topK > 0u && p.topK < n;
+  // tm <= m, so the factor is at most 1; a thread with no finite logit adds 0
+  let acc = ts * exp((tm - m) / t);
+  return decideOnList(lid, p, len, acc, topKOn, m, t);
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let row = wid.x;
@@ -665,7 +729,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let topKOn = p.topK > 0u && p.topK < n;
   let topPOn = p.topP < 1.0;
   var mode = 0u;
-  if (cfg.chunks > 0u) { mode = fromRecords(lid, row, p, n); }
+  if (cfg.chunks > 0u) {
+    mode = fromRecords(lid, row, p, n);
+  } else if (p.temperature > 0.0 && (topKOn || topPOn)) {
+    mode = fromThreads(lid, row, p, n, base);
+  }
   if (mode == 1u) { return; }
   var best = 0u;
   var mKey = 0u;

@@ -9,7 +9,7 @@ import { GpuContext } from '../gpu/context';
 import { GpuModel } from '../gpu/model';
 import { openCheckpoint, type Checkpoint } from '../loader/checkpoint';
 import type { FileProvider } from '../loader/checkpoint';
-import { hubFileProvider } from '../loader/hub';
+import { hubFileProvider, hubFileUrl } from '../loader/hub';
 import type { CacheStore } from '../loader/cache-store';
 import { openCachedModel, type CachedModelOptions } from '../loader/model-cache';
 import { blobSource } from '../loader/source';
@@ -232,17 +232,22 @@ export class Engine implements EngineApi {
    * the trial ran and passed.
    */
   private async trialBeforeDownload(req: LoadRequest, url: string, name: string, token: string | undefined, signal: AbortSignal): Promise<boolean> {
-    const base = this.opts.fetch ?? fetch;
-    const withToken: typeof fetch = (input, init) => base(input, { ...init, headers: { ...(init?.headers as Record<string, string> | undefined), ...authHeaders(token) } });
     let checkpoint: Checkpoint & { ggml: GgmlTensors };
     try {
-      checkpoint = await openGgufCheckpoint(await httpRangeSource(url, name, { fetch: withToken, signal }));
+      checkpoint = await openGgufCheckpoint(await httpRangeSource(url, name, { fetch: this.fetchWithToken(token), signal }));
     } catch (e) {
       if (e instanceof BoxedError && e.name === 'Network' && !signal.aborted) return false;
       throw e;
     }
     await this.checkFits(await this.device(), checkpoint.config, req, checkpoint.ggml);
     return true;
+  }
+
+  /** The engine's fetch with the hub token's Authorization header on every request (none without a token). */
+  private fetchWithToken(token: string | undefined): typeof fetch {
+    const base = this.opts.fetch ?? fetch;
+    if (!token) return base;
+    return (input, init) => base(input, { ...init, headers: { ...(init?.headers as Record<string, string> | undefined), ...authHeaders(token) } });
   }
 
   /** Where the files come from; `tried`: a hub GGUF's trial allocation ran and passed before its download. */
@@ -253,13 +258,19 @@ export class Engine implements EngineApi {
         onEvent({ type: 'phase', phase: 'download' });
         const store = (await this.opts.cache?.()) ?? null;
         if (!store) {
+          // no cache: the files are downloaded into memory, once per source; a GGUF file is tried by its header
+          // before that download, as on the cached path (a source already opened here is tried after, in loadFrom)
           const key = JSON.stringify([src.endpoint, src.repo, src.revision, src.token ?? '', src.file ?? '']);
+          let tried = false;
           if (this.memoryHub?.key !== key) {
+            if (src.file !== undefined) {
+              tried = await this.trialBeforeDownload(req, hubFileUrl(src.endpoint, src.repo, src.revision, src.file), src.file, src.token, signal);
+            }
             const provider = hubFileProvider({
               endpoint: src.endpoint,
               repo: src.repo,
               revision: src.revision,
-              fetch: this.opts.fetch,
+              fetch: this.fetchWithToken(src.token),
               onProgress: (e) => this.memoryHub?.emit({ type: 'download', file: e.file, loaded: e.loaded, total: e.total, bytesPerSecond: e.bytesPerSecond }),
             });
             this.memoryHub = { key, provider, emit: onEvent };
@@ -267,7 +278,7 @@ export class Engine implements EngineApi {
           this.memoryHub.emit = onEvent;
           const inner = this.memoryHub.provider;
           const file = src.file;
-          return { provider: file === undefined ? inner : { open: async (name: string) => (name === GGUF_FILE ? inner.open(file) : null) } };
+          return { provider: file === undefined ? inner : { open: async (name: string) => (name === GGUF_FILE ? inner.open(file) : null) }, tried };
         }
         let tried = false;
         const m = await openCachedModel({

@@ -145,6 +145,35 @@ describe("a hub GGUF's trial before its download", () => {
     await engine.unload();
   }, 300_000);
 
+  it('without a cache (files held in memory) refuses before the download and tries a fitting file once, with the token', async () => {
+    const hub = await startHubServer({ root, auth: { [REPO]: { token: TOKEN, kind: 'gated' } } });
+    try {
+      const small = new Engine(nodeGpu(), { device: PROFILES.weak });
+      const e = await small.load(request(hub, 1 << 22)).catch((x: unknown) => x);
+      expect((e as BoxedError).name).toBe('OutOfMemory');
+      expect(fileRequests(hub).whole).toBe(0);
+      const asked = fileRequests(hub).ranges.reduce((a, [s, t]) => a + t - s + 1, 0);
+      expect(asked).toBeLessThan(fileSize / 2);
+      hub.requests.length = 0;
+      const engine = new Engine(nodeGpu());
+      let info: Awaited<ReturnType<Engine['load']>> | undefined;
+      const trials = await trialBuffers(async () => (info = await engine.load(request(hub, 64))));
+      expect(info!.gguf?.fileType).toBe('Q8_0');
+      // the header's ranges, then the whole file; every request with the token (the repository is gated)
+      expect(fileRequests(hub).ranges.some(([, end]) => end < dataStart)).toBe(true);
+      expect(hub.requests.filter((r) => r.path.includes('/resolve/') && r.status === 200).length).toBeGreaterThan(0);
+      for (const r of hub.requests.filter((x) => x.path.includes('/resolve/'))) expect(r.authorization).toBe(`Bearer ${TOKEN}`);
+      // one trial: the same count as a load whose trial ran after its download (a source already in memory)
+      await engine.unload();
+      const reload = await trialBuffers(() => engine.load(request(hub, 64)));
+      expect(trials).toBeGreaterThan(0);
+      expect(trials).toBe(reload);
+      await engine.unload();
+    } finally {
+      await hub.close();
+    }
+  }, 300_000);
+
   it('still loads from a server that ignores Range (the trial runs once the file is here)', async () => {
     const hub = await startHubServer({ root, faults: { ignoreRange: true } });
     const cache = join(dir, 'cache-norange');

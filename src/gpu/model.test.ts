@@ -139,7 +139,8 @@ describe.each([
     const b = await prefillLogits(separate, PROMPT);
     expectLogitsClose(a, b, 1e-5, 'fused vs separate RoPE');
     // one decode step with sampling: per layer qkv, attention (one split under 64 positions), o, gate/up, down
-    // (+ rope-kv when separate), then embed, the LM head (final norm included) and the sampler
+    // (+ rope-kv when separate), then the LM head (final norm included) and the sampler; the embedding is
+    // gathered by layer 0's qkv
     const step = async (m: GpuModel) => {
       const before = ctx.stats.dispatches;
       const h = m.submitStep([{ slot: 0, pos: PROMPT.length }], { tokens: [17], lastRowOnly: false, sampling: [{ temperature: 0, topP: 1, topK: 0, coin: 0 }] });
@@ -148,10 +149,44 @@ describe.each([
       return n;
     };
     const L = fx.cfg.nLayers;
-    expect(await step(fused)).toBe(5 * L + 3);
-    expect(await step(separate)).toBe(6 * L + 3);
+    expect(await step(fused)).toBe(5 * L + 2);
+    expect(await step(separate)).toBe(6 * L + 2);
+    // the roofline counts a discrete GPU's dispatches: the sampler's two stages, on any adapter
+    const r = fused.traceStep([{ slot: 0, pos: PROMPT.length }], { lastRowOnly: false, sampling: [{ temperature: 0.6, topP: 0.95, topK: 0, coin: 0.5 }] });
+    expect(r.counts.dispatches).toBe(5 * L + 3);
+    expect(r.per_dispatch).toHaveLength(5 * L + 3);
+    expect(r.by_kernel['sample-partial'].dispatches).toBe(1);
+    expect(r.by_kernel.sample.dispatches).toBe(1);
     fused.destroy();
     separate.destroy();
+  });
+
+  it('the embedding in layer 0\'s qkv (decode steps): the logits and ids of the embed dispatch, one dispatch fewer', async () => {
+    // 11 storage buffers: the q4 qkv with RoPE and the embedding needs 12, so this device keeps the embed dispatch
+    const narrow = await nodeContext({ capLimits: { maxStorageBuffersPerShaderStage: 11 } });
+    const load = (c: GpuContext) => GpuModel.load(c, fx.cfg, fx.ckpt, { weights: 'q4', kv: 'f16', context: 64, slots: 3, chunk: 4 }, fx.validVocab);
+    const models = [await load(ctx), await load(narrow)];
+    const fusedLogits = await prefillLogits(models[0], PROMPT);
+    const embedLogits = await prefillLogits(models[1], PROMPT);
+    expectLogitsClose(fusedLogits, embedLogits, 1e-5, 'fused vs embed dispatch');
+    expectLogitsClose(fusedLogits, cpuLogits(fx, storedWeights(fx.cfg, fx.w, 'q4'), 'f16', PROMPT), 2e-4, 'fused vs oracle');
+    // a batched decode step of 3 rows continuing from the sampled ids: the same ids, one dispatch fewer
+    const sampling = [0, 1, 2].map((i) => ({ temperature: 0.8, topP: 0.9, topK: 0, coin: 0.1 + 0.3 * i }));
+    const counts: number[] = [];
+    const got: number[][] = [];
+    for (const [i, m] of models.entries()) {
+      const c = i === 0 ? ctx : narrow;
+      for (const slot of [1, 2]) m.copySlot(0, slot, PROMPT.length);
+      const rows = [0, 1, 2].map((slot) => ({ slot, pos: PROMPT.length }));
+      await m.readTokens(m.submitStep(rows, { tokens: [17, 9707, 0], lastRowOnly: false, sampling }));
+      const before = c.stats.dispatches;
+      const h = m.submitStep(rows.map((r) => ({ ...r, pos: r.pos + 1 })), { lastRowOnly: false, sampling });
+      counts.push(c.stats.dispatches - before);
+      got.push(Array.from(await m.readTokens(h)));
+      m.destroy();
+    }
+    expect(counts[0]).toBe(counts[1] - 1);
+    expect(got[0]).toEqual(got[1]);
   });
 });
 

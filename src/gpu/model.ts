@@ -19,7 +19,7 @@ import { uploadWeight, destroyWeight, type GpuWeight, blockRows, gpuFormatOfGgml
 import type { GgmlTensors } from '../loader/gguf/checkpoint';
 import { streamWeight, type RowPieceReader } from './weight-stream';
 import { EmbedKernel, type EmbedBinding } from './kernels/embed';
-import { MatmulKernel, type MatmulBinding } from './kernels/matmul';
+import { DECODE_MAX_ROWS, MatmulKernel, matmulStorageBuffers, type MatmulBinding, type MatmulOptions } from './kernels/matmul';
 import { RopeKvKernel, type RopeKvBinding } from './kernels/ropeKv';
 import { AttentionKernel, type AttentionBinding } from './kernels/attention';
 import { SampleKernel, type SampleBinding } from './kernels/sample';
@@ -206,6 +206,8 @@ export class GpuModel implements StepOps {
   private k!: {
     embed: EmbedKernel;
     qkv: MatmulKernel;
+    /** layer 0's qkv with the embedding gathered in its prologue (decode steps), where it binds (embedFusion) */
+    qkvEmbed: MatmulKernel | null;
     rope: RopeKvKernel | null;
     attn: AttentionKernel;
     out: MatmulKernel;
@@ -216,6 +218,7 @@ export class GpuModel implements StepOps {
   };
   private b!: {
     embed: EmbedBinding;
+    qkvEmbed: MatmulBinding | null;
     layers: LayerBindings[];
     headRows: MatmulBinding; // x -> logits (decode: every row needs logits)
     headLast: MatmulBinding; // xLast -> logits (prefill: only the last row)
@@ -446,9 +449,12 @@ export class GpuModel implements StepOps {
     const l0 = this.layerW[0];
     const fmt = (w: GpuWeight | undefined) => (gg && w ? { format: w.format, anyFormat: true } : { format: f });
     const norm = { eps };
+    const qkvOpts: MatmulOptions = { N: qDim + 2 * cfg.kvDim, K: cfg.dim, ...fmt(l0?.qkv), bias: true, norm, gain: gg, rope: fused ? ropeShape : undefined, maxRows: R, label: 'qkv' };
+    const embedFused = this.embedFusion(qkvOpts);
     this.k = {
       embed: this.own(new EmbedKernel(ctx, { dim: cfg.dim, vocab: cfg.vocab, format: gg ? this.embedW.format : f, maxRows: R })),
-      qkv: this.own(new MatmulKernel(ctx, { N: qDim + 2 * cfg.kvDim, K: cfg.dim, ...fmt(l0?.qkv), bias: true, norm, gain: gg, rope: fused ? ropeShape : undefined, maxRows: R, label: 'qkv' })),
+      qkv: this.own(new MatmulKernel(ctx, qkvOpts)),
+      qkvEmbed: embedFused ? this.own(new MatmulKernel(ctx, { ...qkvOpts, embed: true, maxRows: Math.min(R, DECODE_MAX_ROWS), label: 'qkv' })) : null,
       rope: fused ? null : this.own(new RopeKvKernel(ctx, { ...ropeShape, maxRows: R })),
       attn: this.own(new AttentionKernel(ctx, { nHeads: cfg.nHeads, nKvHeads: cfg.nKvHeads, headDim: cfg.headDim, context: opts.context, kvFormat: opts.kv, maxRows: R })),
       out: this.own(new MatmulKernel(ctx, { N: cfg.dim, K: qDim, ...fmt(l0?.out), residual: true, maxRows: R, label: 'o' })),
@@ -459,8 +465,10 @@ export class GpuModel implements StepOps {
       sample: this.own(new SampleKernel(ctx, { vocab: cfg.vocab, validVocab: this.validVocab, maxRows: opts.slots })),
     };
     const k = this.k;
+    const qkvExtras = (l: number) => (k.rope ? { gain: this.layerNorms[l]?.attn } : { rope: { meta: this.meta, kCache: this.kv.k(l), vCache: this.kv.v(l) }, gain: this.layerNorms[l]?.attn });
     this.b = {
       embed: k.embed.bind(this.embedW, this.tokens, this.x),
+      qkvEmbed: k.qkvEmbed ? k.qkvEmbed.bind(this.layerW[0].qkv, this.x, k.rope ? this.qkv! : this.q, this.layerW[0].qkvBias, { ...qkvExtras(0), embed: { table: this.embedW, tokens: this.tokens } }) : null,
       layers: this.layerW.map((w, l) => ({
         qkv: k.rope
           ? k.qkv.bind(w.qkv, this.x, this.qkv!, w.qkvBias, { gain: this.layerNorms[l]?.attn })
@@ -477,12 +485,29 @@ export class GpuModel implements StepOps {
     };
   }
 
+  /**
+   * Whether layer 0's qkv can gather the embedding itself in decode steps: the project's own weight formats (a
+   * GGUF embedding keeps its block type, which need not be the qkv's), the table in one binding, and the
+   * extra buffers (ids, table words and scales) within the adapter's storage buffers per stage.
+   */
+  private embedFusion(qkv: MatmulOptions): boolean {
+    if (this.ggml || this.embedW.chunks.length !== 1 || this.embedW.format !== qkv.format) return false;
+    return matmulStorageBuffers({ ...qkv, embed: true }, qkv.format) <= this.ctx.caps.limits.maxStorageBuffersPerShaderStage;
+  }
+
+  /** A decode-sized step whose layer 0 qkv gathers the embedding (no embed dispatch). */
+  private get embedInQkv(): boolean {
+    return this.k.qkvEmbed !== null && this.stepRows <= DECODE_MAX_ROWS;
+  }
+
   // ---- StepOps: each records one step of forward() into the current pass ----
+  /** The embed dispatch, unless layer 0's qkv gathers the rows itself (decode steps where it binds). */
   embed(): void {
-    this.k.embed.encode(this.p, this.b.embed, this.stepRows);
+    if (!this.embedInQkv) this.k.embed.encode(this.p, this.b.embed, this.stepRows);
   }
   normQkv(l: number): void {
-    this.k.qkv.encode(this.p, this.b.layers[l].qkv, this.stepRows);
+    if (l === 0 && this.embedInQkv) this.k.qkvEmbed!.encode(this.p, this.b.qkvEmbed!, this.stepRows);
+    else this.k.qkv.encode(this.p, this.b.layers[l].qkv, this.stepRows);
   }
   /** Nothing to record when the qkv matmul's epilogue did it (the default); else the rope-kv dispatch. */
   ropeAppendKv(l: number): void {
@@ -608,9 +633,12 @@ export class GpuModel implements StepOps {
     } finally {
       this.ctx.trace = null;
     }
+    // a GPU adapter's counts: the trace lists its dispatches (a CPU adapter's one-dispatch sampler is two
+    // there), each extra one a setPipeline, setBindGroup and dispatch
+    const extra = trace.length - (s.dispatches - before.dispatches);
     const counts = {
-      dispatches: s.dispatches - before.dispatches,
-      apiCalls: s.apiCalls - before.apiCalls + 1,
+      dispatches: trace.length,
+      apiCalls: s.apiCalls - before.apiCalls + 1 + 3 * extra,
       submits: 1,
       writes: s.writes - before.writes,
       readbacks: opts.sampling ? 1 : 0,

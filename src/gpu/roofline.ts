@@ -4,6 +4,7 @@
 // dependent memory round trips, plus a fixed gap between dependent dispatches:
 //   t = Σ_d max(bytes_d / (bandwidth × min(1, w_d / S)), chain_d × latency) + dispatches × gap
 // Workgroups and chains are those of the tiling a discrete GPU gets (DispatchCost.gpu) where it differs.
+// The trace lists a discrete GPU's dispatches: the sampler is one on a CPU adapter and two (stage 1, stage 2) there.
 // Constants: ~2 µs per dependent dispatch inside one compute pass on a discrete GPU, ~0.6 µs memory latency.
 // Bandwidths: NVIDIA H200 4.8 TB/s peak (4.1 achievable), RTX 4090 1.0 TB/s, Apple M3 Max 0.4 TB/s.
 // A dispatch with fewer workgroups than the GPU has SMs (cores) leaves some idle: it is flagged.
@@ -35,6 +36,7 @@ export const DISPATCH_GAP_S = 2e-6;
 export const MEMORY_LATENCY_S = 0.6e-6;
 
 export interface StepCounts {
+  /** a discrete GPU's: the trace's entries (a kernel that dispatches fewer times on a CPU adapter states the GPU's dispatches) */
   dispatches: number;
   apiCalls: number;
   submits: number;

@@ -28,6 +28,17 @@ export function checkGgufFile(file: string): void {
   checkFile(file);
 }
 
+/** `file` when checkGgufFile accepts it, else null (for values read from links and saved settings). */
+export function ggufFileOrNull(file: string | undefined): string | null {
+  if (!file) return null;
+  try {
+    checkGgufFile(file);
+    return file;
+  } catch {
+    return null;
+  }
+}
+
 export interface HubFileEntry {
   path: string;
   size: number;

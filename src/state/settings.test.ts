@@ -36,6 +36,13 @@ describe('settings', () => {
     expect(Object.keys(s).sort()).toEqual(Object.keys(DEFAULT_SETTINGS).sort());
   });
 
+  it('keeps a saved .gguf path only when a link could name it too', () => {
+    expect(sanitizeSettings({ file: ' models/q4/model-Q4_K_M.gguf ' }).file).toBe('models/q4/model-Q4_K_M.gguf');
+    for (const bad of ['../x.gguf', '/abs.gguf', 'a//b.gguf', 'a\\b.gguf', 'a/./b.gguf', '%2e%2e/x.gguf', 'x.gguf?y', 'model.safetensors', `${'a/'.repeat(300)}x.gguf`, 7]) {
+      expect(sanitizeSettings({ file: bad }).file).toBe(DEFAULT_SETTINGS.file);
+    }
+  });
+
   it('updateSettings validates every change', () => {
     const st = createBoxedStore();
     st.getState().updateSettings({ maxTokens: 0, temperature: 0.25, mode: 'science10' });

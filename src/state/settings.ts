@@ -3,6 +3,7 @@
 import type { StateCreator } from 'zustand';
 import type { HeavySelect, Mode, WeightFormat } from '../protocol/engine';
 import { GPU_MAX_SAMPLES, MODE_LIST, SETTING_RANGES, WEIGHT_FORMATS } from '../protocol/lists';
+import { ggufFileOrNull } from '../loader/hub-api';
 import type { Boxed } from './store';
 
 /** The modes a person picks from (the engine also has 'raw', which the app does not offer). */
@@ -91,7 +92,7 @@ export function sanitizeSettings(input: Partial<Record<keyof Settings, unknown>>
     endpoint: str(input.endpoint, d.endpoint).replace(/\/+$/, ''),
     repo: str(input.repo, d.repo),
     revision: str(input.revision, d.revision),
-    file: typeof input.file === 'string' && input.file.trim().toLowerCase().endsWith('.gguf') ? input.file.trim() : d.file,
+    file: typeof input.file === 'string' ? (ggufFileOrNull(input.file.trim()) ?? d.file) : d.file,
     weights: (WEIGHT_FORMATS as ReadonlyArray<unknown>).includes(input.weights) ? (input.weights as WeightFormat) : d.weights,
     context,
     maxTokens: int(input.maxTokens, ...R.maxTokens, d.maxTokens),

@@ -3,7 +3,7 @@
 // Only well-formed values are taken; anything else is ignored (the fields keep theirs). A link naming a model
 // names its file too: without a (well-formed) file it means the repository's safetensors, so an earlier GGUF
 // choice, a file of another repository, is cleared. A token is never read from a URL.
-import { checkGgufFile } from '../loader/hub-api';
+import { ggufFileOrNull } from '../loader/hub-api';
 import type { Settings } from './settings';
 
 const REPO = /^[A-Za-z0-9][A-Za-z0-9._-]{0,95}\/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$/;
@@ -17,7 +17,7 @@ export function prefillFromUrl(search: string): UrlPrefill {
   const model = q.get('model')?.trim();
   if (model && REPO.test(model) && !model.includes('..')) {
     out.repo = model;
-    out.file = ggufFile(q.get('file')?.trim()) ?? '';
+    out.file = ggufFileOrNull(q.get('file')?.trim()) ?? '';
   }
   const revision = q.get('revision')?.trim();
   if (revision && REVISION.test(revision) && !revision.split('/').some((p) => p === '' || p === '.' || p === '..')) out.revision = revision;
@@ -33,13 +33,3 @@ export function prefillFromUrl(search: string): UrlPrefill {
   return out;
 }
 
-/** A relative path to a .gguf file (checkGgufFile), or null. */
-function ggufFile(v: string | undefined): string | null {
-  if (!v) return null;
-  try {
-    checkGgufFile(v);
-    return v;
-  } catch {
-    return null;
-  }
-}

@@ -50,6 +50,13 @@ export interface MatmulOptions {
    * q [rows, qDim]; k and v go into the caches given to bind(). N = qDim + 2 * kvDim, headDim % 4 == 0.
    */
   rope?: RopeEpilogue;
+  /**
+   * Layer 0's qkv in a decode step: x's rows are gathered from the embedding table given to bind() (row
+   * tokens[r], in the weight's format and row layout) as they are loaded, and the first workgroup writes them to
+   * x for the later residual adds, so no embed dispatch runs. Decode only (maxRows <= DECODE_MAX_ROWS), the
+   * project's own formats (q4, q8, f16, f32), not with anyFormat or gain.
+   */
+  embed?: boolean;
   /** Largest row count encode() will be asked for. */
   maxRows: number;
   label: string;
@@ -80,6 +87,15 @@ export interface MatmulExtras {
   gain?: GPUBuffer;
   /** the rope epilogue's buffers: each row's (pos, slot), and one layer's K and V caches */
   rope?: { meta: GPUBuffer; kCache: GPUBuffer; vCache: GPUBuffer };
+  /** the embedding table (one chunk) and the step's token ids [maxRows] u32 (embed kernels) */
+  embed?: { table: GpuWeight; tokens: GPUBuffer };
+}
+
+/** Storage buffers one decode dispatch of these options binds in a format (against maxStorageBuffersPerShaderStage). */
+export function matmulStorageBuffers(opts: Pick<MatmulOptions, 'bias' | 'gain' | 'rope' | 'embed'>, format: GpuFormat): number {
+  const scaled = Boolean(formatDefines(format).scaled);
+  // x, W words, (scales), (bias), y; rope: meta, table, K, V; gain; embed: tokens, table words, (table scales)
+  return 3 + (scaled ? 1 : 0) + (opts.bias ? 1 : 0) + (opts.rope ? 4 : 0) + (opts.gain ? 1 : 0) + (opts.embed ? 2 + (scaled ? 1 : 0) : 0);
 }
 
 export interface MatmulBinding {
@@ -121,7 +137,7 @@ interface Layouts {
 // Layouts shared by every kernel of the same variant on a device (pipelines are cached by layout label).
 const layoutCache = new WeakMap<GPUDevice, Map<string, Layouts>>();
 
-function layoutsFor(device: GPUDevice, key: string, scaled: boolean, bias: boolean, gain: boolean, rope: boolean): Layouts {
+function layoutsFor(device: GPUDevice, key: string, scaled: boolean, bias: boolean, gain: boolean, rope: boolean, embed: boolean): Layouts {
   let perDevice = layoutCache.get(device);
   if (!perDevice) layoutCache.set(device, (perDevice = new Map()));
   let l = perDevice.get(key);
@@ -129,7 +145,7 @@ function layoutsFor(device: GPUDevice, key: string, scaled: boolean, bias: boole
   const C = 0x4; // GPUShaderStage.COMPUTE (a literal: Node's GPU* globals appear only after Dawn is created)
   const entries: GPUBindGroupLayoutEntry[] = [
     { binding: 0, visibility: C, buffer: { type: 'uniform' } }, // Params
-    { binding: 1, visibility: C, buffer: { type: 'read-only-storage' } }, // x [rows, K]
+    { binding: 1, visibility: C, buffer: { type: embed ? 'storage' : 'read-only-storage' } }, // x [rows, K] (embed: written)
     { binding: 2, visibility: C, buffer: { type: 'read-only-storage' } }, // W words [nChunk, wordsPerRow]
   ];
   if (scaled) entries.push({ binding: 3, visibility: C, buffer: { type: 'read-only-storage' } }); // scales [nChunk, groupsPerRow]
@@ -143,6 +159,11 @@ function layoutsFor(device: GPUDevice, key: string, scaled: boolean, bias: boole
     entries.push({ binding: 10, visibility: C, buffer: { type: 'uniform' } }); // RopeParams
   }
   if (gain) entries.push({ binding: 11, visibility: C, buffer: { type: 'read-only-storage' } }); // gain [K]
+  if (embed) {
+    entries.push({ binding: 12, visibility: C, buffer: { type: 'read-only-storage' } }); // token ids [rows]
+    entries.push({ binding: 13, visibility: C, buffer: { type: 'read-only-storage' } }); // embedding words
+    if (scaled) entries.push({ binding: 14, visibility: C, buffer: { type: 'read-only-storage' } }); // embedding scales
+  }
   const group0 = device.createBindGroupLayout({ label: `${key}.g0`, entries });
   const rows = device.createBindGroupLayout({ label: `${key}.rows`, entries: [{ binding: 0, visibility: C, buffer: { type: 'uniform' } }] });
   l = { group0, rows, pipeline: device.createPipelineLayout({ label: `${key}.layout`, bindGroupLayouts: [group0, rows] }) };
@@ -202,6 +223,10 @@ export class MatmulKernel {
       if (swiglu || residual) throw bad('rope cannot be combined with swiglu or residual');
       if (!(hd > 0 && hd % 4 === 0 && N === (nHeads + 2 * nKvHeads) * hd)) throw bad(`rope needs headDim % 4 == 0 and N = qDim + 2 * kvDim (headDim ${hd}, N ${N})`);
     }
+    if (opts.embed) {
+      if (maxRows > DECODE_MAX_ROWS) throw bad(`embed is decode only: maxRows ${maxRows} > ${DECODE_MAX_ROWS}`);
+      if (opts.anyFormat || opts.gain || !['q4', 'q8', 'f16', 'f32'].includes(format)) throw bad(`embed needs one of q4, q8, f16, f32 without gain (got ${format})`);
+    }
     this.outWidth = swiglu ? N / 2 : rope ? rope.nHeads * rope.headDim : N;
     const lim = ctx.caps.limits;
     if (rope) {
@@ -219,6 +244,7 @@ export class MatmulKernel {
       gain: Boolean(opts.gain),
       rope: Boolean(rope),
       kv_f16: rope?.kvFormat === 'f16',
+      embed: Boolean(opts.embed),
     });
     const layoutsOf = (f: GpuFormat) => {
       const defines = definesFor(f);
@@ -226,7 +252,7 @@ export class MatmulKernel {
         .filter(([, v]) => v)
         .map(([k]) => k)
         .join(',')}`;
-      return layoutsFor(ctx.device, variant, defines.scaled, defines.bias, defines.gain, defines.rope);
+      return layoutsFor(ctx.device, variant, defines.scaled, defines.bias, defines.gain, defines.rope, defines.embed);
     };
     this.layouts = layoutsOf(format);
     const epilogue = rope ? `\n${ropeSource}` : '';
@@ -273,7 +299,7 @@ export class MatmulKernel {
       const decode = ctx.pipelines.request({
         shader: 'matmul-decode',
         source: `${decodeSource}\n${formatsSource}${epilogue}`,
-        defines: { ...defines, xvec: K % 8 === 0, wvec: f === 'q4' },
+        defines: { ...defines, xvec: K % 8 === 0 && !opts.embed, wvec: f === 'q4' },
         constants: { WG: t.wg, TPR: t.tpr, NR: t.nr },
         layout: layouts.pipeline,
       });
@@ -339,6 +365,13 @@ export class MatmulKernel {
     if (Boolean(extras.gain) !== Boolean(this.opts.gain)) throw bad(this.opts.gain ? 'a gain buffer is required' : 'this kernel has no gain');
     if (extras.gain && extras.gain.size < K * 4) throw bad(`gain buffer ${extras.gain.size} B < ${K * 4}`);
     if (Boolean(extras.rope) !== Boolean(rope)) throw bad(rope ? 'the rope buffers are required' : 'this kernel has no rope epilogue');
+    if (Boolean(extras.embed) !== Boolean(this.opts.embed)) throw bad(this.opts.embed ? 'the embedding table and tokens are required' : 'this kernel has no embed prologue');
+    const table = extras.embed?.table.chunks[0];
+    if (extras.embed) {
+      const t = extras.embed.table;
+      if (t.chunks.length !== 1 || t.format !== format || t.cols !== K) throw bad(`embedding ${t.label} must be one ${format} chunk of ${K} columns (is ${t.chunks.length} ${t.format} of ${t.cols})`);
+      if (extras.embed.tokens.size < maxRows * 4) throw bad(`tokens buffer ${extras.embed.tokens.size} B < ${maxRows} u32`);
+    }
 
     const stride = this.paramsStride;
     const paramSlots = w.chunks.length + (rope ? 1 : 0);
@@ -374,8 +407,12 @@ export class MatmulKernel {
       u.set([K, c.wordsPerRow, c.groupsPerRow, c.rows, c.rowStart, this.outWidth]);
       new Float32Array(raw, i * stride + 24, 1)[0] = this.opts.norm?.eps ?? 0;
       new Uint32Array(raw, i * stride + 28, 1)[0] = DECODE_UNIT / 8; // the decode shader's blocks per unit
+      if (table) {
+        if (table.wordsPerRow !== c.wordsPerRow || table.groupsPerRow !== c.groupsPerRow) throw bad(`embedding rows are not ${w.label}'s row layout`);
+        new Uint32Array(raw, i * stride + PARAMS_BYTES, 1)[0] = table.rows;
+      }
       const entries: GPUBindGroupEntry[] = [
-        { binding: 0, resource: { buffer: params, offset: i * stride, size: PARAMS_BYTES } },
+        { binding: 0, resource: { buffer: params, offset: i * stride, size: PARAMS_BYTES + (table ? 16 : 0) } },
         { binding: 1, resource: { buffer: x } },
         { binding: 2, resource: { buffer: c.data } },
       ];
@@ -384,6 +421,10 @@ export class MatmulKernel {
       entries.push({ binding: 5, resource: { buffer: y } });
       entries.push(...ropeEntries);
       if (extras.gain) entries.push({ binding: 11, resource: { buffer: extras.gain } });
+      if (table && extras.embed) {
+        entries.push({ binding: 12, resource: { buffer: extras.embed.tokens } }, { binding: 13, resource: { buffer: table.data } });
+        if (table.scales) entries.push({ binding: 14, resource: { buffer: table.scales } });
+      }
       groups.push([this.ctx.device.createBindGroup({ label: `${label}#${i}`, layout: v.layouts.group0, entries })]);
     });
     writeBuffer(this.ctx, params, 0, new Uint8Array(raw));
@@ -406,13 +447,15 @@ export class MatmulKernel {
     const gt = path === 'prefill' ? prefillTiling(maxRows, n, PREFILL_ADAPTERS.nvidia, f16Exact(format, Boolean(gain))) : null;
     const tilesM = gt ? Math.ceil(rows / (4 * gt.wy)) : 1;
     const tilesN = gt ? Math.ceil(n / (4 * gt.wx)) : 1;
-    const read = path === 'decode' ? weightBytes + rows * K * 4 : weightBytes * tilesM + rows * K * 4 * tilesN;
+    // embed: x's rows are the table's rows (and the ids); the first workgroup writes them to x
+    const xRead = this.opts.embed ? rows * ((wordsPerRow + groupsPerRow) * 4 + 4) : rows * K * 4;
+    const read = path === 'decode' ? weightBytes + xRead : weightBytes * tilesM + rows * K * 4 * tilesN;
     return {
       kernel: `matmul-${path} ${label}`,
       workgroups,
       threads: path === 'decode' ? t.wg : pt!.wx * pt!.wy,
       bytesRead: read + (bias ? n * 4 : 0) + (residual ? outBytes : 0) + extraRead,
-      bytesWritten: outBytes,
+      bytesWritten: outBytes + (this.opts.embed ? rows * K * 4 : 0),
       flops: 2 * rows * n * K,
       // rope: each row's (pos, slot), then its (cos, sin), are two more dependent loads after the dot products
       chain: (path === 'decode' ? decodeChain(K, t) : Math.ceil(K / PREFILL_TK)) + (rope ? 2 : 0),

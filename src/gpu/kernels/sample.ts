@@ -129,14 +129,11 @@ export class SampleKernel {
     const v = this.shape.validVocab;
     const G = this.chunks;
     if (G === 0) {
-      // one workgroup a row, about three passes over the row's logits (argmax, a threshold pass, the pick);
-      // a discrete GPU runs the two stages instead (sampleChunks): `gpu` states their workgroups and summed
-      // chains (the roofline then counts one dispatch gap fewer than the GPU has)
-      if (this.ctx.trace) {
-        const [p1, p2] = this.stageCosts(rows, sampleChunks(v, false));
-        const gpu = { workgroups: p1.workgroups, threads: p1.threads, chain: p1.chain + p2.chain };
-        this.ctx.trace.push({ kernel: 'sample', workgroups: rows, threads: this.wg, bytesRead: 3 * rows * v * 4, bytesWritten: rows * 4, flops: 3 * 10 * rows * v, chain: Math.ceil((3 * v) / this.wg / 8), gpu });
-      }
+      // one workgroup a row: a sampled top-k / top-p row takes one pass over its logits (each thread keeps
+      // stage 1's state over its ids) and finishes from the threads' candidates when it provably can, else
+      // the full passes (argmax, a threshold pass, the pick). The trace states what a discrete GPU runs
+      // instead (sampleChunks): the two stages, two dispatches, so the roofline counts a GPU's dispatches.
+      if (this.ctx.trace) this.ctx.trace.push(...this.stageCosts(rows, sampleChunks(v, false)));
       this.ctx.dispatch(pass, this.pipeline, [b.group], rows);
       return;
     }
