@@ -242,8 +242,9 @@ describe.each([
     expectLogitsClose(viaPrefill, want, 2e-4, 'q8 KV prefill vs oracle');
     const before = ctx.stats.dispatches;
     const h = a.submitStep([{ slot: 0, pos: PROMPT.length }], { tokens: [17], lastRowOnly: false, sampling: [{ temperature: 0, topP: 1, topK: 0, coin: 0 }] });
-    // qkv, rope-kv (q8: its amax needs the whole head vector), attention, o, gate/up, down; embed, LM head, sampler
-    expect(ctx.stats.dispatches - before).toBe(6 * fx.cfg.nLayers + 3);
+    // per layer qkv, rope-kv (q8: its amax needs the whole head vector), attention, o, gate/up, down; then the LM
+    // head and the sampler (the embedding gathered by layer 0's qkv): the separate-RoPE count, one more a layer
+    expect(ctx.stats.dispatches - before).toBe(6 * fx.cfg.nLayers + 2);
     await a.readTokens(h);
     a.destroy();
     const b = await gpuModel(ctx, fx, 'q8', 'q8', 1);
@@ -257,19 +258,22 @@ describe.each([
     expect(d).toBeLessThan(0.05);
   }, 300_000);
 
-  it('two rows of two slots in one step equal each row alone', async () => {
+  it('two rows of two slots in one step equal each row alone; a copied slot (codes and scales) continues alike', async () => {
     const other = PROMPT.map((t) => t + 3);
-    const m = await GpuModel.load(ctx, fx.cfg, fx.ckpt, { weights: 'q8', kv: 'q8', context: 64, slots: 2, chunk: 4 }, fx.validVocab);
+    const m = await GpuModel.load(ctx, fx.cfg, fx.ckpt, { weights: 'q8', kv: 'q8', context: 64, slots: 3, chunk: 4 }, fx.validVocab);
     for (const [slot, toks] of [[0, PROMPT], [1, other]] as const) {
       for (let s = 0; s < toks.length; s += 4) {
         const part = toks.slice(s, s + 4);
         m.submitStep(part.map((_, i) => ({ slot, pos: s + i })), { tokens: part, lastRowOnly: true });
       }
     }
-    m.submitStep([{ slot: 0, pos: PROMPT.length }, { slot: 1, pos: PROMPT.length }], { tokens: [17, 18], lastRowOnly: false });
-    const both = await m.readLogits(2);
+    m.copySlot(1, 2, PROMPT.length);
+    m.submitStep([0, 1, 2].map((slot) => ({ slot, pos: PROMPT.length })), { tokens: [17, 18, 18], lastRowOnly: false });
+    const rows = await m.readLogits(3);
     m.destroy();
     const vocab = fx.cfg.vocab;
+    const both = rows.subarray(0, 2 * vocab);
+    expectLogitsClose(rows.subarray(2 * vocab), rows.subarray(vocab, 2 * vocab), 1e-6, 'copied slot 2 vs slot 1');
     for (const [r, toks, next] of [[0, PROMPT, 17], [1, other, 18]] as const) {
       const single = await gpuModel(ctx, fx, 'q8', 'q8', 4);
       const alone = await prefillLogits(single, [...toks, next]);
