@@ -16,21 +16,23 @@
 // Entry `combine`: dispatch (nHeads, rows), after the decode dispatch; merges a row's nSplits records:
 //   M = max m_s, out = sum_s acc_s e^(m_s - M) / sum_s l_s e^(m_s - M), in split groups (see below).
 // Bindings (group 0):
-//   0 uniform  params { nHeads, nKvHeads, context, slots, scale: f32, partRecords, _, hd, bk, br }
+//   0 uniform  params { nHeads, nKvHeads, context, slots, scale: f32, partRecords, scaleWord, hd, bk, br }
 //   1 storage  q:       array<f32>        [rows, nHeads*HD]          read (rotated)
 //   2 storage  rowMeta: array<vec2<u32>>  [maxRows]                  read ((pos, slot) per row)
-//   3 storage  kc:      array<u32>        [slots, context, kvDim]    read (f16 pairs or f32 bits)
+//   3 storage  kc:      array<u32>        [slots, context, kvDim]    read (f16 pairs, f32 bits, or q8: 4 int8 a word,
+//                                                                  then [slots, context, nKvHeads] f32 scales from
+//                                                                  word scaleWord; value = code * scale)
 //   4 storage  vc:      array<u32>        [slots, context, kvDim]    read
 //   7, 8 storage kc4, vc4: array<vec4<u32>> the same caches, 16-byte chunks (entry `decode` only, instead of 3, 4)
 //   5 storage  outp:    array<f32>        [rows, nHeads*HD]          write
 //   6 storage  part:    array<f32>        [4 + partRecords * (4 + HD)]  header, then [rows, nHeads, nSplits] records
 // Overrides: WG threads, G = nHeads/nKvHeads, HD = headDim, BR rows per tile, BK positions per tile,
-//   KV_F16 cache format, PARTIAL mode; GW, T, DBK, RED for entry `decode`. Entry `main`'s workgroup memory: 4*(2*BQ*HD + BK*(HD+1) + BQ*(BK+1) + 3*BQ) + 8*BR + 8 bytes.
+//   KV_F16 / KV_Q8 cache format (neither: f32), PARTIAL mode; GW, T, DBK, RED for entry `decode`. Entry `main`'s workgroup memory: 4*(2*BQ*HD + BK*(HD+1) + BQ*(BK+1) + 3*BQ) + 8*BR + 8 bytes.
 // params.hd/bk/br repeat HD/BK/BR as loop bounds read at run time, so compilers do not fully unroll the
 // loops (Mesa lavapipe otherwise compiles this shader for tens of seconds). No subgroup operations: every
 // reduction here is a loop over workgroup memory, so the shader is the same on every adapter.
 
-struct Params { nHeads: u32, nKvHeads: u32, context: u32, slots: u32, scale: f32, partRecords: u32, pad0: u32, hd: u32, bk: u32, br: u32 }
+struct Params { nHeads: u32, nKvHeads: u32, context: u32, slots: u32, scale: f32, partRecords: u32, scaleWord: u32, hd: u32, bk: u32, br: u32 }
 
 override WG: u32 = 128;
 override G: u32 = 1;
@@ -38,6 +40,7 @@ override HD: u32 = 64;
 override BR: u32 = 1;
 override BK: u32 = 32;
 override KV_F16: bool = true;
+override KV_Q8: bool = false;
 override PARTIAL: bool = false;
 
 const NONE: u32 = 0xffffffffu;
@@ -65,9 +68,23 @@ var<workgroup> rslot: array<u32, BR>;
 var<workgroup> wCur: u32;
 var<workgroup> wSpan: u32;
 
+// the 4 int8 codes of a q8 word (lowest byte first) as f32
+fn i8x4(w: u32) -> vec4<f32> {
+  return vec4<f32>(bitcast<vec4<i32>>(vec4<u32>(w << 24u, w << 16u, w << 8u, w)) >> vec4<u32>(24u));
+}
+
 // elements d, d+1 (d even) of kv head kvHead at (slot, p)
 fn cachePair(isK: bool, slot: u32, p: u32, kvHead: u32, d: u32) -> vec2<f32> {
   let e = (slot * params.context + p) * params.nKvHeads * HD + kvHead * HD + d;
+  if (KV_Q8) {
+    let sw = params.scaleWord + (slot * params.context + p) * params.nKvHeads + kvHead;
+    var w: u32;
+    var sc: f32;
+    if (isK) { w = kc[e / 4u]; sc = bitcast<f32>(kc[sw]); } else { w = vc[e / 4u]; sc = bitcast<f32>(vc[sw]); }
+    let v = i8x4(w);
+    if (e % 4u == 0u) { return v.xy * sc; }
+    return v.zw * sc;
+  }
   if (KV_F16) {
     if (isK) { return unpack2x16float(kc[e / 2u]); }
     return unpack2x16float(vc[e / 2u]);
@@ -307,9 +324,9 @@ fn combine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
 
 // ---------------------------------------------------------------------------------------------------------------
 // Entry `decode` (the decode path where every position's kv-head vector is whole 16-byte chunks: headDim a
-// multiple of 8 for f16, of 4 for f32). Dispatch (nSplits, nKvHeads * HG, rows), HG = ceil(G / GW) head groups.
+// multiple of 8 for f16, of 4 for f32, of 16 for q8). Dispatch (nSplits, nKvHeads * HG, rows), HG = ceil(G / GW) head groups.
 // A workgroup scores GW (<= MAXG) query heads of one kv head over its split's positions [kStart, kEnd), reading
-// K and V straight from storage as vec4<u32> chunks (8 f16 or 4 f32 values; L = HD / VPC chunks a position), in
+// K and V straight from storage as vec4<u32> chunks (8 f16, 4 f32 or 16 q8 values; L = HD / VPC chunks a position), in
 // blocks of DBK positions. The V step's lane (c_v = lid % L, position group jv = lid / L of PV = WG / L) takes
 // chunk c_v of positions jv, jv + PV, ... of a block (NV of them); each position group keeps its own online
 // softmax state (m, l per head: like a split of its own), so no step waits on a block-wide maximum. Per block,
@@ -317,8 +334,9 @@ fn combine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
 //   1. each lane first issues the loads of its V chunks (kept in registers, so they arrive while K is scored),
 //      then scores: T lanes per position (lane s takes chunks s, s+T, ...) compute partial dot products with all
 //      GW query vectors (workgroup memory, pre-scaled) into dred[g][j][s];
-//   2. one lane per (head, position group): the group's NV scores (sums of T partials, masked: -inf), its new
-//      running max m, rescale factor alpha, p = exp(s - m) and l (f32);
+//   2. one lane per (head, position group): the group's NV scores (sums of T partials, masked: -inf; q8: times
+//      the position's K scale), its new running max m, rescale factor alpha, p = exp(s - m) and l (f32; q8: the p
+//      that weighs V is p times the position's V scale, l sums p);
 //   then each lane rescales its accumulators (GW x VPC values in registers) by alpha and adds p * v.
 // At the end, one head at a time, the position groups are merged (M = max m, acc e^(m - M), l e^(m - M)) through
 // workgroup memory. One split (nSplits = 1): out = acc / l directly (no combine dispatch); more: the partial
@@ -341,26 +359,36 @@ var<workgroup> dq: array<f32, GW * HD>;   // query vectors, pre-scaled
 var<workgroup> dred: array<f32, RED>;     // partial dot products [GW][DBK][T]; at the end [WG / L][HD]
 var<workgroup> dsc: array<f32, GW * DBK>; // p of the block's positions
 // online softmax state per (head, position group): running max, sum, this block's rescale factor
-var<workgroup> dm: array<f32, GW * (WG / (HD / select(4u, 8u, KV_F16)))>;
-var<workgroup> dl: array<f32, GW * (WG / (HD / select(4u, 8u, KV_F16)))>;
-var<workgroup> dalpha: array<f32, GW * (WG / (HD / select(4u, 8u, KV_F16)))>;
+var<workgroup> dm: array<f32, GW * (WG / (HD / select(select(4u, 16u, KV_Q8), 8u, KV_F16)))>;
+var<workgroup> dl: array<f32, GW * (WG / (HD / select(select(4u, 16u, KV_Q8), 8u, KV_F16)))>;
+var<workgroup> dalpha: array<f32, GW * (WG / (HD / select(select(4u, 16u, KV_Q8), 8u, KV_F16)))>;
 var<workgroup> dPos: u32;
 var<workgroup> dSlot: u32;
 
-struct Chunk { a: vec4<f32>, b: vec4<f32> }
+struct Chunk { a: vec4<f32>, b: vec4<f32>, c: vec4<f32>, d: vec4<f32> }
 
-// one 16-byte chunk as values: 8 f16 (a, b) or 4 f32 (a)
+// one 16-byte chunk as values: 8 f16 (a, b), 4 f32 (a) or 16 q8 codes (a, b, c, d; unscaled)
 fn unpackChunk(w: vec4<u32>) -> Chunk {
+  let z = vec4<f32>(0.0);
+  if (KV_Q8) { return Chunk(i8x4(w.x), i8x4(w.y), i8x4(w.z), i8x4(w.w)); }
   if (KV_F16) {
-    return Chunk(vec4<f32>(unpack2x16float(w.x), unpack2x16float(w.y)), vec4<f32>(unpack2x16float(w.z), unpack2x16float(w.w)));
+    return Chunk(vec4<f32>(unpack2x16float(w.x), unpack2x16float(w.y)), vec4<f32>(unpack2x16float(w.z), unpack2x16float(w.w)), z, z);
   }
-  return Chunk(bitcast<vec4<f32>>(w), vec4<f32>(0.0));
+  return Chunk(bitcast<vec4<f32>>(w), z, z, z);
+}
+
+// a q8 position's scale (kv head kvHead of (slot, p)) through the vec4 view of its cache
+fn scale4(isK: bool, slot: u32, p: u32, kvHead: u32) -> f32 {
+  let sw = params.scaleWord + (slot * params.context + p) * params.nKvHeads + kvHead;
+  if (isK) { return bitcast<f32>(kc4[sw / 4u][sw % 4u]); }
+  return bitcast<f32>(vc4[sw / 4u][sw % 4u]);
 }
 
 @compute @workgroup_size(WG)
 fn decode(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
           @builtin(local_invocation_index) lid: u32) {
-  let VPC = select(4u, 8u, KV_F16);
+  let VPC = select(select(4u, 16u, KV_Q8), 8u, KV_F16);
+  let WIDE = KV_F16 || KV_Q8; // chunk part b holds values
   let L = HD / VPC;      // chunks of one position
   let P = WG / T;        // positions scored at once
   let PV = WG / L;       // position groups of the V step
@@ -409,7 +437,7 @@ fn decode(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
   let s = lid % T;
   let j0 = lid / T;
   var av: array<Chunk, MAXG>;
-  for (var g = 0u; g < GW; g++) { av[g] = Chunk(vec4<f32>(0.0), vec4<f32>(0.0)); }
+  for (var g = 0u; g < GW; g++) { av[g] = Chunk(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0)); }
 
   for (var t0 = kStart; t0 < kEnd; t0 += DBK) {
     // this lane's V chunks of the block, loaded first so they arrive while K is scored
@@ -432,7 +460,11 @@ fn decode(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
             for (var g = 0u; g < GW; g++) {
               let o = g * HD + c * VPC;
               var d = dot(vec4<f32>(dq[o], dq[o + 1u], dq[o + 2u], dq[o + 3u]), kk.a);
-              if (KV_F16) { d += dot(vec4<f32>(dq[o + 4u], dq[o + 5u], dq[o + 6u], dq[o + 7u]), kk.b); }
+              if (WIDE) { d += dot(vec4<f32>(dq[o + 4u], dq[o + 5u], dq[o + 6u], dq[o + 7u]), kk.b); }
+              if (KV_Q8) {
+                d += dot(vec4<f32>(dq[o + 8u], dq[o + 9u], dq[o + 10u], dq[o + 11u]), kk.c);
+                d += dot(vec4<f32>(dq[o + 12u], dq[o + 13u], dq[o + 14u], dq[o + 15u]), kk.d);
+              }
               pd[g] += d;
             }
           }
@@ -454,6 +486,7 @@ fn decode(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
         if (g < nh && j < bk && t0 + j < kEnd) {
           var sum = 0.0;
           for (var r = 0u; r < T; r++) { sum += dred[(g * DBK + j) * T + r]; }
+          if (KV_Q8) { sum *= scale4(true, slot, t0 + j, kvHead); }
           sc = sum;
         }
         sv[k] = sc;
@@ -466,7 +499,9 @@ fn decode(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
         let j = jg + k * PV;
         var pv = 0.0;
         if (sv[k] > -3.0e38) { pv = exp(sv[k] - mNew); }
-        if (j < bk) { dsc[g * DBK + j] = pv; }
+        var pw = pv;
+        if (KV_Q8 && pv != 0.0) { pw *= scale4(false, slot, t0 + j, kvHead); }
+        if (j < bk) { dsc[g * DBK + j] = pw; }
         sum += pv;
       }
       dm[i] = mNew;
@@ -478,7 +513,11 @@ fn decode(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
       for (var g = 0u; g < GW; g++) {
         let a = dalpha[g * PV + jv];
         av[g].a *= a;
-        if (KV_F16) { av[g].b *= a; }
+        if (WIDE) { av[g].b *= a; }
+        if (KV_Q8) {
+          av[g].c *= a;
+          av[g].d *= a;
+        }
       }
       for (var k = 0u; k < NV; k++) {
         let j = jv + k * PV;
@@ -487,7 +526,11 @@ fn decode(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
         for (var g = 0u; g < GW; g++) {
           let pw = dsc[g * DBK + j];
           av[g].a += pw * v.a;
-          if (KV_F16) { av[g].b += pw * v.b; }
+          if (WIDE) { av[g].b += pw * v.b; }
+          if (KV_Q8) {
+            av[g].c += pw * v.c;
+            av[g].d += pw * v.d;
+          }
         }
       }
     }
@@ -509,8 +552,14 @@ fn decode(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
       if (m > -3.0e38) { f = exp(m - mMax); }
       let o = jv * HD + cv * VPC;
       for (var e = 0u; e < 4u; e++) { dred[o + e] = av[g].a[e] * f; }
-      if (KV_F16) {
+      if (WIDE) {
         for (var e = 0u; e < 4u; e++) { dred[o + 4u + e] = av[g].b[e] * f; }
+      }
+      if (KV_Q8) {
+        for (var e = 0u; e < 4u; e++) {
+          dred[o + 8u + e] = av[g].c[e] * f;
+          dred[o + 12u + e] = av[g].d[e] * f;
+        }
       }
     }
     workgroupBarrier();

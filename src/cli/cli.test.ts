@@ -22,6 +22,7 @@ describe('the CLI', () => {
     [['generate', '--model', '.', '--prompt', 'x', '--temperature', 'hot'], 2, /--temperature must be a number/],
     [['bench', '--model', '.', '--weights', 'q3'], 2, /--weights must be one of q4\|q8\|f16\|f32/],
     [['make-model', '--out', '/tmp/x', '--preset', 'huge'], 2, /preset/],
+    [['logits', '--model', '.', '--tokens', '1', '--out', '/tmp/x', '--kv', 'q4'], 2, /--kv must be one of f16\|f32\|q8/],
   ])('rejects %j with a one-line error and exit code %i', async (args, code, message) => {
     const r = await cli(...args);
     expect(r.code).toBe(code);
@@ -73,6 +74,26 @@ describe('the CLI', () => {
     expect(typeof j1.text).toBe('string');
     expect(j1.stats.promptTokens).toBeGreaterThan(20); // the math prompt wrapped in the chat template
     expect(j2.ids).toEqual(j1.ids);
+  });
+
+  it('--kv q8 writes logits near those of the f16 KV cache', async () => {
+    const tokens = '151644,872,198,9707,1879,0,17,220,16,10,16';
+    const out = { f16: join(dir, 'kv-f16.bin'), q8: join(dir, 'kv-q8.bin') };
+    for (const kv of ['f16', 'q8'] as const) {
+      const r = await cli('logits', '--model', model, '--tokens', tokens, '--out', out[kv], '--kv', kv);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const a = new Float32Array((await readFile(out.f16)).buffer.slice(0));
+    const b = new Float32Array((await readFile(out.q8)).buffer.slice(0));
+    let d2 = 0;
+    let n2 = 0;
+    for (let i = 0; i < a.length; i++) {
+      d2 += (a[i] - b[i]) ** 2;
+      n2 += a[i] ** 2;
+    }
+    const rel = Math.sqrt(d2 / n2);
+    expect(rel).toBeGreaterThan(0); // the codes are not the f16 values
+    expect(rel).toBeLessThan(0.05);
   });
 
   it('bench reports speed, dispatches and readbacks per token, and GPU bytes', async () => {

@@ -16,7 +16,7 @@ import { benchServeCommand } from './serve-bench';
 
 const USAGE = `usage: npm run -s cli -- COMMAND [options]
   make-model --out DIR --preset tiny|odd|full|k256 [--untied] [--seed N] [--gguf F16|Q8_0|Q4_0|Q4_K|Q6_K|Q4_K_M]
-  logits     --model DIR --tokens 1,2,3 --out FILE [--path prefill|decode] [--weights q4|q8|f16|f32] [--context N] [--kv f16|f32]
+  logits     --model DIR --tokens 1,2,3 --out FILE [--path prefill|decode] [--weights q4|q8|f16|f32] [--context N] [--kv f16|f32|q8]
   generate   --model DIR --prompt TEXT [--mode raw|chat|math|code|science4|science10|science-open] [--max-tokens N]
              [--temperature T] [--top-p P] [--top-k K] [--seed S] [--weights ...] [--context N] [--json]
              [--samples N [--select vote|genselect]]   (heavy mode: N candidates decoded together)

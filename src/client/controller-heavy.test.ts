@@ -1,5 +1,5 @@
 // Heavy mode through the controller with the real engine (Dawn in Node) and the tiny synthetic model from
-// the local hub server: the model loads with one KV slot per solution, solving streams every candidate
+// the local hub server: the model loads with one KV slot per solution (q8 KV), solving streams every candidate
 // into the store, the history keeps them all, asking for more solutions than loaded is refused until a
 // reload, and a reopened entry shows the candidates again.
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -40,9 +40,12 @@ describe('controller in heavy mode', () => {
     let n = 0;
     const controller = createController({ connect: () => ({ api: createEngine(nodeGpu()), close: () => {} }), store, openHistory: async () => history, newId: () => `h${++n}` });
     const s = () => store.getState();
-    s().updateSettings({ endpoint: hub.url, repo: 'e2e/tiny', revision: 'main', weights: 'q8', context: 256, maxTokens: 6, samples: 4, select: 'vote', mode: 'math' });
+    // the q8 KV cache (heavy mode's memory saver): the prompt's codes and scales are copied to every slot
+    s().updateSettings({ endpoint: hub.url, repo: 'e2e/tiny', revision: 'main', weights: 'q8', kv: 'q8', context: 256, maxTokens: 6, samples: 4, select: 'vote', mode: 'math' });
     await controller.load();
     expect(s().model?.batch).toBe(4);
+    const c = s().model!.config;
+    expect(s().model!.memory.kvCache).toBe(4 * 256 * c.layers * 2 * c.kvHeads * (c.headDim + 4)); // a byte a value, an f32 scale a head
 
     s().setDraft('What is 1+1?');
     let batches = 0;

@@ -146,7 +146,7 @@ export function createController(deps: ControllerDeps): Controller {
   };
 
   const loadSource = async (source: ModelSource) => {
-    const { weights, context, samples } = s().settings;
+    const { weights, kv, context, samples } = s().settings;
     lastSource = source;
     s().loadStarted(now());
     try {
@@ -154,7 +154,7 @@ export function createController(deps: ControllerDeps): Controller {
       // a size from the picker's table: the engine tries the allocation before downloading
       const known = source.kind === 'hub' ? sizeOfRepo(source.repo) : null;
       const expect = known ? { expect: shapeInfo(known.config) } : {};
-      const info = await engine().load({ source, weights, context, batch, ...expect }, (e) => s().loadEvent(e));
+      const info = await engine().load({ source, weights, kv, context, batch, ...expect }, (e) => s().loadEvent(e));
       s().setModel(info);
       s().loadFinished();
     } catch (e) {

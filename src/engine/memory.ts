@@ -101,7 +101,7 @@ export function plannedBuffers(ctx: GpuContext, cfg: ModelConfig, opts: GpuModel
       else matrix(w.rows, w.cols);
     }
   }
-  const layer = kvLayerBytes({ nLayers: cfg.nLayers, kvDim: cfg.kvDim, slots: opts.slots, context: opts.context, format: opts.kv });
+  const layer = kvLayerBytes({ nLayers: cfg.nLayers, kvDim: cfg.kvDim, heads: cfg.nKvHeads, slots: opts.slots, context: opts.context, format: opts.kv });
   for (let l = 0; l < 2 * cfg.nLayers; l++) sizes.push(layer);
   sizes.push(plan.activations);
   return sizes;

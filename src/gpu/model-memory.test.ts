@@ -99,12 +99,16 @@ beforeAll(async () => {
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 // the full profile: fused and separate RoPE, tied and untied, one and several slots, GGUF; the weak one (128 MiB
-// bindings, no f16): several slots, more than a chunk's rows
+// bindings, no f16): several slots, more than a chunk's rows; q8 KV on both
 const CASES: ['full' | 'weak', string, () => Checkpoint, GpuModelOptions][] = [
   ['full', 'tiny, q4, fused RoPE, 1 slot', () => st, { weights: 'q4', kv: 'f16', context: 40, slots: 1, chunk: 7 }],
   ['full', 'odd untied, q8, separate RoPE, 3 slots', () => stUntied, { weights: 'q8', kv: 'f32', context: 33, slots: 3, chunk: 5, fuseRope: false }],
   ['full', 'GGUF Q4_K_M (gate/up of two types in layer 1), 2 slots', () => gguf, { weights: 'q8', kv: 'f32', context: 24, slots: 2, chunk: 6 }],
   ['weak', 'odd untied, f16, 4 slots > chunk', () => stUntied, { weights: 'f16', kv: 'f16', context: 19, slots: 4, chunk: 3 }],
+  // q8 KV: codes then scales in each K/V buffer, written by the rope-kv pass (the qkv activation buffer)
+  ['full', 'tiny, q4, q8 KV, 2 slots', () => st, { weights: 'q4', kv: 'q8', context: 40, slots: 2, chunk: 7 }],
+  ['full', 'GGUF Q4_K_M, q8 KV', () => gguf, { weights: 'q8', kv: 'q8', context: 24, slots: 1, chunk: 6 }],
+  ['weak', 'odd untied, f16, q8 KV, 3 slots', () => stUntied, { weights: 'f16', kv: 'q8', context: 19, slots: 3, chunk: 4 }],
 ];
 
 describe('GpuModel buffers = the memory plan, none left after destroy', () => {

@@ -222,3 +222,89 @@ describe('weak adapter (no f16, no subgroups, 256 invocations, 10 storage buffer
     expectLogitsClose(got, cpuLogits(fx, storedWeights(fx.cfg, fx.w, format), 'f16', PROMPT), 2e-4, `${format} weak`);
   }, 300_000); // the first test on this profile compiles every pipeline of the model on lavapipe
 });
+
+describe.each([
+  ['tiny', PROFILES.full],
+  ['odd', PROFILES.full],
+  ['tiny', PROFILES.weak],
+] as const)('q8 KV cache on the %s model', (preset, profile) => {
+  let fx: Fixture;
+  let ctx: GpuContext;
+  beforeAll(async () => {
+    fx = await fixture(preset, true);
+    ctx = await nodeContext(profile);
+  }, 300_000);
+
+  it('prefill (chunks of 4) and decode (one row a step) match the oracle with q8 KV; one rope-kv dispatch a layer', async () => {
+    const want = cpuLogits(fx, storedWeights(fx.cfg, fx.w, 'q8'), 'q8', PROMPT);
+    const a = await gpuModel(ctx, fx, 'q8', 'q8', 4);
+    const viaPrefill = await prefillLogits(a, PROMPT);
+    expectLogitsClose(viaPrefill, want, 2e-4, 'q8 KV prefill vs oracle');
+    const before = ctx.stats.dispatches;
+    const h = a.submitStep([{ slot: 0, pos: PROMPT.length }], { tokens: [17], lastRowOnly: false, sampling: [{ temperature: 0, topP: 1, topK: 0, coin: 0 }] });
+    // per layer qkv, rope-kv (q8: its amax needs the whole head vector), attention, o, gate/up, down; then the LM
+    // head and the sampler (the embedding gathered by layer 0's qkv): the separate-RoPE count, one more a layer
+    expect(ctx.stats.dispatches - before).toBe(6 * fx.cfg.nLayers + 2);
+    await a.readTokens(h);
+    a.destroy();
+    const b = await gpuModel(ctx, fx, 'q8', 'q8', 1);
+    const viaDecode = await prefillLogits(b, PROMPT);
+    b.destroy();
+    expectLogitsClose(viaDecode, viaPrefill, 1e-4, 'q8 KV decode vs prefill');
+    // q8 KV against f16 KV on the oracle: the quantization's own effect, small but not nothing
+    const f16 = cpuLogits(fx, storedWeights(fx.cfg, fx.w, 'q8'), 'f16', PROMPT);
+    const d = relRms(want, f16);
+    expect(d).toBeGreaterThan(0);
+    expect(d).toBeLessThan(0.05);
+  }, 300_000);
+
+  it('two rows of two slots in one step equal each row alone; a copied slot (codes and scales) continues alike', async () => {
+    const other = PROMPT.map((t) => t + 3);
+    const m = await GpuModel.load(ctx, fx.cfg, fx.ckpt, { weights: 'q8', kv: 'q8', context: 64, slots: 3, chunk: 4 }, fx.validVocab);
+    for (const [slot, toks] of [[0, PROMPT], [1, other]] as const) {
+      for (let s = 0; s < toks.length; s += 4) {
+        const part = toks.slice(s, s + 4);
+        m.submitStep(part.map((_, i) => ({ slot, pos: s + i })), { tokens: part, lastRowOnly: true });
+      }
+    }
+    m.copySlot(1, 2, PROMPT.length);
+    m.submitStep([0, 1, 2].map((slot) => ({ slot, pos: PROMPT.length })), { tokens: [17, 18, 18], lastRowOnly: false });
+    const rows = await m.readLogits(3);
+    m.destroy();
+    const vocab = fx.cfg.vocab;
+    const both = rows.subarray(0, 2 * vocab);
+    expectLogitsClose(rows.subarray(2 * vocab), rows.subarray(vocab, 2 * vocab), 1e-6, 'copied slot 2 vs slot 1');
+    for (const [r, toks, next] of [[0, PROMPT, 17], [1, other, 18]] as const) {
+      const single = await gpuModel(ctx, fx, 'q8', 'q8', 4);
+      const alone = await prefillLogits(single, [...toks, next]);
+      single.destroy();
+      expectLogitsClose(both.subarray(r * vocab, (r + 1) * vocab), alone, 1e-4, `row ${r} batched vs alone`);
+    }
+  }, 300_000);
+});
+
+describe('q8 KV cache', () => {
+  it('k256 model, 300 positions: GPU logits with q8 KV stay near f16 KV (prefill attention path, 128-row chunks)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'boxed-k256-'));
+    await makeSyntheticModel({ out: dir, preset: 'k256', untied: true, seed: 5 });
+    const ckpt = await openCheckpoint(dirProvider(dir));
+    const tok = Tokenizer.fromFiles(ckpt.tokenizerJson, ckpt.tokenizerConfig);
+    const ctx = await nodeContext(PROFILES.full);
+    const tokens = Array.from({ length: 300 }, (_, i) => (i * 7919 + 13) % tok.size);
+    const logits = async (kv: KvFormat) => {
+      const m = await GpuModel.load(ctx, ckpt.config, ckpt, { weights: 'f16', kv, context: 320, slots: 1, chunk: 128 }, tok.size);
+      const got = await prefillLogits(m, tokens);
+      m.destroy();
+      return got;
+    };
+    const f16 = await logits('f16');
+    const q8 = await logits('q8');
+    const d = relRms(q8, f16);
+    let worst = 0;
+    for (let i = 0; i < q8.length; i++) worst = Math.max(worst, Math.abs(q8[i] - f16[i]));
+    process.stdout.write(`k256, 300 positions: q8 vs f16 KV logits relRms ${d.toExponential(2)}, max |diff| ${worst.toExponential(2)} (max |logit| ${maxAbs(f16).toFixed(2)})\n`);
+    expect(d).toBeGreaterThan(0);
+    expect(d).toBeLessThan(0.05);
+    expect(argmax(q8, q8.length)).toBe(argmax(f16, f16.length));
+  }, 600_000);
+});

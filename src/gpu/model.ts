@@ -9,7 +9,7 @@ import { forward, type StepOps } from '../model/forward';
 import { mapWeights } from '../model/weights';
 import { concatRows, foldColumns, interleaveRows, ropeQuadRows } from '../model/fused';
 import type { MemoryPlan } from '../protocol/engine';
-import { STEPS_IN_FLIGHT, activationBuffers, kvBytesPerElement, limitBreach, limitError, planMemory, plannedWeights, type ActivationName, type PlanOptions } from '../model/memory-plan';
+import { STEPS_IN_FLIGHT, activationBuffers, kvRowBytes, limitBreach, limitError, planMemory, plannedWeights, type ActivationName, type PlanOptions } from '../model/memory-plan';
 import { BoxedError } from '../protocol/errors';
 import { packWeight, rowLayout } from '../loader/quant';
 import type { GpuContext } from './context';
@@ -252,7 +252,7 @@ export class GpuModel implements StepOps {
   ) {
     this.ggml = ggml;
     // GGUF q/k rows are uploaded in RoPE-quad order too (whole rows move; their blocks stay as stored)
-    this.ropeFused = opts.fuseRope !== false && this.canFuseRope();
+    this.ropeFused = opts.fuseRope !== false && opts.kv !== 'q8' && this.canFuseRope(); // q8: rope-kv (memory-plan ropeFusedIn)
     this.memory = planMemory(cfg, this.planOptions, ggml ?? undefined);
     this.metaScratch = new Uint32Array(2 * Math.max(opts.chunk, opts.slots));
   }
@@ -330,7 +330,7 @@ export class GpuModel implements StepOps {
     const { cfg, opts, ctx } = this;
     const breach = limitBreach(cfg, opts, ctx.caps.limits);
     if (breach) throw limitError(breach, opts);
-    this.kv = this.own(new KvCache(ctx, { nLayers: cfg.nLayers, kvDim: cfg.kvDim, slots: opts.slots, context: opts.context, format: opts.kv }));
+    this.kv = this.own(new KvCache(ctx, { nLayers: cfg.nLayers, kvDim: cfg.kvDim, heads: cfg.nKvHeads, slots: opts.slots, context: opts.context, format: opts.kv }));
     const made = new Map<ActivationName, GPUBuffer[]>();
     for (const a of activationBuffers(cfg, this.planOptions)) {
       const usage = a.readback ? USAGE.MAP_READ | USAGE.COPY_DST : STORAGE;
@@ -664,7 +664,7 @@ export class GpuModel implements StepOps {
   minStepBytes(rows: number, maxPos: number, logitRows: number): number {
     const { cfg } = this;
     const weights = plannedWeights(cfg, this.opts.weights, this.ggml ?? undefined).reduce((sum, w) => sum + (w.label === 'embed' && !cfg.tiedEmbeddings ? 0 : w.bytes), 0);
-    const kv = cfg.nLayers * 2 * cfg.kvDim * kvBytesPerElement(this.opts.kv) * (rows * maxPos + rows);
+    const kv = cfg.nLayers * 2 * kvRowBytes({ kvDim: cfg.kvDim, heads: cfg.nKvHeads, format: this.opts.kv }) * (rows * maxPos + rows);
     return weights + kv + logitRows * cfg.vocab * 4;
   }
 

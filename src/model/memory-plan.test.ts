@@ -1,7 +1,7 @@
 // The memory plan as arithmetic: the 1.5B's buffers by hand, GGUF rows in their block types, the activation
 // table's conditions, and the buffer-limit rule against the largest batch it allows, on random shapes.
 import { describe, it, expect } from 'vitest';
-import { activationBuffers, bufferBytes, largestBatchWithin, limitBreach, limitError, planMemory, plannedWeights, storedBytes, type PlanShape } from './memory-plan';
+import { activationBuffers, bufferBytes, kvRowBytes, largestBatchWithin, limitBreach, limitError, planMemory, plannedWeights, ropeFusedIn, storedBytes, type PlanShape } from './memory-plan';
 import { modelSize } from './config-sizes';
 import { packedBytes } from '../loader/quant';
 import type { GgmlTypeName } from '../loader/gguf/blocks';
@@ -36,6 +36,29 @@ describe('planMemory', () => {
     expect(wide.find((a) => a.name === 'x')!.rows).toBe(9);
     expect(wide.find((a) => a.name === 'logits')!.rows).toBe(9);
     expect(activationBuffers(ONE_5B, o).find((a) => a.name === 'logits')!.rows).toBe(3);
+  });
+
+  it("counts the 1.5B's q8 KV cache: a byte a value and an f32 scale per (position, kv head); RoPE not in the qkv epilogue", () => {
+    const o = { weights: 'q4', kv: 'q8', context: 4096, slots: 2, chunk: 128 } as const;
+    const p = planMemory(ONE_5B, o);
+    expect(p.kvCache).toBe(2 * 28 * 2 * 4096 * (256 + 2 * 4));
+    expect(kvRowBytes({ kvDim: 256, heads: 2, format: 'q8' })).toBe(264);
+    expect(kvRowBytes({ kvDim: 256, heads: 2, format: 'f16' })).toBe(512);
+    expect(kvRowBytes({ kvDim: 256, heads: 2, format: 'f32' })).toBe(1024);
+    // the per-head-vector amax needs the whole vector: the rope-kv pass writes the cache, from the qkv buffer
+    expect(ropeFusedIn(ONE_5B, o)).toBe(false);
+    expect(ropeFusedIn(ONE_5B, { ...o, kv: 'f16' })).toBe(true);
+    expect(activationBuffers(ONE_5B, o).map((a) => a.name)).toContain('qkv');
+    expect(p.activations - planMemory(ONE_5B, { ...o, kv: 'f16' }).activations).toBe(128 * (1536 + 512) * 4);
+    expect(p.weights).toBe(planMemory(ONE_5B, { ...o, kv: 'f16' }).weights);
+    // a layer's K buffer at 128 MiB bindings: 262144 f16 positions, 508400 q8 (floor(2^27 / 264))
+    const limits = { maxBufferSize: 1 << 30, maxStorageBufferBindingSize: 128 << 20 };
+    expect(limitBreach(ONE_5B, { kv: 'q8', context: 262145, slots: 1 }, limits)).toBeNull();
+    expect(limitBreach(ONE_5B, { kv: 'q8', context: 508400, slots: 1 }, limits)).toBeNull();
+    expect(limitBreach(ONE_5B, { kv: 'q8', context: 508401, slots: 1 }, limits)).toMatchObject({ what: 'kvLayer', bytes: 508401 * 264 });
+    // heavy mode at 32768 positions: 15 slots of q8 KV within a 128 MiB K buffer, 8 of f16
+    expect(largestBatchWithin(ONE_5B, { kv: 'q8', context: 32768 }, limits)).toBe(15);
+    expect(largestBatchWithin(ONE_5B, { kv: 'f16', context: 32768 }, limits)).toBe(8);
   });
 
   it('keeps the tiny buffers at the 16-byte minimum createBuffer gives them', () => {

@@ -121,8 +121,10 @@ export function plannedWeights(cfg: PlanShape, weights: WeightFormat, stored?: S
 
 export interface KvShape {
   nLayers: number;
-  /** nKvHeads * headDim (even for 'f16') */
+  /** nKvHeads * headDim (even for 'f16'; for 'q8' a multiple of 4 a head) */
   kvDim: number;
+  /** KV heads (nKvHeads): 'q8' stores one scale per (position, KV head) */
+  heads: number;
   /** sequences held at once */
   slots: number;
   /** positions per slot */
@@ -130,13 +132,22 @@ export interface KvShape {
   format: KvFormat;
 }
 
+/** Bytes of one stored K or V value ('q8': the int8 value; its head vector's scale is counted by kvRowBytes). */
 export function kvBytesPerElement(format: KvFormat): number {
-  return format === 'f16' ? 2 : 4;
+  return format === 'f16' ? 2 : format === 'q8' ? 1 : 4;
+}
+
+/**
+ * Bytes one position takes in one layer's K (or V) buffer: kvDim values, and for 'q8' one f32 scale per KV head.
+ * A 'q8' buffer is [slots][context][kvDim] int8 (4 a u32, little-endian), then [slots][context][heads] f32 scales.
+ */
+export function kvRowBytes(s: Pick<KvShape, 'kvDim' | 'heads' | 'format'>): number {
+  return s.kvDim * kvBytesPerElement(s.format) + (s.format === 'q8' ? 4 * s.heads : 0);
 }
 
 /** Bytes of one layer's K (or V) buffer. */
 export function kvLayerBytes(s: KvShape): number {
-  return s.slots * s.context * s.kvDim * kvBytesPerElement(s.format);
+  return s.slots * s.context * kvRowBytes(s);
 }
 
 /** Total bytes of the cache: K and V for every layer. */
@@ -145,7 +156,7 @@ export function planKvBytes(s: KvShape): number {
 }
 
 export function kvShape(cfg: PlanShape, o: Pick<PlanOptions, 'kv' | 'context' | 'slots'>): KvShape {
-  return { nLayers: cfg.nLayers, kvDim: cfg.kvDim, slots: o.slots, context: o.context, format: o.kv };
+  return { nLayers: cfg.nLayers, kvDim: cfg.kvDim, heads: cfg.kvDim / cfg.headDim, slots: o.slots, context: o.context, format: o.kv };
 }
 
 // ---- activations ------------------------------------------------------------------------------
@@ -190,8 +201,9 @@ const ACTIVATIONS: readonly ActivationSpec[] = [
 ];
 
 /** Whether this plan runs RoPE in the qkv epilogue (see PlanOptions.fuseRope). */
-export function ropeFusedIn(cfg: PlanShape, o: Pick<PlanOptions, 'fuseRope'>): boolean {
-  return o.fuseRope !== false && cfg.headDim % 4 === 0;
+export function ropeFusedIn(cfg: PlanShape, o: Pick<PlanOptions, 'fuseRope' | 'kv'>): boolean {
+  // q8's per-head-vector scale needs a whole head vector in one workgroup: the rope-kv pass writes the cache
+  return o.fuseRope !== false && o.kv !== 'q8' && cfg.headDim % 4 === 0;
 }
 
 /** The activation buffers for these shapes and options, in allocation order. */

@@ -9,8 +9,8 @@ export type Mode = (typeof MODE_LIST)[number];
 export const WEIGHT_FORMATS = ['q4', 'q8', 'f16', 'f32'] as const;
 export type WeightFormat = (typeof WEIGHT_FORMATS)[number];
 
-/** How the KV cache is stored; 'f16' is the default. */
-export const KV_FORMATS = ['f16', 'f32'] as const;
+/** How the KV cache is stored; 'f16' is the default; 'q8': int8 values with an f32 scale per (position, KV head). */
+export const KV_FORMATS = ['f16', 'f32', 'q8'] as const;
 export type KvFormat = (typeof KV_FORMATS)[number];
 
 /** The most heavy-mode candidates decoded at once on this GPU (the batched engine's rows per step). */

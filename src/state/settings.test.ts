@@ -36,6 +36,16 @@ describe('settings', () => {
     expect(Object.keys(s).sort()).toEqual(Object.keys(DEFAULT_SETTINGS).sort());
   });
 
+  it('takes every KV format and defaults anything else to f16', () => {
+    expect(DEFAULT_SETTINGS.kv).toBe('f16');
+    for (const kv of ['f16', 'f32', 'q8'] as const) expect(sanitizeSettings({ kv }).kv).toBe(kv);
+    for (const bad of ['q4', 'Q8', ' q8', '', 8, null, undefined]) expect(sanitizeSettings({ kv: bad }).kv).toBe('f16');
+    const st = createBoxedStore();
+    st.getState().updateSettings({ kv: 'q8' });
+    st.getState().resetSampling();
+    expect(st.getState().settings.kv).toBe('q8'); // a load option, not a sampling value
+  });
+
   it('keeps a saved .gguf path only when a link could name it too', () => {
     expect(sanitizeSettings({ file: ' models/q4/model-Q4_K_M.gguf ' }).file).toBe('models/q4/model-Q4_K_M.gguf');
     for (const bad of ['../x.gguf', '/abs.gguf', 'a//b.gguf', 'a\\b.gguf', 'a/./b.gguf', '%2e%2e/x.gguf', 'x.gguf?y', 'model.safetensors', `${'a/'.repeat(300)}x.gguf`, 7]) {
@@ -63,11 +73,11 @@ describe('settings', () => {
     const storage = new MemoryStorage();
     const a = createBoxedStore();
     const stopA = persistSettings(a, storage);
-    a.getState().updateSettings({ seed: 1234, weights: 'f16', theme: 'dark' });
+    a.getState().updateSettings({ seed: 1234, weights: 'f16', kv: 'q8', theme: 'dark' });
     stopA();
     const b = createBoxedStore();
     persistSettings(b, storage);
-    expect(b.getState().settings).toMatchObject({ seed: 1234, weights: 'f16', theme: 'dark' });
+    expect(b.getState().settings).toMatchObject({ seed: 1234, weights: 'f16', kv: 'q8', theme: 'dark' });
 
     const junk = new MemoryStorage();
     junk.setItem('boxed.settings.v1', '{not json');

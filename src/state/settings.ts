@@ -1,8 +1,8 @@
 // Settings slice: where the model comes from, how it is loaded, how answers are sampled, the UI theme.
 // Defaults follow the model's evaluation settings (temperature 0.6, top-p 0.95, no top-k).
 import type { StateCreator } from 'zustand';
-import type { HeavySelect, Mode, WeightFormat } from '../protocol/engine';
-import { GPU_MAX_SAMPLES, MODE_LIST, SETTING_RANGES, WEIGHT_FORMATS } from '../protocol/lists';
+import type { HeavySelect, KvFormat, Mode, WeightFormat } from '../protocol/engine';
+import { GPU_MAX_SAMPLES, KV_FORMATS, MODE_LIST, SETTING_RANGES, WEIGHT_FORMATS } from '../protocol/lists';
 import { ggufFileOrNull } from '../loader/hub-api';
 import type { Boxed } from './store';
 
@@ -11,7 +11,7 @@ export type UiMode = Exclude<Mode, 'raw'>;
 export const UI_MODES: ReadonlyArray<UiMode> = MODE_LIST.filter((m): m is UiMode => m !== 'raw');
 
 export type ThemeChoice = 'system' | 'light' | 'dark';
-export { WEIGHT_FORMATS };
+export { KV_FORMATS, WEIGHT_FORMATS };
 
 /** Heavy mode's choices of parallel solutions (1 is heavy mode off); above LOCAL_MAX_SAMPLES only on a server. */
 export const SAMPLE_CHOICES = [1, 4, 8, 16, 32, 64] as const;
@@ -33,6 +33,8 @@ export interface Settings {
   /** One .gguf file of the repository to load (the whole model); '' loads its safetensors. */
   file: string;
   weights: WeightFormat;
+  /** How the KV cache is stored: 'f16' (the default), 'f32', or 'q8' (int8 values, half the bytes of f16). */
+  kv: KvFormat;
   /** KV-cache positions planned at load (prompt + answer). */
   context: number;
   maxTokens: number;
@@ -58,6 +60,7 @@ export const DEFAULT_SETTINGS: Settings = {
   revision: 'main',
   file: '',
   weights: 'q4',
+  kv: 'f16',
   context: 16384,
   maxTokens: 8192,
   temperature: 0.6,
@@ -94,6 +97,7 @@ export function sanitizeSettings(input: Partial<Record<keyof Settings, unknown>>
     revision: str(input.revision, d.revision),
     file: typeof input.file === 'string' ? (ggufFileOrNull(input.file.trim()) ?? d.file) : d.file,
     weights: (WEIGHT_FORMATS as ReadonlyArray<unknown>).includes(input.weights) ? (input.weights as WeightFormat) : d.weights,
+    kv: (KV_FORMATS as ReadonlyArray<unknown>).includes(input.kv) ? (input.kv as KvFormat) : d.kv,
     context,
     maxTokens: int(input.maxTokens, ...R.maxTokens, d.maxTokens),
     temperature: clamp(num(input.temperature), ...R.temperature, d.temperature),

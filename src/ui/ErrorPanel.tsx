@@ -7,8 +7,11 @@ import { useBoxed } from '../state/store';
 import { useController } from './controller-context';
 import { formatBytes } from './units';
 
-/** `gguf`: a .gguf file was chosen (its blocks are kept as stored, so the weight format does not shrink it). */
-function advice(e: ErrorInfo, weights: string, context: number, gguf = false): string {
+/**
+ * `gguf`: a .gguf file was chosen (its blocks are kept as stored, so the weight format does not shrink it);
+ * `kv`: the KV cache format chosen (q8 holds half the bytes of f16).
+ */
+export function advice(e: ErrorInfo, weights: string, context: number, gguf = false, kv = 'f16'): string {
   switch (e.name) {
     case 'OutOfMemory': {
       const need = typeof e.detail?.neededBytes === 'number' ? ` It needed ${formatBytes(e.detail.neededBytes)}` : '';
@@ -16,7 +19,8 @@ function advice(e: ErrorInfo, weights: string, context: number, gguf = false): s
       const have = typeof limit === 'number' ? `, the GPU allowed ${formatBytes(limit)}.` : need ? '.' : '';
       const smaller = weights === 'f32' ? 'f16 or q8' : weights === 'f16' ? 'q8 or q4' : weights === 'q8' ? 'q4' : '';
       const instead = gguf ? ' or choose a smaller .gguf file (a lower quantization)' : smaller ? ` or choose a smaller weight format (${smaller} instead of ${weights})` : '';
-      return `The GPU ran out of memory.${need}${have} Lower the context length (now ${context.toLocaleString()} tokens)${instead}, then load again. Closing other tabs that use the GPU also helps.`;
+      const kvTip = kv === 'q8' ? '' : ', choose the q8 KV cache (half the memory of f16)';
+      return `The GPU ran out of memory.${need}${have} Lower the context length (now ${context.toLocaleString()} tokens)${kvTip}${instead}, then load again. Closing other tabs that use the GPU also helps.`;
     }
     case 'DeviceLost':
       return 'The GPU stopped answering (the driver reset it, or the tab was in the background too long). The text so far is kept.';
@@ -107,7 +111,7 @@ export function ErrorPanel() {
   return (
     <section className="card error" role="alert" aria-labelledby="error-title" data-error={e.name}>
       <h2 id="error-title">{TITLE[e.name] ?? 'Something failed'}</h2>
-      <p>{advice(e, settings.weights, settings.context, settings.engine === 'gpu' && settings.file !== '')}</p>
+      <p>{advice(e, settings.weights, settings.context, settings.engine === 'gpu' && settings.file !== '', settings.kv)}</p>
       <p className="muted small mono">
         {e.name}: {e.message}
       </p>

@@ -84,7 +84,7 @@ export function LoadingScreen() {
     <section className="card loading" aria-labelledby="loading-title" aria-busy="true">
       <h2 id="loading-title">Loading {settings.repo}</h2>
       <p className="muted">
-        {settings.weights.toUpperCase()} weights, {settings.context.toLocaleString()} tokens of context.
+        {settings.weights.toUpperCase()} weights, {settings.kv} KV cache, {settings.context.toLocaleString()} tokens of context.
       </p>
       <RevisionLine p={p} />
       <ol className="phases">

@@ -27,15 +27,15 @@ export function ModelSizePicker({ onUseServer }: ModelSizePickerProps) {
   const id = useId();
   const [trial, setTrial] = useState<{ key: string; state: Trial }>({ key: '', state: { kind: 'idle' } });
   const chosen = sizeOfRepo(settings.repo);
-  const { weights, context, samples } = settings;
-  const key = `${chosen?.id}:${weights}:${context}:${samples}`;
+  const { weights, kv, context, samples } = settings;
+  const key = `${chosen?.id}:${weights}:${kv}:${context}:${samples}`;
   const trialState = trial.key === key ? trial.state : ({ kind: 'idle' } as const);
-  const verdict: FitVerdict | null = chosen && gpu.kind === 'ok' ? fitVerdict(chosen.config, weights, context, samples, gpu.report) : null;
+  const verdict: FitVerdict | null = chosen && gpu.kind === 'ok' ? fitVerdict(chosen.config, weights, context, samples, gpu.report, kv) : null;
 
   const tryIt = (size: ModelSize) => {
     setTrial({ key, state: { kind: 'trying' } });
     controller
-      .trialAllocation({ shape: shapeInfo(size.config), weights, context, batch: samples })
+      .trialAllocation({ shape: shapeInfo(size.config), weights, kv, context, batch: samples })
       .then((r) => setTrial({ key, state: { kind: 'ok', bytes: r.bytes } }))
       .catch((e: unknown) => setTrial({ key, state: { kind: 'failed', message: toErrorInfo(e).message } }));
   };
@@ -48,7 +48,7 @@ export function ModelSizePicker({ onUseServer }: ModelSizePickerProps) {
       <div className="size-table-scroll">
       <table className="size-table">
         <caption className="muted small">
-          AIME25 pass@1 from the model card; GPU memory at a context of {context.toLocaleString()} tokens{samples > 1 ? ` × ${samples} solutions` : ''}
+          AIME25 pass@1 from the model card; GPU memory at a context of {context.toLocaleString()} tokens{samples > 1 ? ` × ${samples} solutions` : ''}, {kv} KV cache
         </caption>
         <thead>
           <tr>
@@ -74,7 +74,7 @@ export function ModelSizePicker({ onUseServer }: ModelSizePickerProps) {
               <td>{formatBytes(downloadBytesBf16(m.config))}</td>
               {WEIGHT_FORMATS.map((f: WeightFormat) => (
                 <td key={f} data-format={f}>
-                  {formatBytes(estimateMemory(m.config, f, context, samples).total)}
+                  {formatBytes(estimateMemory(m.config, f, context, samples, kv).total)}
                 </td>
               ))}
             </tr>

@@ -1,8 +1,8 @@
 // Start: where the model comes from (hub repo, revision, endpoint; or a local folder), how to load it
-// (weight format, context), the GPU report, and the WebGPU help when there is no GPU.
+// (weight format, KV cache format, context), the GPU report, and the WebGPU help when there is no GPU.
 import { useId, useRef, type FormEvent } from 'react';
-import type { WeightFormat } from '../protocol/engine';
-import { WEIGHT_FORMATS } from '../state/settings';
+import type { KvFormat, WeightFormat } from '../protocol/engine';
+import { KV_FORMATS, WEIGHT_FORMATS } from '../state/settings';
 import { useBoxed } from '../state/store';
 import { useController } from './controller-context';
 import { GpuReportCard } from './GpuReportCard';
@@ -19,6 +19,12 @@ export const WEIGHT_LABEL: Record<WeightFormat, string> = {
   q8: '8-bit',
   f16: '16-bit float',
   f32: '32-bit float (largest)',
+};
+
+export const KV_LABEL: Record<KvFormat, string> = {
+  f16: '16-bit float (default)',
+  f32: '32-bit float (twice the memory of f16)',
+  q8: '8-bit: half the memory of f16, for long contexts and heavy mode',
 };
 
 export const CONTEXT_CHOICES = [2048, 4096, 8192, 16384, 32768, 65536, 131072];
@@ -67,6 +73,16 @@ export function ModelSourceForm() {
             {WEIGHT_FORMATS.map((w) => (
               <option key={w} value={w}>
                 {WEIGHT_LABEL[w]}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor={`${id}-kv`}>KV cache</label>
+          <select id={`${id}-kv`} value={settings.kv} onChange={(e) => update({ kv: e.target.value as KvFormat })}>
+            {KV_FORMATS.map((k) => (
+              <option key={k} value={k}>
+                {KV_LABEL[k]}
               </option>
             ))}
           </select>

@@ -62,6 +62,19 @@ describe('fit verdicts', () => {
     expect(fitVerdict(modelSize('7B').config, 'q4', 131072, 1, { ...weak, limits: { maxBufferSize: 128 * 1024 * 1024, maxStorageBufferBindingSize: 128 * 1024 * 1024 } }).kind).not.toBe('no');
   });
 
+  it('the q8 KV cache: about half the bytes a layer, so a context that breaks the limit in f16 can fit', () => {
+    // 14B: 8 kv heads of 128; f16 2048 bytes a position and layer, q8 1024 codes + 8 f32 scales = 1056
+    const f16 = fitVerdict(modelSize('14B').config, 'q4', 100000, 1, weak);
+    expect(f16.kind).toBe('no');
+    expect(f16.text).toContain(`${((100000 * 2048) / 1e9).toFixed(1)} GB`);
+    expect(fitVerdict(modelSize('14B').config, 'q4', 100000, 1, weak, 'q8').kind).not.toBe('no'); // 105.6 MB < 128 MiB
+    expect(fitVerdict(modelSize('14B').config, 'q4', 131072, 1, weak, 'q8').kind).toBe('no'); // 138.4 MB > 128 MiB
+    const a = estimateMemory(modelSize('14B').config, 'q4', 32768, 4);
+    const b = estimateMemory(modelSize('14B').config, 'q4', 32768, 4, 'q8');
+    expect(b.kvCache).toBe(4 * 32768 * 48 * 2 * 1056);
+    expect(b.kvCache / a.kvCache).toBeCloseTo(1056 / 2048, 10);
+  });
+
   it('logits of many solutions over the binding are a no', () => {
     const tiny = { ...weak, limits: { maxBufferSize: 8 * 1024 * 1024, maxStorageBufferBindingSize: 8 * 1024 * 1024 } };
     // 16 x 152064 x 4 bytes = 9.7 MB > 8 MiB, while one layer's KV at 256 tokens is far below it

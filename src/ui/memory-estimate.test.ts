@@ -33,6 +33,24 @@ describe('estimateMemory', () => {
   });
 });
 
+describe('estimateMemory with the q8 KV cache', () => {
+  it("is the engine's plan with q8 KV: a byte a value and an f32 scale per (position, kv head), and the qkv buffer RoPE then needs", () => {
+    for (const m of MODEL_SIZES) {
+      const e = estimateMemory(m.config, 'q4', 8192, 3, 'q8');
+      expect(e).toEqual(planMemory(m.config, { weights: 'q4', kv: 'q8', context: 8192, slots: 3, chunk: DEFAULT_PREFILL_CHUNK }));
+      const heads = m.config.kvDim / m.config.headDim;
+      expect(e.kvCache).toBe(3 * 8192 * m.config.nLayers * 2 * (m.config.kvDim + 4 * heads));
+    }
+    const f16 = estimateMemory(DEFAULT_SHAPE, 'q4', 32768);
+    const q8 = estimateMemory(DEFAULT_SHAPE, 'q4', 32768, 1, 'q8');
+    expect(f16.kvCache).toBe(32768 * 28 * 2 * 512); // 0.94 GB
+    expect(q8.kvCache).toBe(32768 * 28 * 2 * 264); // 0.48 GB
+    expect(q8.weights).toBe(f16.weights);
+    // q8 KV is written by the rope-kv pass, so the qkv rows get a buffer of their own: 128 rows x (1536 + 512) f32
+    expect(q8.activations - f16.activations).toBe(DEFAULT_PREFILL_CHUNK * (1536 + 2 * 256) * 4);
+  });
+});
+
 describe('memoryEstimateFor', () => {
   const s = { weights: 'q4', context: 4096, samples: 1, file: '' } as const;
 
@@ -41,6 +59,9 @@ describe('memoryEstimateFor', () => {
     const seven = memoryEstimateFor(modelSize('7B').config, 'nvidia/OpenReasoning-Nemotron-7B', s, null);
     expect(seven.subject).toBe('OpenReasoning-Nemotron-7B');
     expect(seven.total).toBe(estimateMemory(modelSize('7B').config, 'q4', 4096).total);
+    // the chosen KV format counts; none given is f16
+    expect(memoryEstimateFor(null, null, { ...s, kv: 'q8' }, null).kvCache).toBe(estimateMemory(DEFAULT_SHAPE, 'q4', 4096, 1, 'q8').kvCache);
+    expect(memoryEstimateFor(null, null, { ...s, kv: 'f16' }, null)).toEqual(memoryEstimateFor(null, null, s, null));
   });
 
   it("counts a listed .gguf file's size as its weights, whatever the weight format, and names the file", () => {

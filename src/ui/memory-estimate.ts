@@ -1,7 +1,8 @@
 // A memory need before any weight is read, so the start screen can warn: from the named repository's
 // config.json when it could be read (use-memory-estimate.ts), else from Qwen2.5-1.5B's published shapes.
-// The numbers are the engine's own memory plan (src/model/memory-plan.ts) for those shapes, with the engine's
-// default KV format and prefill chunk; the loaded model's plan (ModelInfo.memory) replaces it after loading.
+// The numbers are the engine's own memory plan (src/model/memory-plan.ts) for those shapes, with the chosen KV
+// format (f16 unless told) and the engine's default prefill chunk; the loaded model's plan (ModelInfo.memory)
+// replaces it after loading.
 import type { GpuReport, KvFormat, MemoryPlan, WeightFormat } from '../protocol/engine';
 import { DEFAULT_PREFILL_CHUNK, limitBreach, planMemory, type PlanShape } from '../model/memory-plan';
 import { DEFAULT_SIZE, modelSize } from '../model/config-sizes';
@@ -13,7 +14,7 @@ export type ModelShape = PlanShape;
 export const DEFAULT_SHAPE: ModelShape = modelSize(DEFAULT_SIZE).config;
 
 /** The KV cache format the engine loads with unless told otherwise. */
-const KV: KvFormat = 'f16';
+const DEFAULT_KV: KvFormat = 'f16';
 
 /** The matrix weights of a Qwen2 model of this shape (embedding, layers, an untied LM head). */
 export function parameterCount(s: ModelShape): number {
@@ -24,8 +25,8 @@ export function parameterCount(s: ModelShape): number {
 }
 
 /** `slots`: sequences decoded at once (heavy mode holds one KV cache of `context` positions per solution). */
-export function estimateMemory(shape: ModelShape, weights: WeightFormat, context: number, slots = 1): MemoryPlan {
-  return planMemory(shape, { weights, kv: KV, context, slots, chunk: DEFAULT_PREFILL_CHUNK });
+export function estimateMemory(shape: ModelShape, weights: WeightFormat, context: number, slots = 1, kv: KvFormat = DEFAULT_KV): MemoryPlan {
+  return planMemory(shape, { weights, kv, context, slots, chunk: DEFAULT_PREFILL_CHUNK });
 }
 
 /**
@@ -55,13 +56,13 @@ export interface AdapterFacts {
 
 const gb = (b: number) => `${(b / 1e9).toFixed(b < 100e9 ? 1 : 0)} GB`;
 
-export function fitVerdict(shape: ModelShape, weights: WeightFormat, context: number, slots: number, gpu: AdapterFacts): FitVerdict {
-  const breach = limitBreach(shape, { kv: KV, context, slots }, gpu.limits);
+export function fitVerdict(shape: ModelShape, weights: WeightFormat, context: number, slots: number, gpu: AdapterFacts, kv: KvFormat = DEFAULT_KV): FitVerdict {
+  const breach = limitBreach(shape, { kv, context, slots }, gpu.limits);
   if (breach?.what === 'kvLayer') {
     return { kind: 'no', text: `This GPU cannot hold it at this context: one layer's KV cache is ${gb(breach.bytes)}, more than its largest buffer (${gb(breach.limit)}). Use a shorter context.` };
   }
   if (breach) return { kind: 'no', text: `This GPU cannot hold it: the logits of ${slots} solutions (${gb(breach.bytes)}) exceed its largest binding (${gb(breach.limit)}).` };
-  const total = estimateMemory(shape, weights, context, slots).total;
+  const total = estimateMemory(shape, weights, context, slots, kv).total;
   const unified = gpu.adapter.vendor.toLowerCase() === 'apple';
   const maybe = unified ? FIT_THRESHOLDS.maybeUnified : FIT_THRESHOLDS.maybe;
   if (total <= FIT_THRESHOLDS.likely) return { kind: 'likely', text: `Probably fits: about ${gb(total)}, which most GPUs have (browsers do not say how much this one has).` };
@@ -86,10 +87,10 @@ export interface MemoryEstimate extends MemoryPlan {
 export function memoryEstimateFor(
   shape: ModelShape | null,
   from: string | null,
-  s: Pick<Settings, 'weights' | 'context' | 'samples' | 'file'>,
+  s: Pick<Settings, 'weights' | 'context' | 'samples' | 'file'> & Partial<Pick<Settings, 'kv'>>,
   ggufBytes: number | null,
 ): MemoryEstimate {
-  const e = estimateMemory(shape ?? DEFAULT_SHAPE, s.weights, s.context, s.samples);
+  const e = estimateMemory(shape ?? DEFAULT_SHAPE, s.weights, s.context, s.samples, s.kv);
   const named = from ? from.split('/').pop()! : 'a model of the 1.5B size';
   if (s.file && ggufBytes !== null) {
     const weights = ggufBytes;

@@ -41,7 +41,7 @@ function configUrl(s: Pick<Settings, 'endpoint' | 'repo' | 'revision'>): string 
   }
 }
 
-export function useMemoryEstimate(s: Pick<Settings, 'endpoint' | 'repo' | 'revision' | 'weights' | 'context' | 'samples' | 'file'>): MemoryEstimate {
+export function useMemoryEstimate(s: Pick<Settings, 'endpoint' | 'repo' | 'revision' | 'weights' | 'kv' | 'context' | 'samples' | 'file'>): MemoryEstimate {
   const url = configUrl(s);
   const [read, setRead] = useState<{ url: string; shape: ModelShape | null } | null>(null);
   useEffect(() => {

@@ -8,27 +8,46 @@ import { DECODE_TARGET_WORKGROUPS } from './matmul-tiling';
 import { ROOFLINE_TARGETS, dispatchSeconds, roofline, MEMORY_LATENCY_S } from '../roofline';
 import { KvCache } from '../kv';
 import { attention } from '../../cpu/attention';
-import { cpuKvLayer, f32ToF16Bits, roundF16, type CpuKvLayer } from '../../cpu/rope';
+import { cpuKvLayer, f32ToF16Bits, quantizeQ8, roundF16, type CpuKvLayer } from '../../cpu/rope';
 import { randomNormal } from '../../cpu/random';
 import { assertClose } from '../../cpu/compare';
 
 const CONTEXT = 1100;
 const SLOTS = 3;
 
-/** A CPU cache with random K and V at every position, rounded through f16 for the f16 format. */
-function randomCache(kvDim: number, format: KvFormat, seed: number, slots = SLOTS, context = CONTEXT): CpuKvLayer {
+// a q8 CPU cache array's GPU bytes (codes, then one f32 scale per head vector), by the array
+const q8Bytes = new Map<Float32Array, Uint8Array>();
+
+/** Quantizes a [vectors x headDim] array in place to code * scale (the twin's q8) and keeps its GPU bytes. */
+function quantizeCache(a: Float32Array, headDim: number): void {
+  const n = a.length / headDim;
+  const bytes = new Uint8Array(a.length + 4 * n);
+  const codes = new Int8Array(bytes.buffer, 0, a.length);
+  const scales = new Float32Array(bytes.buffer, a.length, n);
+  for (let i = 0; i < n; i++) {
+    const c = codes.subarray(i * headDim, (i + 1) * headDim);
+    scales[i] = quantizeQ8(a.subarray(i * headDim, (i + 1) * headDim), c);
+    for (let d = 0; d < headDim; d++) a[i * headDim + d] = Math.fround(c[d] * scales[i]);
+  }
+  q8Bytes.set(a, bytes);
+}
+
+/** A CPU cache with random K and V at every position, rounded through f16 for the f16 format, quantized for q8. */
+function randomCache(kvDim: number, format: KvFormat, seed: number, slots = SLOTS, context = CONTEXT, headDim = kvDim): CpuKvLayer {
   const c = cpuKvLayer(slots, context, kvDim);
   c.k.set(randomNormal(c.k.length, seed));
   c.v.set(randomNormal(c.v.length, seed + 1));
   if (format === 'f16') {
     for (const a of [c.k, c.v]) for (let i = 0; i < a.length; i++) a[i] = roundF16(a[i]);
   }
+  if (format === 'q8') for (const a of [c.k, c.v]) quantizeCache(a, headDim);
   return c;
 }
 
 /** The CPU cache in the GPU's byte format. */
 function packed(a: Float32Array, format: KvFormat): ArrayBufferView {
   if (format === 'f32') return a;
+  if (format === 'q8') return q8Bytes.get(a)!;
   return Uint16Array.from(a, f32ToF16Bits);
 }
 
@@ -52,6 +71,8 @@ describe.each(Object.entries(PROFILES))('attention on the %s profile', (_name, p
     [6, 2, 24, 'f32'],
     [3, 3, 64, 'f16'],
     [3, 3, 64, 'f32'],
+    [6, 2, 24, 'q8'],
+    [3, 3, 64, 'q8'],
   ] as const)('nHeads %i / nKvHeads %i, headDim %i, %s cache', (nHeads, nKvHeads, headDim, format) => {
     it.each(Object.keys(SCENARIOS))('%s: both paths match the CPU and each other', async (scenario) => {
       const shape = { nHeads, nKvHeads, headDim, context: CONTEXT };
@@ -60,13 +81,13 @@ describe.each(Object.entries(PROFILES))('attention on the %s profile', (_name, p
       const meta = new Uint32Array(SCENARIOS[scenario]);
       const rows = meta.length / 2;
       const maxPos = Math.max(...Array.from({ length: rows }, (_, r) => meta[2 * r] + 1));
-      const cpuCache = randomCache(kvDim, format, headDim + nHeads);
+      const cpuCache = randomCache(kvDim, format, headDim + nHeads, SLOTS, CONTEXT, headDim);
       const q = randomNormal(rows * qDim, rows * 31 + headDim, 2);
       const want = attention(shape, q, meta, rows, cpuCache);
 
       const kernel = new AttentionKernel(ctx, { ...shape, kvFormat: format, maxRows: 40 });
       await ctx.pipelines.compile(); // the kernel's pipelines, asynchronously
-      const cache = new KvCache(ctx, { nLayers: 1, kvDim, slots: SLOTS, context: CONTEXT, format });
+      const cache = new KvCache(ctx, { nLayers: 1, kvDim, heads: nKvHeads, slots: SLOTS, context: CONTEXT, format });
       writeBuffer(ctx, cache.k(0), 0, packed(cpuCache.k, format));
       writeBuffer(ctx, cache.v(0), 0, packed(cpuCache.v, format));
       const qB = uploadBuffer(ctx, 'q', q);
@@ -106,7 +127,7 @@ describe.each(Object.entries(PROFILES))('attention on the %s profile', (_name, p
     await ctx.pipelines.compile(); // the kernel's pipelines, asynchronously
     expect(kernel.splitsFor(1, 8200)).toBe(129); // 64 positions a split
     expect(kernel.splitsFor(2, 8200)).toBe(66); // 2 rows x 2 kv heads x 66 splits >= DECODE_TARGET_WORKGROUPS
-    const cache = new KvCache(ctx, { nLayers: 1, kvDim, slots: 1, context: shape.context, format: 'f16' });
+    const cache = new KvCache(ctx, { nLayers: 1, kvDim, heads: 2, slots: 1, context: shape.context, format: 'f16' });
     writeBuffer(ctx, cache.k(0), 0, packed(cpu.k, 'f16'));
     writeBuffer(ctx, cache.v(0), 0, packed(cpu.v, 'f16'));
     const outB = createBuffer(ctx, 'out', 2 * 6 * 24 * 4);
@@ -146,7 +167,8 @@ describe.each(Object.entries(PROFILES))('attention on the %s profile', (_name, p
 // The decode path on its own over the lengths around its thresholds (one split up to 64 positions, then more and a
 // combine dispatch) and long ones, for GQA ratios 1, 6 (the 1.5B: 12 / 2 heads, headDim 128), 2 with headDim 24
 // (3 chunks a position) and 9 with headDim 20 (two head groups of 5 and 4 heads; f16: not whole 16-byte chunks, so
-// entry `main` in PARTIAL mode), f16 and f32 caches, rows in two slots.
+// entry `main` in PARTIAL mode), f16, f32 and q8 caches (q8: headDim 48 is 3 chunks of 16 codes; 20 takes entry
+// `main`), rows in two slots.
 const LONG_CONTEXT = 4100;
 const LENGTHS = [1, 63, 64, 65, 1000, 4097];
 
@@ -164,17 +186,21 @@ describe.each(Object.entries(PROFILES))('decode attention on the %s profile', (_
     [4, 2, 24, 'f16'],
     [9, 1, 20, 'f16'],
     [9, 1, 20, 'f32'],
+    [2, 2, 64, 'q8'],
+    [12, 2, 128, 'q8'],
+    [4, 2, 48, 'q8'],
+    [9, 1, 20, 'q8'],
   ] as const)('nHeads %i / nKvHeads %i, headDim %i, %s cache', (nHeads, nKvHeads, headDim, format) => {
     it('one row at each length and all of them in one step match the CPU', async () => {
       const shape = { nHeads, nKvHeads, headDim, context: LONG_CONTEXT };
       const qDim = nHeads * headDim;
       const kvDim = nKvHeads * headDim;
-      const cpuCache = randomCache(kvDim, format, headDim + 7 * nHeads, 2, LONG_CONTEXT);
+      const cpuCache = randomCache(kvDim, format, headDim + 7 * nHeads, 2, LONG_CONTEXT, headDim);
       const kernel = new AttentionKernel(ctx, { ...shape, kvFormat: format, maxRows: 8 });
-      expect(kernel.decodeShape === null).toBe(headDim % (format === 'f16' ? 8 : 4) !== 0);
+      expect(kernel.decodeShape === null).toBe(headDim % (format === 'f16' ? 8 : format === 'q8' ? 16 : 4) !== 0);
       if (kernel.decodeShape) expect(kernel.decodeShape.hg).toBe(Math.ceil(nHeads / nKvHeads / 8));
       await ctx.pipelines.compile();
-      const cache = new KvCache(ctx, { nLayers: 1, kvDim, slots: 2, context: LONG_CONTEXT, format });
+      const cache = new KvCache(ctx, { nLayers: 1, kvDim, heads: nKvHeads, slots: 2, context: LONG_CONTEXT, format });
       writeBuffer(ctx, cache.k(0), 0, packed(cpuCache.k, format));
       writeBuffer(ctx, cache.v(0), 0, packed(cpuCache.v, format));
       const qB = createBuffer(ctx, 'q', 8 * qDim * 4);
@@ -255,5 +281,7 @@ describe('chooseDecode', () => {
     expect(chooseDecode(6, 20, 'f16', 128, 16384)).toBeNull(); // 20 f16 values: not whole chunks of 8
     expect(chooseDecode(6, 20, 'f32', 128, 16384)).not.toBeNull(); // 5 chunks of 4 f32
     expect(chooseDecode(6, 1024, 'f32', 128, 1 << 20)).toBeNull(); // 256 chunks a position > 128 lanes
+    expect(chooseDecode(6, 128, 'q8', 128, 16384)).toMatchObject({ gw: 6, hg: 1, t: 2 }); // 8 chunks of 16 codes
+    expect(chooseDecode(6, 24, 'q8', 128, 16384)).toBeNull(); // 24 codes: not whole chunks of 16
   });
 });

@@ -9,7 +9,8 @@
 //     Why 64: a split writes GW partial records of (4 + headDim) f32 that combine reads back; at 64 positions of
 //     f16 K and V that traffic is a fifth of the split's K/V bytes for the 1.5B's 6 heads a kv head (less for
 //     longer splits), and a 64-position split is two 32-position blocks, so few lanes idle in a partial block.
-//     Head dims whose kv vector is not whole 16-byte chunks (headDim not a multiple of 8 for f16, of 4 for f32)
+//     Head dims whose kv vector is not whole 16-byte chunks (headDim not a multiple of 8 for f16, of 4 for f32, of
+//     16 for q8)
 //     take entry `main` in PARTIAL mode instead (tiles staged in workgroup memory, the tiled path for one split).
 // Everything (layouts, pipeline requests, uniforms, the partials buffer) is made at construction (the pipelines
 // compile in ctx.pipelines.compile()); encode() allocates nothing.
@@ -20,6 +21,7 @@ import type { KvFormat } from '../../protocol/engine';
 import { BoxedError } from '../../protocol/errors';
 import { UNIFORM, createBuffer, writeBuffer } from '../buffers';
 import { DECODE_TARGET_WORKGROUPS } from './matmul-tiling';
+import { kvRowBytes } from '../../model/memory-plan';
 
 export interface AttentionShape {
   nHeads: number;
@@ -74,7 +76,7 @@ const MAX_V_CHUNKS = 8;
 
 /** Entry `decode`'s shape for G heads per kv head, or null where a position's vector is not whole 16-byte chunks or does not fit. */
 export function chooseDecode(g: number, hd: number, kvFormat: KvFormat, wg: number, limit: number): DecodeShape | null {
-  const vpc = kvFormat === 'f16' ? 8 : 4;
+  const vpc = kvFormat === 'f16' ? 8 : kvFormat === 'q8' ? 16 : 4;
   if (hd % vpc !== 0) return null;
   const l = hd / vpc;
   if (l > wg) return null;
@@ -132,6 +134,7 @@ export class AttentionKernel {
   ) {
     const { nHeads, nKvHeads, headDim, kvFormat, maxRows } = shape;
     if (nHeads % nKvHeads !== 0 || headDim % 2 !== 0) throw new BoxedError('ModelFormat', `attention needs nHeads a multiple of nKvHeads and an even headDim (got ${nHeads}/${nKvHeads}, ${headDim})`);
+    if (kvFormat === 'q8' && headDim % 4 !== 0) throw new BoxedError('ModelFormat', `the q8 KV cache needs a head dimension that is a multiple of 4, got ${headDim}`);
     const g = nHeads / nKvHeads;
     const lim = ctx.caps.limits;
     const wg = Math.min(128, lim.maxComputeInvocationsPerWorkgroup, lim.maxComputeWorkgroupSizeX);
@@ -139,7 +142,7 @@ export class AttentionKernel {
     this.prefillTiling = chooseTiling(g, headDim, lim.maxComputeWorkgroupStorageSize, 16, [16, 8]);
     this.decodeShape = chooseDecode(g, headDim, kvFormat, wg, lim.maxComputeWorkgroupStorageSize);
     this.decodeTiling = this.decodeShape ? null : chooseTiling(g, headDim, lim.maxComputeWorkgroupStorageSize, 1, [32, 16, 8]);
-    const common = { WG: wg, G: g, HD: headDim, KV_F16: kvFormat === 'f16' ? 1 : 0 };
+    const common = { WG: wg, G: g, HD: headDim, KV_F16: kvFormat === 'f16' ? 1 : 0, KV_Q8: kvFormat === 'q8' ? 1 : 0 };
     const p = this.prefillTiling;
     const main = ctx.pipelines.layout('attention', [{ 0: 'uniform', 1: 'read-only-storage', 2: 'read-only-storage', 3: 'read-only-storage', 4: 'read-only-storage', 5: 'storage', 6: 'storage' }]);
     const dec = ctx.pipelines.layout('attention.decode', [{ 0: 'uniform', 1: 'read-only-storage', 2: 'read-only-storage', 7: 'read-only-storage', 8: 'read-only-storage', 5: 'storage', 6: 'storage' }]);
@@ -159,15 +162,17 @@ export class AttentionKernel {
   /** Bind once at load: q [maxRows, qDim] (rotated), meta [maxRows] (pos, slot), the layer's K and V cache, out [maxRows, qDim]. */
   bind(q: GPUBuffer, meta: GPUBuffer, kCache: GPUBuffer, vCache: GPUBuffer, out: GPUBuffer): AttentionBinding {
     const { nHeads, nKvHeads, headDim, context, kvFormat } = this.shape;
-    const slotBytes = context * nKvHeads * headDim * (kvFormat === 'f16' ? 2 : 4);
+    const slotBytes = context * this.rowBytes;
     const slots = Math.floor(Math.min(kCache.size, vCache.size) / slotBytes);
+    // q8: the scales follow the slots' values
+    const scaleWord = kvFormat === 'q8' ? (slots * context * nKvHeads * headDim) / 4 : 0;
     // one uniform per pipeline: the loop bounds (headDim, positions per tile) are runtime values on purpose,
     // so shader compilers do not unroll them fully (lavapipe then compiles for tens of seconds)
     const makeParams = ({ bk, br }: Tiling) => {
       const buf = createBuffer(this.ctx, 'attention.params', 48, UNIFORM);
       this.bound.push(buf);
       const raw = new ArrayBuffer(48);
-      new Uint32Array(raw).set([nHeads, nKvHeads, context, slots, 0, this.partRecords, 0, headDim, bk, br]);
+      new Uint32Array(raw).set([nHeads, nKvHeads, context, slots, 0, this.partRecords, scaleWord, headDim, bk, br]);
       new Float32Array(raw, 16, 1)[0] = 1 / Math.sqrt(headDim);
       writeBuffer(this.ctx, buf, 0, new Uint8Array(raw));
       return buf;
@@ -186,6 +191,12 @@ export class AttentionKernel {
       combine: group(this.layouts.combine, 'attention.combine', decodeParams, [0, 5, 6]),
       params: [prefillParams, decodeParams],
     };
+  }
+
+  /** Bytes of one position's K (or V) vectors of every kv head in the cache (q8: with their scales). */
+  private get rowBytes(): number {
+    const { nKvHeads, headDim, kvFormat } = this.shape;
+    return kvRowBytes({ kvDim: nKvHeads * headDim, heads: nKvHeads, format: kvFormat });
   }
 
   /** The path encode() takes for a step of `rows` rows. */
@@ -242,9 +253,9 @@ export class AttentionKernel {
 
   /** A pass over the K/V cache: every row reads its positions' K and V (at most maxPos each) and its q. */
   private cost(kernel: string, workgroups: number, rows: number, maxPos: number, tilesPerLane: number): DispatchCost {
-    const { nHeads, nKvHeads, headDim, kvFormat } = this.shape;
+    const { nHeads, headDim } = this.shape;
     const qBytes = rows * nHeads * headDim * 4;
-    const kvBytes = 2 * rows * maxPos * nKvHeads * headDim * (kvFormat === 'f16' ? 2 : 4);
+    const kvBytes = 2 * rows * maxPos * this.rowBytes;
     // per K/V tile: K loads, scores, V loads (three dependent steps, barriers between)
     return { kernel, workgroups, threads: this.wg, bytesRead: qBytes + kvBytes, bytesWritten: qBytes, flops: 4 * rows * maxPos * nHeads * headDim, chain: 3 * tilesPerLane };
   }
@@ -255,9 +266,9 @@ export class AttentionKernel {
    * reductions through workgroup memory; plus the q load and the final write.
    */
   private decodeCost(ds: DecodeShape, rows: number, maxPos: number, splits: number): DispatchCost {
-    const { nHeads, nKvHeads, headDim, kvFormat } = this.shape;
+    const { nHeads, nKvHeads, headDim } = this.shape;
     const qBytes = rows * nHeads * headDim * 4;
-    const kvBytes = 2 * rows * maxPos * nKvHeads * headDim * (kvFormat === 'f16' ? 2 : 4) * ds.hg;
+    const kvBytes = 2 * rows * maxPos * this.rowBytes * ds.hg;
     const written = splits > 1 ? rows * nHeads * splits * (4 + headDim) * 4 : qBytes;
     const blocks = Math.ceil(Math.ceil(maxPos / splits) / ds.bk);
     return { kernel: 'attention-decode', workgroups: splits * nKvHeads * ds.hg * rows, threads: this.wg, bytesRead: qBytes + kvBytes, bytesWritten: written, flops: 4 * rows * maxPos * nHeads * headDim, chain: blocks + 2 };

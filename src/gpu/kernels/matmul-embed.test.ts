@@ -96,7 +96,7 @@ describe.each(Object.entries(PROFILES))('qkv with the embedding in its prologue 
     const w = uploadWeight(ctx, 'w', wPacked);
     const qDim = rope ? rope.nHeads * rope.headDim : N;
     const kvDim = rope ? rope.nKvHeads * rope.headDim : 0;
-    const caches = [0, 1].map(() => (rope ? new KvCache(ctx, { nLayers: 1, kvDim, slots: 1, context: rope.context, format: 'f32' }) : null));
+    const caches = [0, 1].map(() => (rope ? new KvCache(ctx, { nLayers: 1, kvDim, heads: rope.nKvHeads, slots: 1, context: rope.context, format: 'f32' }) : null));
     const meta = uploadBuffer(ctx, 'meta', Uint32Array.from({ length: 2 * rows }, (_, i) => (i % 2 === 0 ? i / 2 : 0)));
     const ropeOf = (i: number) => (caches[i] ? { rope: { meta, kCache: caches[i]!.k(0), vCache: caches[i]!.v(0) } } : {});
     const tb = uploadBuffer(ctx, 'tokens', tokens);

@@ -131,7 +131,7 @@ describe.each(Object.entries(PROFILES))('fused matmul epilogues on the %s profil
     });
     await ctx.pipelines.compile(); // the kernel's pipelines, asynchronously
     const w = uploadWeight(ctx, 'w', packed);
-    const cache = new KvCache(ctx, { nLayers: 1, kvDim, slots, context: CONTEXT, format: kv });
+    const cache = new KvCache(ctx, { nLayers: 1, kvDim, heads: nKvHeads, slots, context: CONTEXT, format: kv });
     const xb = uploadBuffer(ctx, 'x', x);
     const bb = uploadBuffer(ctx, 'bias', ropeQuadRows(bias, nHeads, nKvHeads, headDim, 1));
     const mb = uploadBuffer(ctx, 'meta', meta);

@@ -12,8 +12,20 @@ import { assertClose } from '../../cpu/compare';
 const CONTEXT = 40964;
 const THETA = 1_000_000;
 
-/** One cache entry (slot, pos) [kvDim] read back from a GPU cache buffer as numbers. */
-async function readEntry(ctx: GpuContext, buf: GPUBuffer, format: KvFormat, kvDim: number, slot: number, pos: number): Promise<Float32Array> {
+/** A q8 cache entry (slot, pos): its int8 codes [kvDim] and one scale per head (after the slots' codes). */
+async function readQ8(ctx: GpuContext, buf: GPUBuffer, kvDim: number, heads: number, slots: number, slot: number, pos: number): Promise<{ codes: Int8Array; scales: Float32Array }> {
+  const codes = new Int8Array(await readBuffer(ctx, buf, kvDim, (slot * CONTEXT + pos) * kvDim));
+  const scales = new Float32Array(await readBuffer(ctx, buf, 4 * heads, slots * CONTEXT * kvDim + (slot * CONTEXT + pos) * heads * 4));
+  return { codes, scales };
+}
+
+/** One cache entry (slot, pos) [kvDim] read back from a GPU cache buffer as numbers (q8: code * scale). */
+async function readEntry(ctx: GpuContext, buf: GPUBuffer, format: KvFormat, kvDim: number, slot: number, pos: number, heads = 1, slots = 2): Promise<Float32Array> {
+  if (format === 'q8') {
+    const { codes, scales } = await readQ8(ctx, buf, kvDim, heads, slots, slot, pos);
+    const hd = kvDim / heads;
+    return Float32Array.from(codes, (c, i) => Math.fround(c * scales[Math.floor(i / hd)]));
+  }
   const bpe = format === 'f16' ? 2 : 4;
   const raw = await readBuffer(ctx, buf, kvDim * bpe, (slot * CONTEXT + pos) * kvDim * bpe);
   if (format === 'f32') return new Float32Array(raw);
@@ -45,6 +57,10 @@ describe.each(Object.entries(PROFILES))('rope + kv append on the %s profile', (_
     [6, 2, 24, 'f32'],
     [3, 3, 64, 'f16'],
     [3, 3, 64, 'f32'],
+    [6, 2, 24, 'q8'],
+    [3, 3, 64, 'q8'],
+    [4, 2, 128, 'q8'],
+    [2, 1, 36, 'q8'],
   ] as const)('nHeads %i / nKvHeads %i, headDim %i, %s cache: q, k, v match the CPU twin', async (nHeads, nKvHeads, headDim, format) => {
     const shape = { nHeads, nKvHeads, headDim, ropeTheta: THETA, context: CONTEXT };
     const qDim = nHeads * headDim;
@@ -60,7 +76,7 @@ describe.each(Object.entries(PROFILES))('rope + kv append on the %s profile', (_
 
     const kernel = new RopeKvKernel(ctx, { ...shape, kvFormat: format, maxRows: 8 });
     await ctx.pipelines.compile(); // the kernel's pipelines, asynchronously
-    const cache = new KvCache(ctx, { nLayers: 1, kvDim, slots, context: CONTEXT, format });
+    const cache = new KvCache(ctx, { nLayers: 1, kvDim, heads: nKvHeads, slots, context: CONTEXT, format });
     const qkvB = uploadBuffer(ctx, 'qkv', qkv);
     const metaB = uploadBuffer(ctx, 'meta', meta);
     const qOut = createBuffer(ctx, 'qOut', 8 * qDim * 4);
@@ -77,11 +93,43 @@ describe.each(Object.entries(PROFILES))('rope + kv append on the %s profile', (_
     assertClose(gotQ, wantQ, 2e-5, 1e-5, 'q');
     // f16 rounding may differ by one f16 ulp (2^-10 relative) where the f32 inputs differ slightly
     const [atol, rtol] = format === 'f16' ? [1e-6, 1e-3] : [2e-5, 1e-5];
+    if (format === 'q8') {
+      // against the unquantized values (the f32 twin): within half a step of each vector's scale = amax / 127;
+      // against the q8 twin: the same scales, and the same codes but where f32 vs f64 rotation crosses a rounding tie
+      const exact = cpuKvLayer(slots, CONTEXT, kvDim);
+      ropeAppendKv(shape, 'f32', qkv, meta, rows, exact);
+      let same = 0;
+      let total = 0;
+      for (let r = 0; r < rows; r++) {
+        const [pos, slot] = [meta[2 * r], meta[2 * r + 1]];
+        const off = (slot * CONTEXT + pos) * kvDim;
+        for (const [buf, ref, twin] of [[cache.k(0), exact.k, cpu.k], [cache.v(0), exact.v, cpu.v]] as const) {
+          const { codes, scales } = await readQ8(ctx, buf, kvDim, nKvHeads, slots, slot, pos);
+          for (let h = 0; h < nKvHeads; h++) {
+            const x = Array.from(ref.subarray(off + h * headDim, off + (h + 1) * headDim));
+            const amax = Math.max(...x.map(Math.abs));
+            expect(Math.abs(scales[h] - amax / 127)).toBeLessThanOrEqual((amax / 127) * 1e-5);
+            expect(Math.max(...Array.from(codes.subarray(h * headDim, (h + 1) * headDim), Math.abs))).toBe(127);
+            for (let d = 0; d < headDim; d++) {
+              const got = codes[h * headDim + d] * scales[h];
+              expect(Math.abs(got - x[d])).toBeLessThanOrEqual(scales[h] * 0.5001);
+              const want = twin[off + h * headDim + d];
+              expect(Math.abs(got - want)).toBeLessThanOrEqual(scales[h] * 1.0001);
+              // the twin's code (its scale differs from the GPU's by the f32 vs f64 amax, ~1e-7 relative)
+              if (Math.round(want / scales[h]) === codes[h * headDim + d]) same++;
+              total++;
+            }
+          }
+        }
+      }
+      expect(same / total).toBeGreaterThan(0.99);
+    } else {
     for (let r = 0; r < rows; r++) {
       const [pos, slot] = [meta[2 * r], meta[2 * r + 1]];
       const off = (slot * CONTEXT + pos) * kvDim;
       assertClose(await readEntry(ctx, cache.k(0), format, kvDim, slot, pos), cpu.k.subarray(off, off + kvDim), atol, rtol, `k row ${r}`);
       assertClose(await readEntry(ctx, cache.v(0), format, kvDim, slot, pos), cpu.v.subarray(off, off + kvDim), atol, rtol, `v row ${r}`);
+    }
     }
     if (format === 'f16') {
       const big = await readEntry(ctx, cache.v(0), format, kvDim, meta[5], meta[4]);
@@ -90,8 +138,8 @@ describe.each(Object.entries(PROFILES))('rope + kv append on the %s profile', (_
     }
     // entries no row wrote stay zero
     for (const [slot, pos] of [[0, 2], [1, 0], [0, 40000], [1, 38]]) {
-      expect(Array.from(await readEntry(ctx, cache.k(0), format, kvDim, slot, pos)).every((x) => x === 0)).toBe(true);
-      expect(Array.from(await readEntry(ctx, cache.v(0), format, kvDim, slot, pos)).every((x) => x === 0)).toBe(true);
+      expect(Array.from(await readEntry(ctx, cache.k(0), format, kvDim, slot, pos, nKvHeads, slots)).every((x) => x === 0)).toBe(true);
+      expect(Array.from(await readEntry(ctx, cache.v(0), format, kvDim, slot, pos, nKvHeads, slots)).every((x) => x === 0)).toBe(true);
     }
     // rotation preserves the norm of each pair: a check independent of the twin
     const half = headDim / 2;

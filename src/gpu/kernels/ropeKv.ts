@@ -1,10 +1,12 @@
 // RoPE + KV-cache append kernel (shaders/rope-kv.wgsl): q rotated into qOut, k rotated and v written
-// into one layer's cache at each row's (slot, pos). The (cos, sin) table is built once, in float64.
+// into one layer's cache at each row's (slot, pos). The (cos, sin) table is built once, in float64. The q8 cache
+// takes entry `q8`: one workgroup per head vector (its amax sets the vector's scale).
 import source from '../../../shaders/rope-kv.wgsl?raw';
 import type { GpuContext } from '../context';
 import type { PipelineHandle } from '../pipelines';
 import type { KvFormat } from '../../protocol/engine';
 import { BoxedError } from '../../protocol/errors';
+import { kvRowBytes } from '../../model/memory-plan';
 import { UNIFORM, createBuffer, uploadBuffer, writeBuffer } from '../buffers';
 
 export interface RopeKvShape {
@@ -61,7 +63,14 @@ export class RopeKvKernel {
     this.wg = Math.min(64, ctx.caps.limits.maxComputeInvocationsPerWorkgroup);
     const layout = ctx.pipelines.layout('rope-kv', [{ 0: 'uniform', 1: 'read-only-storage', 2: 'read-only-storage', 3: 'read-only-storage', 4: 'storage', 5: 'storage', 6: 'storage' }]);
     this.layout = layout.groups[0];
-    this.pipeline = ctx.pipelines.request({ shader: 'rope-kv', source, constants: { WG: this.wg, KV_F16: kvFormat === 'f16' ? 1 : 0 }, layout: layout.pipeline });
+    if (kvFormat === 'q8' && headDim % 4 !== 0) throw new BoxedError('ModelFormat', `the q8 KV cache needs a head dimension that is a multiple of 4, got ${headDim}`);
+    this.pipeline = ctx.pipelines.request({
+      shader: 'rope-kv',
+      source,
+      entryPoint: kvFormat === 'q8' ? 'q8' : 'main',
+      constants: kvFormat === 'q8' ? { WG: this.wg } : { WG: this.wg, KV_F16: kvFormat === 'f16' ? 1 : 0 },
+      layout: layout.pipeline,
+    });
     this.width = nHeads * headDim + 2 * nKvHeads * headDim;
     // [context, headDim/2] vec2 (cos, sin)
     this.table = uploadBuffer(ctx, 'rope-kv.table', ropeTable(headDim, ropeTheta, context));
@@ -70,11 +79,13 @@ export class RopeKvKernel {
   /** Bind once at load: qkv [maxRows, qDim+2kvDim], meta [maxRows] (pos, slot), qOut [maxRows, qDim], the layer's K and V cache. */
   bind(qkv: GPUBuffer, meta: GPUBuffer, qOut: GPUBuffer, kCache: GPUBuffer, vCache: GPUBuffer): RopeKvBinding {
     const { nHeads, nKvHeads, headDim, context, kvFormat } = this.shape;
-    const slotBytes = context * nKvHeads * headDim * (kvFormat === 'f16' ? 2 : 4);
+    const slotBytes = context * kvRowBytes({ kvDim: nKvHeads * headDim, heads: nKvHeads, format: kvFormat });
     const slots = Math.floor(Math.min(kCache.size, vCache.size) / slotBytes);
+    // q8: the scales follow the slots' values
+    const scaleWord = kvFormat === 'q8' ? (slots * context * nKvHeads * headDim) / 4 : 0;
     const params = createBuffer(this.ctx, 'rope-kv.params', 32, UNIFORM);
     this.bound.push(params);
-    writeBuffer(this.ctx, params, 0, new Uint32Array([nHeads, nKvHeads, headDim, context, slots, 0, 0, 0]));
+    writeBuffer(this.ctx, params, 0, new Uint32Array([nHeads, nKvHeads, headDim, context, slots, scaleWord, 0, 0]));
     const group = this.ctx.device.createBindGroup({
       label: 'rope-kv',
       layout: this.layout,
@@ -93,10 +104,12 @@ export class RopeKvKernel {
 
   encode(pass: GPUComputePassEncoder, b: RopeKvBinding, rows: number): void {
     if (rows > this.shape.maxRows) throw new BoxedError('Internal', `rope-kv: ${rows} rows > maxRows ${this.shape.maxRows}`);
-    const wgs = Math.ceil(this.width / 2 / this.wg);
-    const { nKvHeads, headDim, kvFormat } = this.shape;
-    const kvBytes = 2 * rows * nKvHeads * headDim * (kvFormat === 'f16' ? 2 : 4);
-    this.ctx.trace?.push({ kernel: 'rope-kv', workgroups: wgs * rows, threads: this.wg, bytesRead: rows * this.width * 4 * 1.5, bytesWritten: rows * (this.width - 2 * nKvHeads * headDim) * 4 + kvBytes, flops: 6 * rows * this.width, chain: 1 });
+    const { nHeads, nKvHeads, headDim, kvFormat } = this.shape;
+    // q8: a workgroup per head vector; else a thread per pair of elements
+    const wgs = kvFormat === 'q8' ? nHeads + 2 * nKvHeads : Math.ceil(this.width / 2 / this.wg);
+    const kvBytes = 2 * rows * kvRowBytes({ kvDim: nKvHeads * headDim, heads: nKvHeads, format: kvFormat });
+    // q8: the amax reduction, then the quantized writes (two steps, a barrier between)
+    this.ctx.trace?.push({ kernel: 'rope-kv', workgroups: wgs * rows, threads: this.wg, bytesRead: rows * this.width * 4 * 1.5, bytesWritten: rows * (this.width - 2 * nKvHeads * headDim) * 4 + kvBytes, flops: 6 * rows * this.width, chain: kvFormat === 'q8' ? 2 : 1 });
     this.ctx.dispatch(pass, this.pipeline, [b.group], wgs, rows);
   }
 
